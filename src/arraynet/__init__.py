@@ -1,0 +1,36 @@
+"""arraynet: logistic regression and L-layer neural networks written once against the Python Array
+API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Array API library."""
+
+from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .backends import BACKENDS, asarray, available_backends
+from .cost import compute_cost
+from .datasets import load_flower
+from .history import History
+from .initialization import initialize_parameters
+from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
+from .propagation import LayerCache, backward, forward, update
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "BACKENDS",
+    "DivergenceError",
+    "History",
+    "LayerCache",
+    "LeakyReLU",
+    "LogisticRegression",
+    "NeuralNetwork",
+    "NotFittedError",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "asarray",
+    "available_backends",
+    "backward",
+    "compute_cost",
+    "forward",
+    "initialize_parameters",
+    "load_flower",
+    "update",
+]

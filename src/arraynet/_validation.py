@@ -1,0 +1,169 @@
+"""Checks of user input at the public entry points: each failure is a ValueError or TypeError that
+names the argument, what was expected and what was received."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .backends import backend_name, is_array, namespace_of
+
+_MOVE_HINT = "move it with arraynet.asarray(..., backend=..., device=...)"
+
+
+def as_array(x: Any, argument: str) -> Any:
+    """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers."""
+    if is_array(x):
+        return x
+    if isinstance(x, (list, tuple)):
+        try:
+            return np.asarray(x)
+        except ValueError as exc:  # ragged nesting
+            raise ValueError(f"{argument} must be a rectangular array; got a ragged {type(x).__name__}") from exc
+    raise TypeError(
+        f"{argument} must be an array (NumPy, CuPy, PyTorch or another Array API library); "
+        f"got {type(x).__name__}"
+    )
+
+
+def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: str) -> None:
+    """``x`` must live in namespace ``xp`` on ``device``, like ``other``; data is never moved silently."""
+    x_xp = namespace_of(x)
+    if x_xp is not xp:
+        raise TypeError(
+            f"{argument} is a {backend_name(x_xp)} array but {other} is {backend_name(xp)}: "
+            f"arrays from two libraries cannot be mixed; {_MOVE_HINT}"
+        )
+    x_device = array_api_compat.device(x)
+    if x_device != device:
+        raise ValueError(
+            f"{argument} is on device {x_device} but {other} is on device {device}: "
+            f"data is never moved silently; {_MOVE_HINT}"
+        )
+
+
+def float_dtype(xp: ModuleType, x: Any, device: Any, like: Any = None) -> Any:
+    """The floating dtype for data ``x``: its own if floating, else ``like``'s or the default float."""
+    if xp.isdtype(x.dtype, "real floating"):
+        return x.dtype
+    if like is not None:
+        return like
+    return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+
+
+def _is_numeric(xp: ModuleType, dtype: Any) -> bool:
+    try:
+        return bool(xp.isdtype(dtype, ("bool", "integral", "real floating")))
+    except (TypeError, ValueError):  # a dtype outside the namespace's, e.g. NumPy strings
+        return False
+
+
+def check_X(X: Any, n_x: int | None = None, dtype: Any = None) -> tuple[Any, ModuleType, Any]:
+    """Validate ``X`` of shape ``(n_x, m)``; return it as floating, with its namespace and device.
+
+    Integer or bool ``X`` becomes ``dtype`` (the parameters' dtype) or the default float.
+    A floating ``X`` must match ``dtype`` when one is given.
+    """
+    X = as_array(X, "X")
+    xp = namespace_of(X)
+    device = array_api_compat.device(X)
+    if not _is_numeric(xp, X.dtype):
+        raise TypeError(f"X must hold real numbers (bool, integer or float); got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D of shape (n_x, m), one example per column; got shape {tuple(X.shape)}"
+        )
+    n, m = X.shape
+    if m == 0:
+        raise ValueError(f"X must hold at least one example (m >= 1); got shape {tuple(X.shape)}")
+    if n_x is not None and n != n_x:
+        raise ValueError(
+            f"X must have n_x = {n_x} rows (features) for this model; got shape {tuple(X.shape)}"
+        )
+    target = float_dtype(xp, X, device, like=dtype)
+    if dtype is not None and target != dtype:
+        raise TypeError(
+            f"X has dtype {X.dtype} but the model's parameters are {dtype}; "
+            f"convert X with xp.astype(X, {dtype}) or train the model in {X.dtype}"
+        )
+    if X.dtype != target:
+        X = xp.astype(X, target)
+    elif not bool(xp.all(xp.isfinite(X))):
+        raise ValueError("X must be finite; it contains NaN or Inf")
+    return X, xp, device
+
+
+def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
+    """Validate labels ``Y`` of shape ``(1, m)`` in {0, 1} for ``X``; return them in X's dtype."""
+    Y = as_array(Y, "Y")
+    check_same_place(xp, device, Y, "Y", "X")
+    if not _is_numeric(xp, Y.dtype):
+        raise TypeError(f"Y must hold the labels 0 and 1; got dtype {Y.dtype}")
+    m = X.shape[1]
+    if tuple(Y.shape) != (1, m):
+        raise ValueError(
+            f"Y must have shape (1, m) = (1, {m}) to match X of shape {tuple(X.shape)}; "
+            f"got shape {tuple(Y.shape)}"
+        )
+    Y = xp.astype(Y, X.dtype)
+    if not bool(xp.all(xp.isfinite(Y))):
+        raise ValueError("Y must be finite; it contains NaN or Inf")
+    if not bool(xp.all((Y == 0) | (Y == 1))):
+        raise ValueError("Y must hold binary labels: every entry 0 or 1; got other values")
+    return Y
+
+
+def check_learning_rate(learning_rate: Any) -> float:
+    if (
+        isinstance(learning_rate, bool)
+        or not isinstance(learning_rate, (int, float))
+        or not math.isfinite(learning_rate)
+        or learning_rate <= 0
+    ):
+        raise ValueError(f"learning_rate must be a finite number > 0; got {learning_rate!r}")
+    return float(learning_rate)
+
+
+def check_count(value: Any, argument: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{argument} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_parameters(
+    parameters: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]
+) -> tuple[dict[str, Any], ModuleType, Any]:
+    """Validate a parameter mapping against the expected ``shapes``; return it with its namespace
+    and device. All entries must share one library, one device and one floating dtype."""
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"parameters must be a mapping of name to array; got {type(parameters).__name__}")
+    missing = [key for key in shapes if key not in parameters]
+    extra = [key for key in parameters if key not in shapes]
+    if missing or extra:
+        raise ValueError(
+            f"parameters must have exactly the keys {', '.join(shapes)}; "
+            f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+        )
+    first = next(iter(shapes))
+    checked = {key: as_array(parameters[key], f"parameters[{key!r}]") for key in shapes}
+    xp = namespace_of(checked[first])
+    device = array_api_compat.device(checked[first])
+    dtype = checked[first].dtype
+    for key, expected in shapes.items():
+        value = checked[key]
+        check_same_place(xp, device, value, f"parameters[{key!r}]", f"parameters[{first!r}]")
+        if tuple(value.shape) != tuple(expected):
+            raise ValueError(
+                f"parameters[{key!r}] must have shape {tuple(expected)}; got {tuple(value.shape)}"
+            )
+        if not xp.isdtype(value.dtype, "real floating") or value.dtype != dtype:
+            raise TypeError(
+                f"parameters[{key!r}] must have the floating dtype shared by all parameters "
+                f"({dtype}); got {value.dtype}"
+            )
+    return checked, xp, device

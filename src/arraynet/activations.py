@@ -1,0 +1,128 @@
+"""Activation functions ``g`` and their derivatives ``g'`` [seed 3.2, 3.4].
+
+Each activation is a small object with ``forward(Z, xp) -> A`` and
+``backward(dA, Z, A, xp) -> dZ = dA * g'(Z)`` [seed 3.5]. ``backward`` receives both ``Z`` and
+``A = g(Z)`` so that each derivative uses whichever is cheaper (``sigma' = A (1 - A)``,
+``tanh' = 1 - A**2``). Calling an activation, or its ``derivative``, on an array works on any
+Array API library.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Union
+
+from .backends import namespace_of
+
+__all__ = ["Activation", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "get_activation"]
+
+
+class Activation:
+    """Base class: ``g(Z)`` elementwise, and the backward step through it."""
+
+    name: str = ""
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        raise NotImplementedError
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, Z: Any) -> Any:
+        """``g(Z)``."""
+        return self.forward(Z, namespace_of(Z))
+
+    def derivative(self, Z: Any) -> Any:
+        """``g'(Z)``, elementwise."""
+        xp = namespace_of(Z)
+        return self.backward(xp.ones_like(Z), Z, self.forward(Z, xp), xp)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+class Sigmoid(Activation):
+    """``sigma(z) = 1 / (1 + e^{-z})`` [seed 2.2, 3.2], computed as ``0.5 tanh(z/2) + 0.5``.
+
+    The tanh form never overflows, for any ``z``. Derivative: ``sigma'(z) = a (1 - a)`` [seed 2.5].
+    """
+
+    name = "sigmoid"
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        return 0.5 * xp.tanh(0.5 * Z) + 0.5
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        return dA * (A * (1.0 - A))
+
+
+class Tanh(Activation):
+    """``tanh(z) = (e^z - e^{-z}) / (e^z + e^{-z})`` [seed 3.2]; ``tanh'(z) = 1 - a^2``."""
+
+    name = "tanh"
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        return xp.tanh(Z)
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        return dA * (1.0 - A * A)
+
+
+class ReLU(Activation):
+    """``ReLU(z) = max(0, z)`` [seed 3.2]; ``ReLU'(z) = 1`` for ``z > 0``, else 0 (0 at ``z = 0``)."""
+
+    name = "relu"
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        return xp.maximum(Z, 0.0)
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        return xp.where(Z > 0, dA, 0.0)
+
+
+class LeakyReLU(Activation):
+    """``LReLU(z) = max(slope z, z)`` [seed 3.2], slope 0.01 by default, ``0 <= slope < 1``.
+
+    Derivative: 1 for ``z > 0``, else ``slope``.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, slope: float = 0.01) -> None:
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not 0 <= slope < 1:
+            raise ValueError(f"slope must be a number with 0 <= slope < 1; got {slope!r}")
+        self.slope = float(slope)
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        return xp.maximum(Z, self.slope * Z)
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        return xp.where(Z > 0, dA, self.slope * dA)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(slope={self.slope!r})"
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU)
+}
+ActivationLike = Union[str, Activation]
+
+
+def get_activation(activation: ActivationLike, argument: str = "activation") -> Activation:
+    """The activation named ``activation`` ("sigmoid", "tanh", "relu", "leaky_relu"), or itself."""
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]()
+    raise ValueError(
+        f"{argument} must be one of {', '.join(map(repr, ACTIVATIONS))} or an Activation; "
+        f"got {activation!r}"
+    )
+

@@ -1,0 +1,144 @@
+"""Array backends: which Array API libraries arraynet can use, and moving data between them.
+
+The kernel never imports an array library: it receives the namespace ``xp`` resolved here, once per
+public call, from the data (``namespace_of``) or from a backend name (``get_namespace``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = ["asarray", "available_backends", "backend_name", "get_namespace", "to_numpy"]
+
+logger = logging.getLogger("arraynet")
+
+# backend name -> module that is (or wraps) its Array API namespace
+_NAMESPACES = {
+    "numpy": "array_api_compat.numpy",
+    "cupy": "array_api_compat.cupy",
+    "torch": "array_api_compat.torch",
+    "array_api_strict": "array_api_strict",
+    "jax": "jax.numpy",
+}
+BACKENDS: tuple[str, ...] = tuple(_NAMESPACES)
+
+
+def _cuda_device_count() -> int:
+    """Number of CUDA devices CuPy can use; 0 when CuPy or the driver is missing.
+
+    CuPy imports fine on a machine without a GPU, so the device count is the real test.
+    """
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+@functools.cache
+def _unusable_reason(name: str) -> str | None:
+    """Why backend ``name`` cannot be used here, or None when it can."""
+    try:
+        importlib.import_module(_NAMESPACES[name])
+    except ImportError as exc:
+        return f"it is not installed ({exc})"
+    if name == "cupy" and _cuda_device_count() == 0:
+        return "CuPy is installed but no CUDA device is usable"
+    return None
+
+
+def available_backends() -> tuple[str, ...]:
+    """The backends usable on this machine, in the order of ``BACKENDS``."""
+    return tuple(name for name in BACKENDS if _unusable_reason(name) is None)
+
+
+@functools.cache
+def _auto_backend() -> str:
+    """CuPy when a CUDA device is really usable, else NumPy (the laptop fallback), said once."""
+    reason = _unusable_reason("cupy")
+    if reason is None:
+        return "cupy"
+    logger.info("backend 'auto' uses NumPy: CuPy is not usable because %s", reason)
+    return "numpy"
+
+
+def get_namespace(backend: str = "auto") -> ModuleType:
+    """The Array API namespace of ``backend`` ("auto", "numpy", "cupy", "torch", ...)."""
+    if backend == "auto":
+        backend = _auto_backend()
+    if backend not in _NAMESPACES:
+        raise ValueError(
+            f"backend must be 'auto' or one of {', '.join(BACKENDS)}; got {backend!r}"
+        )
+    reason = _unusable_reason(backend)
+    if reason is not None:
+        raise ValueError(f"backend {backend!r} cannot be used: {reason}")
+    return importlib.import_module(_NAMESPACES[backend])
+
+
+def backend_name(xp: ModuleType) -> str:
+    """The backend name of namespace ``xp`` (the inverse of ``get_namespace``)."""
+    for name, module in _NAMESPACES.items():
+        if xp.__name__ == module:
+            return name
+    return xp.__name__
+
+
+def namespace_of(x: Any) -> ModuleType:
+    """The Array API namespace of array ``x``."""
+    return array_api_compat.array_namespace(x)
+
+
+def is_array(x: Any) -> bool:
+    """Whether ``x`` is an array of a library that arraynet can work with."""
+    return array_api_compat.is_array_api_obj(x)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy copy (or view, for NumPy input) of ``x``, explicitly brought to the host."""
+    if isinstance(x, np.ndarray):
+        return x
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if is_array(x):
+        return np.from_dlpack(x)
+    return np.asarray(x)
+
+
+def _device_argument(xp: ModuleType, device: Any) -> Any:
+    """Turn a device given by name into the backend's device object where the backend needs one."""
+    if isinstance(device, str) and xp.__name__ == "array_api_strict":
+        return xp.Device(device)
+    if device is not None and xp.__name__ == "array_api_compat.cupy":
+        import cupy
+
+        return device if isinstance(device, cupy.cuda.Device) else cupy.cuda.Device(device)
+    return device
+
+
+def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None) -> Any:
+    """``x`` as an array of ``backend`` on ``device``, copied through the host when it must move.
+
+    ``dtype`` may be a dtype of the target library or its name ("float32"); by default the dtype
+    of ``x`` is kept. Moving data is always this explicit call: arraynet never moves data silently.
+    """
+    xp = get_namespace(backend)
+    if isinstance(dtype, str):
+        if not hasattr(xp, dtype):
+            raise ValueError(f"dtype must name a dtype of {backend_name(xp)}; got {dtype!r}")
+        dtype = getattr(xp, dtype)
+    device = _device_argument(xp, device)
+    if is_array(x) and namespace_of(x) is xp:
+        if device is None or array_api_compat.device(x) == device:
+            return x if dtype is None else xp.astype(x, dtype)
+    return xp.asarray(to_numpy(x), dtype=dtype, device=device)

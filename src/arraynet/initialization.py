@@ -1,0 +1,77 @@
+"""Parameter initialisation [seed 3.7]: small random weights break the symmetry of hidden units;
+zero biases are fine.
+
+Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in float64 and only then moved
+to the data's namespace, device and dtype, so the same seed gives the same network on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["INITS", "initialize_parameters"]
+
+# init name -> scale of the standard normal draw for W^[l], given n_{l-1}
+INITS: dict[str, Callable[[int], float]] = {
+    "small": lambda n_prev: 0.01,  # the seed's "very small random values" [3.7]
+    "xavier": lambda n_prev: 1.0 / math.sqrt(n_prev),
+    "he": lambda n_prev: math.sqrt(2.0 / n_prev),
+    "zeros": lambda n_prev: 0.0,  # only for models without hidden units (logistic regression)
+}
+
+
+def check_init(init: str) -> str:
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
+    return init
+
+
+def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
+    dims = list(layer_dims) if isinstance(layer_dims, (list, tuple)) else None
+    if (
+        dims is None
+        or len(dims) < 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in dims)
+    ):
+        raise ValueError(
+            "layer_dims must be a list of at least 2 positive integers [n_x, n_1, ..., n_L]; "
+            f"got {layer_dims!r}"
+        )
+    return dims
+
+
+def initialize_parameters(
+    layer_dims: Sequence[int],
+    init: str = "he",
+    seed: int | None = None,
+    *,
+    xp: ModuleType | None = None,
+    dtype: Any = None,
+    device: Any = None,
+) -> dict[str, Any]:
+    """``W1, b1, ..., WL, bL`` for a network of sizes ``layer_dims = [n_x, n_1, ..., n_L]``.
+
+    ``W^[l]`` of shape ``(n_l, n_{l-1})`` is standard normal times the init's scale: ``"small"``
+    0.01 [seed 3.7], ``"xavier"`` ``1/sqrt(n_{l-1})``, ``"he"`` ``sqrt(2/n_{l-1})``, ``"zeros"`` 0;
+    ``b^[l]`` of shape ``(n_l, 1)`` is zero. Arrays are made in namespace ``xp`` (NumPy by default)
+    with ``dtype`` (the namespace's default float by default) on ``device``.
+    """
+    dims = check_layer_dims(layer_dims)
+    scale_of = INITS[check_init(init)]
+    if xp is None:
+        import array_api_compat.numpy as xp
+    if dtype is None:
+        dtype = xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+    rng = np.random.default_rng(seed)
+    parameters = {}
+    for l in range(1, len(dims)):
+        n, n_prev = dims[l], dims[l - 1]
+        W = rng.standard_normal((n, n_prev)) * scale_of(n_prev)
+        parameters[f"W{l}"] = xp.asarray(W, dtype=dtype, device=device)
+        parameters[f"b{l}"] = xp.zeros((n, 1), dtype=dtype, device=device)
+    return parameters

@@ -1,0 +1,7 @@
+"""The trainable models: an L-layer network and logistic regression."""
+
+from .base import DivergenceError, Model, NotFittedError
+from .logistic_regression import LogisticRegression
+from .network import NeuralNetwork
+
+__all__ = ["DivergenceError", "LogisticRegression", "Model", "NeuralNetwork", "NotFittedError"]

@@ -1,0 +1,186 @@
+"""What every model shares: batch gradient descent [seed 2.5, 3.5], prediction, scoring and its
+parameters. A model defines its parameters and its forward and backward steps; this class does
+the rest, with the namespace and device resolved once per public call."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from .._validation import check_count, check_learning_rate, check_parameters, check_same_place, check_X, check_Y
+from ..backends import asarray
+from ..cost import cost_from_logits
+from ..history import History
+from ..propagation import _update
+
+__all__ = ["DivergenceError", "Model", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The model has no parameters yet: call ``fit`` or ``set_parameters`` first."""
+
+
+class DivergenceError(FloatingPointError):
+    """The cost became NaN or Inf during training; the model kept its last finite parameters."""
+
+    def __init__(self, message: str, iteration: int) -> None:
+        super().__init__(message)
+        self.iteration = iteration
+
+
+class Model:
+    """Base class of the models. Subclasses define ``_shapes``, ``_initial_parameters``,
+    ``_forward`` and ``_backward``, and the defaults of ``fit``."""
+
+    default_learning_rate: float
+    default_num_iterations: int
+
+    def __init__(self) -> None:
+        self._parameters: dict[str, Any] | None = None
+
+    # -- what a model defines ------------------------------------------------------------------
+    def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
+        raise NotImplementedError
+
+    def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
+        """``(AL, ZL, caches)``: the predictions, the output logits, what backward needs."""
+        raise NotImplementedError
+
+    def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _n_x(self) -> int | None:
+        """The number of features the model expects, or None while that is unknown."""
+        raise NotImplementedError
+
+    def _n_x_of(self, parameters: Mapping[str, Any]) -> int:
+        """The number of features that a mapping given to ``set_parameters`` should be for."""
+        return self._n_x()
+
+    # -- data ----------------------------------------------------------------------------------
+    def _check_X(self, X: Any) -> tuple[Any, ModuleType, Any]:
+        """X checked against the model: its n_x, and the parameters' library, device and dtype."""
+        if self._parameters is None:
+            return check_X(X, self._n_x())
+        first = next(iter(self._parameters.values()))
+        X, xp, device = check_X(X, self._n_x(), first.dtype)
+        check_same_place(xp, device, X, "X", "the model's parameters")
+        return X, xp, device
+
+    def _fitted_parameters(self) -> dict[str, Any]:
+        if self._parameters is None:
+            raise NotFittedError(
+                f"this {type(self).__name__} has no parameters yet: call fit or set_parameters first"
+            )
+        return self._parameters
+
+    # -- training ------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        Y: Any,
+        learning_rate: float | None = None,
+        num_iterations: int | None = None,
+        record_every: int = 100,
+    ) -> History:
+        """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
+
+        Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
+        draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype.
+        Records the cost at iterations 0, ``record_every``, ... and the last one. A cost that
+        becomes NaN or Inf raises ``DivergenceError``; the model then keeps the parameters of the
+        last iteration recorded with a finite cost.
+        """
+        learning_rate = check_learning_rate(
+            self.default_learning_rate if learning_rate is None else learning_rate
+        )
+        num_iterations = check_count(
+            self.default_num_iterations if num_iterations is None else num_iterations,
+            "num_iterations",
+            0,
+        )
+        record_every = check_count(record_every, "record_every", 1)
+        X, xp, device = self._check_X(X)
+        Y = check_Y(Y, X, xp, device)
+        if self._parameters is None:
+            self._parameters = self._initial_parameters(X.shape[0], xp, X.dtype, device)
+
+        history = History()
+        parameters = self._parameters
+        last = num_iterations - 1
+        for i in range(num_iterations):
+            AL, ZL, caches = self._forward(parameters, X, xp)
+            if i % record_every == 0 or i == last:
+                cost = float(cost_from_logits(ZL, Y, xp))
+                if not math.isfinite(cost):
+                    raise DivergenceError(
+                        f"the cost became {cost} at iteration {i}; the model keeps its parameters "
+                        f"from iteration {history.iterations[-1] if history.iterations else 0}. "
+                        f"Try a smaller learning_rate than {learning_rate}",
+                        iteration=i,
+                    )
+                self._parameters = parameters
+                history.record(i, cost)
+            grads = self._backward(AL, Y, caches, xp)
+            parameters = _update(parameters, grads, learning_rate)
+        if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
+            raise DivergenceError(
+                f"the parameters became NaN or Inf in the update of iteration {last}; the model "
+                f"keeps its parameters from iteration {last}. Try a smaller learning_rate than "
+                f"{learning_rate}",
+                iteration=last,
+            )
+        self._parameters = parameters
+        return history
+
+    # -- using a trained model -----------------------------------------------------------------
+    def predict_proba(self, X: Any) -> Any:
+        """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``."""
+        parameters = self._fitted_parameters()
+        X, xp, _ = self._check_X(X)
+        return self._forward(parameters, X, xp)[0]
+
+    def predict(self, X: Any) -> Any:
+        """Labels 0 or 1 (``A^[L] > 0.5``), shape ``(1, m)``, in the parameters' dtype."""
+        parameters = self._fitted_parameters()
+        X, xp, _ = self._check_X(X)
+        AL = self._forward(parameters, X, xp)[0]
+        return xp.astype(AL > 0.5, AL.dtype)
+
+    def cost(self, X: Any, Y: Any) -> float:
+        """The cross-entropy cost ``J`` [seed 2.3] on ``(X, Y)``, computed stably from the logits."""
+        parameters = self._fitted_parameters()
+        X, xp, device = self._check_X(X)
+        Y = check_Y(Y, X, xp, device)
+        return float(cost_from_logits(self._forward(parameters, X, xp)[1], Y, xp))
+
+    def accuracy(self, X: Any, Y: Any) -> float:
+        """The fraction of examples whose predicted label equals ``Y``, as a float in [0, 1]."""
+        parameters = self._fitted_parameters()
+        X, xp, device = self._check_X(X)
+        Y = check_Y(Y, X, xp, device)
+        AL = self._forward(parameters, X, xp)[0]
+        return float(xp.mean(xp.astype((AL > 0.5) == (Y == 1), AL.dtype)))
+
+    # -- parameters ----------------------------------------------------------------------------
+    def get_parameters(self) -> dict[str, Any]:
+        """The parameters by the seed's names (``W1, b1, ...`` or ``w, b``), in their namespace."""
+        return dict(self._fitted_parameters())
+
+    def set_parameters(self, parameters: Mapping[str, Any]) -> None:
+        """Replace the parameters with arrays of any Array API library, checked key by key and
+        shape by shape. Training and prediction then run in that library and on that device."""
+        self._parameters = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))[0]
+
+    def to(self, backend: str, device: Any = None) -> Model:
+        """Move the parameters to ``backend`` (see ``arraynet.asarray``) and ``device``; returns self."""
+        self._parameters = {
+            key: asarray(value, backend, device) for key, value in self._fitted_parameters().items()
+        }
+        return self
+

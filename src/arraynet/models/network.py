@@ -1,0 +1,76 @@
+"""The L-layer neural network for binary classification [seed 3.1-3.7, 4.1-4.4]."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from ..activations import ActivationLike
+from ..initialization import check_init, check_layer_dims, initialize_parameters
+from ..propagation import _backward, _forward, check_activations, network_shapes
+from .base import Model
+
+__all__ = ["NeuralNetwork"]
+
+
+class NeuralNetwork(Model):
+    """An L-layer network of sizes ``layer_dims = [n_x, n_1, ..., n_L]`` with ``n_L = 1``.
+
+    Hidden layers use ``hidden_activation`` ("relu", "tanh", "leaky_relu", "sigmoid" or an
+    ``Activation``) and the output layer ``output_activation`` (a sigmoid: the cross-entropy cost
+    needs probabilities); ``activations`` may instead name one per layer. Parameters ``W1, b1, ...,
+    WL, bL`` are drawn with ``init`` ("he", "xavier", "small") from ``seed`` at the first ``fit``.
+    """
+
+    default_learning_rate = 0.0075
+    default_num_iterations = 2500
+
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        hidden_activation: ActivationLike = "relu",
+        output_activation: ActivationLike = "sigmoid",
+        activations: Sequence[ActivationLike] | None = None,
+        init: str = "he",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.layer_dims = check_layer_dims(layer_dims)
+        L = len(self.layer_dims) - 1
+        if self.layer_dims[-1] != 1:
+            raise ValueError(
+                f"layer_dims must end in 1: the output layer predicts one probability; got {layer_dims!r}"
+            )
+        if activations is None:
+            activations = [hidden_activation] * (L - 1) + [output_activation]
+        self.activations = check_activations(activations, L)
+        self.init = check_init(init)
+        if init == "zeros" and L > 1:
+            raise ValueError(
+                "init='zeros' would make every hidden unit compute the same function (seed 3.7); "
+                "use 'he', 'xavier' or 'small'"
+            )
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return (
+            f"NeuralNetwork(layer_dims={self.layer_dims}, activations={self.activations}, "
+            f"init={self.init!r}, seed={self.seed!r})"
+        )
+
+    def _n_x(self) -> int:
+        return self.layer_dims[0]
+
+    def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
+        return network_shapes(self.layer_dims)
+
+    def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
+        return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
+
+    def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
+        AL, caches = _forward(parameters, X, self.activations, xp)
+        return AL, caches[-1].Z, caches
+
+    def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
+        return _backward(AL, Y, caches, self.activations, xp)

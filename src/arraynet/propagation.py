@@ -1,0 +1,141 @@
+"""Forward propagation, backpropagation and the gradient-descent update of an L-layer network
+[seed 3.1, 3.5, 4.4], vectorized over the m examples (columns) of ``X``.
+
+The underscored functions are the kernel: they take the namespace ``xp`` and do no checking, so
+that a training loop pays for neither. The public functions check their input, resolve ``xp`` once
+and call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from ._validation import check_learning_rate, check_parameters, check_same_place, check_X
+from .activations import Activation, ActivationLike, Sigmoid, get_activation
+from .backends import namespace_of
+
+__all__ = ["LayerCache", "backward", "forward", "update"]
+
+
+class LayerCache(NamedTuple):
+    """What layer l's forward step keeps for its backward step."""
+
+    A_prev: Any  # A^[l-1], shape (n_{l-1}, m)
+    W: Any  # W^[l], shape (n_l, n_{l-1})
+    Z: Any  # Z^[l], shape (n_l, m)
+    A: Any  # A^[l] = g^[l](Z^[l]), shape (n_l, m)
+
+
+def _forward(
+    parameters: Mapping[str, Any], X: Any, activations: Sequence[Activation], xp: ModuleType
+) -> tuple[Any, list[LayerCache]]:
+    """``Z^[l] = W^[l] A^[l-1] + b^[l]``, ``A^[l] = g^[l](Z^[l])`` for l = 1..L, ``A^[0] = X``
+    [seed 3.1]."""
+    A = X
+    caches = []
+    for l, g in enumerate(activations, start=1):
+        W = parameters[f"W{l}"]
+        Z = W @ A + parameters[f"b{l}"]
+        A_next = g.forward(Z, xp)
+        caches.append(LayerCache(A, W, Z, A_next))
+        A = A_next
+    return A, caches
+
+
+def _backward(
+    AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[Activation], xp: ModuleType
+) -> dict[str, Any]:
+    """Gradients of the cross-entropy cost [seed 3.5], for a sigmoid output layer:
+
+    ``dZ^[L] = A^[L] - Y`` [seed 2.7], then for l = L..1
+    ``dW^[l] = (1/m) dZ^[l] A^[l-1]^T``, ``db^[l] = (1/m) sum_i dz^[l](i)``,
+    ``dA^[l-1] = W^[l]^T dZ^[l]``, ``dZ^[l-1] = dA^[l-1] * g^[l-1]'(Z^[l-1])``.
+
+    Backpropagation is linear in ``dZ``, so the ``1/m`` is applied once, to ``dZ^[L]``, rather than
+    to every ``dW`` and ``db``. ``dA^[0]`` is never computed: nothing uses it.
+    """
+    m = AL.shape[1]
+    dZ = (AL - Y) * (1.0 / m)
+    grads = {}
+    for l in range(len(caches), 0, -1):
+        cache = caches[l - 1]
+        grads[f"dW{l}"] = dZ @ cache.A_prev.T
+        grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
+        if l > 1:
+            below = caches[l - 2]
+            dZ = activations[l - 2].backward(cache.W.T @ dZ, below.Z, below.A, xp)
+    return grads
+
+
+def _update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
+    """``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]`` [seed 3.5], as new arrays."""
+    return {key: value - learning_rate * grads[f"d{key}"] for key, value in parameters.items()}
+
+
+def network_shapes(layer_dims: Sequence[int]) -> dict[str, tuple[int, int]]:
+    """The shape of every parameter of a network of sizes ``layer_dims`` [seed 3.1]."""
+    shapes = {}
+    for l in range(1, len(layer_dims)):
+        shapes[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
+        shapes[f"b{l}"] = (layer_dims[l], 1)
+    return shapes
+
+
+def check_activations(activations: Sequence[ActivationLike], L: int) -> list[Activation]:
+    """One activation per layer, the last a sigmoid (the cost needs probabilities)."""
+    if isinstance(activations, (str, Activation)) or len(activations) != L:
+        raise ValueError(f"activations must name one activation per layer (L = {L}); got {activations!r}")
+    resolved = [get_activation(g, f"activations[{i}]") for i, g in enumerate(activations)]
+    if not isinstance(resolved[-1], Sigmoid):
+        raise ValueError(
+            "the output layer's activation must be 'sigmoid': the cross-entropy cost [seed 2.3] "
+            f"needs probabilities in (0, 1); got {resolved[-1]!r}"
+        )
+    return resolved
+
+
+def _layer_count(parameters: Mapping[str, Any]) -> int:
+    L = 0
+    while f"W{L + 1}" in parameters:
+        L += 1
+    if L == 0:
+        raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys {list(parameters)}")
+    return L
+
+
+def forward(
+    parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
+) -> tuple[Any, list[LayerCache]]:
+    """Forward propagation [seed 3.1]: ``(AL, caches)`` for ``X`` of shape ``(n_x, m)``.
+
+    ``activations`` names ``g^[1], ..., g^[L]``; the last must be ``"sigmoid"``.
+    ``caches[l-1]`` holds layer l's ``A_prev, W, Z, A``.
+    """
+    L = _layer_count(parameters)
+    layer_dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    parameters, xp, device = check_parameters(parameters, network_shapes(layer_dims))
+    X, _, _ = check_X(X, layer_dims[0], parameters["W1"].dtype)
+    check_same_place(xp, device, X, "X", "the parameters")
+    return _forward(parameters, X, check_activations(activations, L), xp)
+
+
+def backward(
+    AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
+) -> dict[str, Any]:
+    """Backpropagation [seed 3.5]: the gradients ``dW1, db1, ..., dWL, dbL`` of the cost."""
+    xp = namespace_of(AL)
+    if tuple(Y.shape) != tuple(AL.shape):
+        raise ValueError(f"Y must have the shape of AL, {tuple(AL.shape)}; got {tuple(Y.shape)}")
+    if len(caches) == 0:
+        raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
+    return _backward(AL, Y, caches, check_activations(activations, len(caches)), xp)
+
+
+def update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
+    """One gradient-descent step [seed 3.5]: new parameters ``W - alpha dW``, ``b - alpha db``."""
+    missing = [f"d{key}" for key in parameters if f"d{key}" not in grads]
+    if missing:
+        raise ValueError(f"grads must hold a gradient for every parameter; missing {missing}")
+    return _update(parameters, grads, check_learning_rate(learning_rate))
