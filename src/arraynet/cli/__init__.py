@@ -1,0 +1,40 @@
+"""The ``arraynet`` command line. Each command is a module of this package with
+``register(commands)``, which adds its sub-parser and sets ``run(args) -> exit code``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from . import demo
+
+__all__ = ["main"]
+
+COMMANDS = (demo,)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arraynet",
+        description="Train and benchmark neural networks on any Array API backend.",
+    )
+    parser.add_argument("--version", action="version", version=f"arraynet {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 on success, 1 on an error)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"arraynet: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,34 @@
+"""``arraynet demo``: the course's planar example, a 2-4-1 tanh network on the flower data set."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import __version__
+from ..backends import BACKENDS, asarray, backend_name, namespace_of
+from ..datasets import load_flower
+from ..models import NeuralNetwork
+
+
+def run(args: argparse.Namespace) -> int:
+    X_host, Y_host = load_flower()
+    X = asarray(X_host, args.backend)
+    Y = asarray(Y_host, args.backend)
+    model = NeuralNetwork([2, 4, 1], hidden_activation="tanh", init="small", seed=args.seed)
+    print(
+        f"arraynet {__version__}: 2-4-1 tanh network on the flower data set (m = {X.shape[1]}), "
+        f"backend {backend_name(namespace_of(X))}"
+    )
+    history = model.fit(X, Y, learning_rate=1.2, num_iterations=args.iterations, record_every=1000)
+    for i, cost in zip(history.iterations, history.costs):
+        print(f"cost after iteration {i}: {cost:.6f}")
+    print(f"accuracy: {100 * model.accuracy(X, Y):.2f}%")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("demo", help="train a 2-4-1 tanh network on the flower data set")
+    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
+    parser.add_argument("--iterations", type=int, default=10000, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=3, help="default: %(default)s")
+    parser.set_defaults(run=run)
