@@ -53,7 +53,8 @@ def xp(request: pytest.FixtureRequest):
 @pytest.fixture
 def device(xp):
     """The device tests put their data on: array-api-strict's extra "device1", else the default."""
-    return TEST_DEVICES.get(backend_name(xp))
+    name = TEST_DEVICES.get(backend_name(xp))
+    return None if name is None else xp.Device(name)
 
 
 @pytest.fixture
