@@ -165,7 +165,7 @@ class Model:
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
         AL = self._forward(parameters, X, xp)[0]
-        return float(xp.mean(xp.astype((AL > 0.5) == (Y == 1), AL.dtype)))
+        return int(xp.count_nonzero((AL > 0.5) == (Y == 1))) / X.shape[1]
 
     # -- parameters ----------------------------------------------------------------------------
     def get_parameters(self) -> dict[str, Any]:

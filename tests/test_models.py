@@ -1,0 +1,164 @@
+"""NeuralNetwork and LogisticRegression: training, prediction and parameters, on every backend."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.backends import to_numpy
+
+from .conftest import assert_same_place
+
+X_FLOWER, Y_FLOWER = arraynet.load_flower()
+
+
+def flower_network(**kwargs):
+    return arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", init="small", seed=3, **kwargs)
+
+
+def test_four_tanh_units_learn_the_flower_that_logistic_regression_cannot(xp, to_xp):
+    """The course's planar example: a non-linear boundary needs hidden units."""
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    network = flower_network()
+    network.fit(X, Y, learning_rate=1.2, num_iterations=2000, record_every=1000)
+    logistic = arraynet.LogisticRegression()
+    logistic.fit(X, Y, learning_rate=0.1, num_iterations=500)
+    assert network.accuracy(X, Y) >= 0.88
+    assert logistic.accuracy(X, Y) < 0.60
+
+
+@pytest.mark.parametrize(
+    "make_model, learning_rate",
+    [
+        (lambda: arraynet.NeuralNetwork([2, 5, 3, 1], hidden_activation="relu", seed=0), 0.5),
+        (lambda: arraynet.NeuralNetwork([2, 4, 4, 1], activations=["leaky_relu", "tanh", "sigmoid"], init="xavier", seed=1), 0.5),
+        (lambda: arraynet.NeuralNetwork([2, 3, 1], hidden_activation="sigmoid", init="he", seed=2), 2.0),
+        (lambda: arraynet.LogisticRegression(), 0.1),
+    ],
+    ids=["relu", "leaky_relu+tanh", "sigmoid", "logistic"],
+)
+def test_same_seed_trains_to_the_same_costs_on_every_backend(xp, to_xp, make_model, learning_rate):
+    """float64: within 1e-10 relative of NumPy after 300 iterations."""
+    reference = make_model().fit(X_FLOWER, Y_FLOWER, learning_rate=learning_rate, num_iterations=300, record_every=50)
+    model = make_model()
+    history = model.fit(to_xp(X_FLOWER), to_xp(Y_FLOWER), learning_rate=learning_rate, num_iterations=300, record_every=50)
+    assert history.iterations == reference.iterations == [0, 50, 100, 150, 200, 250, 299]
+    np.testing.assert_allclose(history.costs, reference.costs, rtol=1e-10)
+    assert history.costs[-1] < history.costs[0]
+
+
+def test_history_records_each_iterations_cost_before_its_update():
+    """As the course: iterations 0, k, 2k, ... and the last, each the cost before that update."""
+    model = flower_network()
+    model.set_parameters(arraynet.initialize_parameters([2, 4, 1], "small", seed=3))
+    parameters = model.get_parameters()
+    history = model.fit(X_FLOWER, Y_FLOWER, learning_rate=1.2, num_iterations=25, record_every=10)
+    assert history.iterations == [0, 10, 20, 24]
+    assert all(type(cost) is float for cost in history.costs)
+
+    activations = ["tanh", "sigmoid"]
+    expected = []
+    for i in range(25):  # the same training, step by step through the functional kernel
+        AL, caches = arraynet.forward(parameters, X_FLOWER, activations)
+        if i in history.iterations:
+            expected.append(float(arraynet.compute_cost(AL, Y_FLOWER, ZL=caches[-1].Z)))
+        parameters = arraynet.update(parameters, arraynet.backward(AL, Y_FLOWER, caches, activations), 1.2)
+    np.testing.assert_allclose(history.costs, expected, rtol=1e-13)
+    for key, value in model.get_parameters().items():
+        np.testing.assert_allclose(value, parameters[key], rtol=1e-13)
+
+
+def test_fit_starts_from_parameters_the_user_brings(xp, to_xp):
+    """set_parameters takes any Array API library's arrays; fit starts from them."""
+    model = arraynet.NeuralNetwork([2, 3, 1], seed=0)
+    mine = arraynet.initialize_parameters([2, 3, 1], "xavier", seed=42)
+    model.set_parameters({k: to_xp(v) for k, v in mine.items()})
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    reference = arraynet.NeuralNetwork([2, 3, 1], init="xavier", seed=42)
+    expected = reference.fit(X_FLOWER, Y_FLOWER, num_iterations=1).costs
+    np.testing.assert_allclose(model.fit(X, Y, num_iterations=1).costs, expected, rtol=1e-14)
+
+
+def test_a_second_fit_continues_training():
+    model = flower_network()
+    first = model.fit(X_FLOWER, Y_FLOWER, learning_rate=1.2, num_iterations=100)
+    second = model.fit(X_FLOWER, Y_FLOWER, learning_rate=1.2, num_iterations=100)
+    assert second.costs[0] < first.costs[0]
+
+
+def test_zero_iterations_initialises_without_training():
+    model = flower_network()
+    history = model.fit(X_FLOWER, Y_FLOWER, num_iterations=0)
+    assert history.iterations == [] and history.costs == []
+    np.testing.assert_array_equal(model.get_parameters()["W1"], arraynet.initialize_parameters([2, 4, 1], "small", seed=3)["W1"])
+
+
+@pytest.mark.parametrize("make_model", [flower_network, arraynet.LogisticRegression], ids=["network", "logistic"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_results_stay_in_the_datas_namespace_dtype_and_device(xp, to_xp, make_model, dtype):
+    X, Y = to_xp(X_FLOWER, dtype=dtype), to_xp(Y_FLOWER, dtype=dtype)
+    model = make_model()
+    model.fit(X, Y, learning_rate=0.5, num_iterations=20)
+    for value in model.get_parameters().values():
+        assert_same_place(value, X)
+    probabilities = model.predict_proba(X)
+    labels = model.predict(X)
+    assert_same_place(probabilities, X)
+    assert_same_place(labels, X)
+    assert tuple(labels.shape) == (1, X_FLOWER.shape[1])
+    assert set(np.unique(to_numpy(labels))) <= {0.0, 1.0}
+    np.testing.assert_array_equal(to_numpy(labels), to_numpy(probabilities) > 0.5)
+    accuracy = model.accuracy(X, Y)
+    assert type(accuracy) is float and accuracy == np.mean(to_numpy(labels) == Y_FLOWER)
+    assert type(model.cost(X, Y)) is float
+
+
+def test_logistic_regression_has_the_seeds_parameter_shapes(xp, to_xp):
+    """w of shape (n_x, 1) and a scalar b [seed 2.2], zero-initialised."""
+    model = arraynet.LogisticRegression()
+    model.fit(to_xp(X_FLOWER), to_xp(Y_FLOWER), num_iterations=0)
+    parameters = model.get_parameters()
+    assert sorted(parameters) == ["b", "w"]
+    assert tuple(parameters["w"].shape) == (2, 1) and tuple(parameters["b"].shape) == ()
+    assert not np.any(to_numpy(parameters["w"]))
+
+
+def test_logistic_regression_gradients_are_the_seeds_vectorized_formulas():
+    """dw = (1/m) X dZ^T, db = (1/m) sum dZ, dZ = A - Y [seed 2.7]: one step from w = 0, b = 0."""
+    model = arraynet.LogisticRegression()
+    model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=1)
+    dZ = 0.5 - Y_FLOWER  # sigma(0) = 0.5
+    m = X_FLOWER.shape[1]
+    np.testing.assert_allclose(model.get_parameters()["w"], -0.5 * X_FLOWER @ dZ.T / m, rtol=1e-14)
+    assert float(model.get_parameters()["b"]) == pytest.approx(-0.5 * dZ.sum() / m, rel=1e-14)
+
+
+def test_integer_and_bool_X_become_the_default_float(xp, to_xp):
+    X = to_xp(np.array([[0, 1, 2, 3], [1, 0, 1, 0]]))
+    Y = to_xp(np.array([[0, 1, 1, 1]]))
+    model = arraynet.NeuralNetwork([2, 2, 1], seed=0)
+    model.fit(X, Y, num_iterations=3)
+    default = xp.__array_namespace_info__().default_dtypes()["real floating"]
+    assert model.get_parameters()["W1"].dtype == default
+    assert model.predict(xp.astype(X, xp.bool)).dtype == default
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_stops_with_the_iteration_and_keeps_the_last_finite_parameters(xp, to_xp):
+    X, Y = to_xp(X_FLOWER * 1e3), to_xp(Y_FLOWER)
+    model = arraynet.NeuralNetwork([2, 8, 1], hidden_activation="relu", seed=0)
+    model.fit(X, Y, num_iterations=0)
+    with pytest.raises(arraynet.DivergenceError, match=r"the cost became (nan|inf) at iteration \d+") as error:
+        model.fit(X, Y, learning_rate=1e200, num_iterations=50, record_every=1)
+    assert error.value.iteration >= 1
+    assert math.isfinite(model.cost(X, Y))
+    for value in model.get_parameters().values():
+        assert np.all(np.isfinite(to_numpy(value)))
+
+
+def test_predict_before_fit_says_what_to_do():
+    with pytest.raises(arraynet.NotFittedError, match="has no parameters yet: call fit or set_parameters first"):
+        flower_network().predict(X_FLOWER)
