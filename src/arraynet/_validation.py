@@ -63,15 +63,19 @@ def _is_numeric(xp: ModuleType, dtype: Any) -> bool:
         return False
 
 
-def check_X(X: Any, n_x: int | None = None, dtype: Any = None) -> tuple[Any, ModuleType, Any]:
+def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the model") -> tuple[Any, ModuleType, Any]:
     """Validate ``X`` of shape ``(n_x, m)``; return it as floating, with its namespace and device.
 
-    Integer or bool ``X`` becomes ``dtype`` (the parameters' dtype) or the default float.
-    A floating ``X`` must match ``dtype`` when one is given.
+    With ``like`` (the parameters' first array, named ``other`` in errors), X must share its
+    library, device and floating dtype; integer or bool X takes that dtype. Without it, integer
+    or bool X becomes the namespace's default float.
     """
     X = as_array(X, "X")
+    if like is not None:
+        check_same_place(namespace_of(like), array_api_compat.device(like), X, "X", other)
     xp = namespace_of(X)
     device = array_api_compat.device(X)
+    dtype = None if like is None else like.dtype
     if not _is_numeric(xp, X.dtype):
         raise TypeError(f"X must hold real numbers (bool, integer or float); got dtype {X.dtype}")
     if X.ndim != 2:
@@ -88,7 +92,7 @@ def check_X(X: Any, n_x: int | None = None, dtype: Any = None) -> tuple[Any, Mod
     target = float_dtype(xp, X, device, like=dtype)
     if dtype is not None and target != dtype:
         raise TypeError(
-            f"X has dtype {X.dtype} but the model's parameters are {dtype}; "
+            f"X has dtype {X.dtype} but {other} is {dtype}; "
             f"convert X with xp.astype(X, {dtype}) or train the model in {X.dtype}"
         )
     if X.dtype != target:

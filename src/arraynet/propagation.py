@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from ._validation import check_learning_rate, check_parameters, check_same_place, check_X
+from ._validation import check_learning_rate, check_parameters, check_X
 from .activations import Activation, ActivationLike, Sigmoid, get_activation
 from .backends import namespace_of
 
@@ -115,9 +115,8 @@ def forward(
     """
     L = _layer_count(parameters)
     layer_dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
-    parameters, xp, device = check_parameters(parameters, network_shapes(layer_dims))
-    X, _, _ = check_X(X, layer_dims[0], parameters["W1"].dtype)
-    check_same_place(xp, device, X, "X", "the parameters")
+    parameters, xp, _ = check_parameters(parameters, network_shapes(layer_dims))
+    X, _, _ = check_X(X, layer_dims[0], parameters["W1"], "the parameters")
     return _forward(parameters, X, check_activations(activations, L), xp)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .._validation import check_count, check_learning_rate, check_parameters, check_same_place, check_X, check_Y
+from .._validation import check_count, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray
 from ..cost import cost_from_logits
 from ..history import History
@@ -65,12 +65,8 @@ class Model:
     # -- data ----------------------------------------------------------------------------------
     def _check_X(self, X: Any) -> tuple[Any, ModuleType, Any]:
         """X checked against the model: its n_x, and the parameters' library, device and dtype."""
-        if self._parameters is None:
-            return check_X(X, self._n_x())
-        first = next(iter(self._parameters.values()))
-        X, xp, device = check_X(X, self._n_x(), first.dtype)
-        check_same_place(xp, device, X, "X", "the model's parameters")
-        return X, xp, device
+        like = None if self._parameters is None else next(iter(self._parameters.values()))
+        return check_X(X, self._n_x(), like)
 
     def _fitted_parameters(self) -> dict[str, Any]:
         if self._parameters is None:

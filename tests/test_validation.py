@@ -1,0 +1,161 @@
+"""Bad input gets a ValueError or TypeError naming the argument, the expected and the received."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arraynet
+
+X = np.random.default_rng(0).standard_normal((2, 6))
+Y = np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
+
+
+def network():
+    return arraynet.NeuralNetwork([2, 3, 1], seed=0)
+
+
+def fitted():
+    model = network()
+    model.fit(X, Y, num_iterations=1)
+    return model
+
+
+@pytest.mark.parametrize(
+    "bad_X, error, message",
+    [
+        (X[0], ValueError, r"X must be 2-D of shape \(n_x, m\), one example per column; got shape \(6,\)"),
+        (X[None], ValueError, r"X must be 2-D .* got shape \(1, 2, 6\)"),
+        (np.zeros((2, 0)), ValueError, r"X must hold at least one example \(m >= 1\); got shape \(2, 0\)"),
+        (np.full((2, 6), "a"), TypeError, r"X must hold real numbers \(bool, integer or float\); got dtype <U1"),
+        (X + 1j, TypeError, r"X must hold real numbers .* got dtype complex128"),
+        (np.where(X > 1, np.nan, X), ValueError, r"X must be finite; it contains NaN or Inf"),
+        (np.where(X > 1, np.inf, X), ValueError, r"X must be finite; it contains NaN or Inf"),
+        ("X", TypeError, r"X must be an array \(NumPy, CuPy, PyTorch or another Array API library\); got str"),
+        ([[1.0, 2.0], [3.0]], ValueError, r"X must be a rectangular array; got a ragged list"),
+        (X[:1], ValueError, r"X must have n_x = 2 rows \(features\) for this model; got shape \(1, 6\)"),
+    ],
+    ids=["1-D", "3-D", "m=0", "strings", "complex", "NaN", "Inf", "not an array", "ragged", "wrong n_x"],
+)
+def test_bad_X_at_fit(bad_X, error, message):
+    with pytest.raises(error, match=message):
+        network().fit(bad_X, Y)
+
+
+@pytest.mark.parametrize(
+    "bad_Y, error, message",
+    [
+        (Y[0], ValueError, r"Y must have shape \(1, m\) = \(1, 6\) to match X of shape \(2, 6\); got shape \(6,\)"),
+        (Y.T, ValueError, r"Y must have shape \(1, m\) = \(1, 6\) .* got shape \(6, 1\)"),
+        (Y[:, :5], ValueError, r"Y must have shape \(1, m\) = \(1, 6\) .* got shape \(1, 5\)"),
+        (Y * 2, ValueError, r"Y must hold binary labels: every entry 0 or 1; got other values"),
+        (np.where(Y > 0, np.nan, Y), ValueError, r"Y must be finite; it contains NaN or Inf"),
+        (np.full((1, 6), "1"), TypeError, r"Y must hold the labels 0 and 1; got dtype <U1"),
+    ],
+    ids=["1-D", "transposed", "other m", "labels 0/2", "NaN", "strings"],
+)
+def test_bad_Y_at_fit(bad_Y, error, message):
+    with pytest.raises(error, match=message):
+        network().fit(X, bad_Y)
+
+
+@pytest.mark.parametrize("learning_rate", [0, -0.1, float("nan"), float("inf"), "0.1", True])
+def test_learning_rate_must_be_finite_and_positive(learning_rate):
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0; got"):
+        network().fit(X, Y, learning_rate=learning_rate)
+
+
+@pytest.mark.parametrize("argument, value, minimum", [("num_iterations", -1, 0), ("num_iterations", 2.5, 0), ("record_every", 0, 1)])
+def test_counts_must_be_integers_in_range(argument, value, minimum):
+    with pytest.raises(ValueError, match=rf"{argument} must be an integer >= {minimum}; got {value}"):
+        network().fit(X, Y, **{argument: value})
+
+
+def test_predict_checks_n_x():
+    with pytest.raises(ValueError, match=r"X must have n_x = 2 rows \(features\) for this model; got shape \(3, 6\)"):
+        fitted().predict(np.zeros((3, 6)))
+
+
+def test_logistic_regression_checks_n_x_once_fitted():
+    model = arraynet.LogisticRegression()
+    model.fit(X, Y, num_iterations=1)
+    with pytest.raises(ValueError, match=r"X must have n_x = 2 rows"):
+        model.predict_proba(np.zeros((5, 6)))
+
+
+def test_floating_X_must_match_the_parameters_dtype():
+    with pytest.raises(TypeError, match=r"X has dtype float32 but the model is float64; convert X with xp.astype"):
+        fitted().predict(X.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layer_dims": [2]}, r"layer_dims must be a list of at least 2 positive integers .* got \[2\]"),
+        ({"layer_dims": [2, 0, 1]}, r"layer_dims must be a list of at least 2 positive integers"),
+        ({"layer_dims": [2, 3, 2]}, r"layer_dims must end in 1: the output layer predicts one probability"),
+        ({"layer_dims": [2, 3, 1], "hidden_activation": "swish"}, r"activations\[0\] must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu' or an Activation; got 'swish'"),
+        ({"layer_dims": [2, 3, 1], "output_activation": "relu"}, r"the output layer's activation must be 'sigmoid'"),
+        ({"layer_dims": [2, 3, 1], "activations": ["relu"]}, r"activations must name one activation per layer \(L = 2\); got \['relu'\]"),
+        ({"layer_dims": [2, 3, 1], "init": "uniform"}, r"init must be one of 'small', 'xavier', 'he', 'zeros'; got 'uniform'"),
+        ({"layer_dims": [2, 3, 1], "init": "zeros"}, r"init='zeros' would make every hidden unit compute the same function"),
+    ],
+)
+def test_bad_network_configuration(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        arraynet.NeuralNetwork(**kwargs)
+
+
+def test_logistic_regression_rejects_an_unknown_init():
+    with pytest.raises(ValueError, match=r"init must be one of .* got 'random'"):
+        arraynet.LogisticRegression(init="random")
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (lambda p: p.pop("b2"), ValueError, r"parameters must have exactly the keys W1, b1, W2, b2; missing \['b2'\], unexpected none"),
+        (lambda p: p.update(W3=p["W2"]), ValueError, r"missing none, unexpected \['W3'\]"),
+        (lambda p: p.update(W1=p["W1"].T), ValueError, r"parameters\['W1'\] must have shape \(3, 2\); got \(2, 3\)"),
+        (lambda p: p.update(b1=p["b1"][:, 0]), ValueError, r"parameters\['b1'\] must have shape \(3, 1\); got \(3,\)"),
+        (lambda p: p.update(W2=p["W2"].astype(np.float32)), TypeError, r"parameters\['W2'\] must have the floating dtype shared by all parameters \(float64\); got float32"),
+        (lambda p: p.update(W2="W2"), TypeError, r"parameters\['W2'\] must be an array"),
+    ],
+    ids=["missing", "extra", "W shape", "b shape", "dtype", "not an array"],
+)
+def test_set_parameters_checks_every_entry(change, error, message):
+    parameters = arraynet.initialize_parameters([2, 3, 1], seed=0)
+    change(parameters)
+    with pytest.raises(error, match=message):
+        network().set_parameters(parameters)
+
+
+def test_logistic_regression_set_parameters_checks_w_and_b():
+    with pytest.raises(ValueError, match=r"parameters\['b'\] must have shape \(\); got \(1, 1\)"):
+        arraynet.LogisticRegression().set_parameters({"w": np.zeros((2, 1)), "b": np.zeros((1, 1))})
+    with pytest.raises(ValueError, match=r"parameters\['w'\] must be an array of shape \(n_x, 1\)"):
+        arraynet.LogisticRegression().set_parameters({"b": np.zeros(())})
+
+
+def test_arrays_from_two_libraries_in_one_call():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"Y is a torch array but X is numpy: arrays from two libraries cannot be mixed; move it with arraynet.asarray"):
+        network().fit(X, torch.asarray(Y))
+    with pytest.raises(TypeError, match=r"X is a torch array but the model is numpy"):
+        fitted().predict(torch.asarray(X))
+    parameters = arraynet.initialize_parameters([2, 3, 1], seed=0)
+    parameters["b1"] = torch.asarray(parameters["b1"])
+    with pytest.raises(TypeError, match=r"parameters\['b1'\] is a torch array but parameters\['W1'\] is numpy"):
+        network().set_parameters(parameters)
+
+
+def test_arrays_on_two_devices_in_one_call():
+    strict = pytest.importorskip("array_api_strict")
+    X_1 = arraynet.asarray(X, "array_api_strict", device="device1")
+    Y_2 = arraynet.asarray(Y, "array_api_strict", device="device2")
+    with pytest.raises(ValueError, match=r"Y is on device .*device2.* but X is on device .*device1.*: data is never moved silently"):
+        network().fit(X_1, Y_2)
+    model = network()
+    model.fit(X_1, arraynet.asarray(Y, "array_api_strict", device=strict.Device("device1")), num_iterations=1)
+    with pytest.raises(ValueError, match=r"X is on device .*CPU_DEVICE.* but the model is on device .*device1"):
+        model.predict(arraynet.asarray(X, "array_api_strict"))
