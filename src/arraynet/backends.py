@@ -138,7 +138,6 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
             raise ValueError(f"dtype must name a dtype of {backend_name(xp)}; got {dtype!r}")
         dtype = getattr(xp, dtype)
     device = _device_argument(xp, device)
-    if is_array(x) and namespace_of(x) is xp:
-        if device is None or array_api_compat.device(x) == device:
-            return x if dtype is None else xp.astype(x, dtype)
+    if is_array(x) and namespace_of(x) is xp and (device is None or array_api_compat.device(x) == device):
+        return x if dtype is None else xp.astype(x, dtype)
     return xp.asarray(to_numpy(x), dtype=dtype, device=device)

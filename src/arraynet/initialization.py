@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .backends import get_namespace
+
 __all__ = ["INITS", "initialize_parameters"]
 
 # init name -> scale of the standard normal draw for W^[l], given n_{l-1}
@@ -64,7 +66,7 @@ def initialize_parameters(
     dims = check_layer_dims(layer_dims)
     scale_of = INITS[check_init(init)]
     if xp is None:
-        import array_api_compat.numpy as xp
+        xp = get_namespace("numpy")
     if dtype is None:
         dtype = xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
     rng = np.random.default_rng(seed)
