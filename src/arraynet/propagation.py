@@ -74,9 +74,9 @@ def _update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_ra
     return {key: value - learning_rate * grads[f"d{key}"] for key, value in parameters.items()}
 
 
-def network_shapes(layer_dims: Sequence[int]) -> dict[str, tuple[int, int]]:
+def network_shapes(layer_dims: Sequence[int]) -> dict[str, tuple[int, ...]]:
     """The shape of every parameter of a network of sizes ``layer_dims`` [seed 3.1]."""
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for l in range(1, len(layer_dims)):
         shapes[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
         shapes[f"b{l}"] = (layer_dims[l], 1)
@@ -105,6 +105,39 @@ def _layer_count(parameters: Mapping[str, Any]) -> int:
     return L
 
 
+def check_forward_arguments(
+    parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
+) -> tuple[dict[str, Any], Any, list[Activation], ModuleType]:
+    """``forward``'s arguments, checked, and their namespace: ``(parameters, X, activations, xp)``."""
+    L = _layer_count(parameters)
+    layer_dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    parameters, xp, _ = check_parameters(parameters, network_shapes(layer_dims))
+    X, _, _ = check_X(X, layer_dims[0], parameters["W1"], "the parameters")
+    return parameters, X, check_activations(activations, L), xp
+
+
+def check_backward_arguments(
+    AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
+) -> tuple[Any, Any, Sequence[LayerCache], list[Activation], ModuleType]:
+    """``backward``'s arguments, checked, and their namespace: ``(AL, Y, caches, activations, xp)``."""
+    xp = namespace_of(AL)
+    if tuple(Y.shape) != tuple(AL.shape):
+        raise ValueError(f"Y must have the shape of AL, {tuple(AL.shape)}; got {tuple(Y.shape)}")
+    if len(caches) == 0:
+        raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
+    return AL, Y, caches, check_activations(activations, len(caches)), xp
+
+
+def check_update_arguments(
+    parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float
+) -> tuple[Mapping[str, Any], Mapping[str, Any], float]:
+    """``update``'s arguments, checked: ``(parameters, grads, learning_rate)``."""
+    missing = [f"d{key}" for key in parameters if f"d{key}" not in grads]
+    if missing:
+        raise ValueError(f"grads must hold a gradient for every parameter; missing {missing}")
+    return parameters, grads, check_learning_rate(learning_rate)
+
+
 def forward(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
 ) -> tuple[Any, list[LayerCache]]:
@@ -113,28 +146,16 @@ def forward(
     ``activations`` names ``g^[1], ..., g^[L]``; the last must be ``"sigmoid"``.
     ``caches[l-1]`` holds layer l's ``A_prev, W, Z, A``.
     """
-    L = _layer_count(parameters)
-    layer_dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
-    parameters, xp, _ = check_parameters(parameters, network_shapes(layer_dims))
-    X, _, _ = check_X(X, layer_dims[0], parameters["W1"], "the parameters")
-    return _forward(parameters, X, check_activations(activations, L), xp)
+    return _forward(*check_forward_arguments(parameters, X, activations))
 
 
 def backward(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
 ) -> dict[str, Any]:
     """Backpropagation [seed 3.5]: the gradients ``dW1, db1, ..., dWL, dbL`` of the cost."""
-    xp = namespace_of(AL)
-    if tuple(Y.shape) != tuple(AL.shape):
-        raise ValueError(f"Y must have the shape of AL, {tuple(AL.shape)}; got {tuple(Y.shape)}")
-    if len(caches) == 0:
-        raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
-    return _backward(AL, Y, caches, check_activations(activations, len(caches)), xp)
+    return _backward(*check_backward_arguments(AL, Y, caches, activations))
 
 
 def update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
     """One gradient-descent step [seed 3.5]: new parameters ``W - alpha dW``, ``b - alpha db``."""
-    missing = [f"d{key}" for key in parameters if f"d{key}" not in grads]
-    if missing:
-        raise ValueError(f"grads must hold a gradient for every parameter; missing {missing}")
-    return _update(parameters, grads, check_learning_rate(learning_rate))
+    return _update(*check_update_arguments(parameters, grads, learning_rate))
