@@ -4,7 +4,7 @@ API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Ar
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .backends import BACKENDS, asarray, available_backends
 from .cost import compute_cost
-from .datasets import load_flower
+from .datasets import load_circles, load_flower, load_moons
 from .history import History
 from .initialization import initialize_parameters
 from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
@@ -31,6 +31,8 @@ __all__ = [
     "compute_cost",
     "forward",
     "initialize_parameters",
+    "load_circles",
     "load_flower",
+    "load_moons",
     "update",
 ]
