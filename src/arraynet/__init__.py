@@ -1,6 +1,8 @@
 """arraynet: logistic regression and L-layer neural networks written once against the Python Array
 API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Array API library."""
 
+__version__ = "0.1.0"  # first: modules below (the saved-model header, the CLI) read it
+
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .backends import BACKENDS, asarray, available_backends
 from .cost import compute_cost
@@ -9,8 +11,7 @@ from .history import History
 from .initialization import initialize_parameters
 from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
 from .propagation import LayerCache, backward, forward, update
-
-__version__ = "0.1.0"
+from .serialization import ModelFileError, load
 
 __all__ = [
     "Activation",
@@ -20,6 +21,7 @@ __all__ = [
     "LayerCache",
     "LeakyReLU",
     "LogisticRegression",
+    "ModelFileError",
     "NeuralNetwork",
     "NotFittedError",
     "ReLU",
@@ -31,6 +33,7 @@ __all__ = [
     "compute_cost",
     "forward",
     "initialize_parameters",
+    "load",
     "load_circles",
     "load_flower",
     "load_moons",

@@ -5,7 +5,9 @@ the rest, with the namespace and device resolved once per public call."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -172,6 +174,13 @@ class Model:
         """Replace the parameters with arrays of any Array API library, checked key by key and
         shape by shape. Training and prediction then run in that library and on that device."""
         self._parameters = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))[0]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to one ``.npz`` file at ``path``, atomically; ``arraynet.load(path)``
+        reads it back on any backend. See ``arraynet.serialization``."""
+        from ..serialization import save
+
+        return save(self, path)
 
     def to(self, backend: str, device: Any = None) -> Model:
         """Move the parameters to ``backend`` (see ``arraynet.asarray``) and ``device``; returns self."""

@@ -1,0 +1,268 @@
+"""Saved models: model.save(path) and arraynet.load(path, backend=..., device=...).
+
+One .npz with the parameters and a JSON header, written atomically, read without pickle; a model
+saved from one backend loads on any other and predicts the same; every kind of bad file gets a
+ModelFileError (a ValueError) naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet import serialization
+from arraynet.backends import backend_name, to_numpy
+
+from .conftest import assert_same_place
+
+X_FLOWER, Y_FLOWER = arraynet.load_flower()
+
+
+def trained_network(X=X_FLOWER, Y=Y_FLOWER):
+    model = arraynet.NeuralNetwork([2, 5, 3, 1], activations=[arraynet.LeakyReLU(0.2), "tanh", "sigmoid"], init="xavier", seed=7)
+    model.fit(X, Y, learning_rate=0.5, num_iterations=200, record_every=100)
+    return model
+
+
+def trained_logistic(X=X_FLOWER, Y=Y_FLOWER):
+    model = arraynet.LogisticRegression(seed=4)
+    model.fit(X, Y, learning_rate=0.1, num_iterations=50)
+    return model
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "model.npz"
+    trained_network().save(path)
+    return path
+
+
+def rewrite(path, change_header=None, change_arrays=None):
+    """Rewrite the model file at ``path`` with its header and arrays changed (a test's forgery)."""
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays.pop(serialization.HEADER_KEY).tobytes())
+    if change_header:
+        change_header(header)
+    if change_arrays:
+        change_arrays(arrays)
+    raw = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(path, **{serialization.HEADER_KEY: raw}, **arrays)
+
+
+# -- round trips -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("make_model", [trained_network, trained_logistic], ids=["network", "logistic"])
+def test_a_model_saved_from_numpy_loads_on_every_backend_and_predicts_the_same(xp, device, to_xp, tmp_path, make_model):
+    model = make_model()
+    path = model.save(tmp_path / "model.npz")
+    assert path == tmp_path / "model.npz"
+    loaded = arraynet.load(path, backend=backend_name(xp), device=device)
+    X = to_xp(X_FLOWER)
+    proba = loaded.predict_proba(X)
+    assert_same_place(proba, X)
+    np.testing.assert_allclose(to_numpy(proba), model.predict_proba(X_FLOWER), rtol=1e-12)
+    np.testing.assert_array_equal(to_numpy(loaded.predict(X)), model.predict(X_FLOWER))
+    for key, value in model.get_parameters().items():
+        np.testing.assert_array_equal(to_numpy(loaded.get_parameters()[key]), value)
+
+
+@pytest.mark.parametrize("make_model", [trained_network, trained_logistic], ids=["network", "logistic"])
+def test_a_model_trained_on_any_backend_loads_on_numpy_with_its_dtype(xp, to_xp, tmp_path, make_model):
+    X, Y = to_xp(X_FLOWER, dtype="float32"), to_xp(Y_FLOWER, dtype="float32")
+    model = make_model(X, Y)
+    loaded = arraynet.load(model.save(tmp_path / "model.npz"), backend="numpy")
+    X_host = X_FLOWER.astype(np.float32)
+    proba = loaded.predict_proba(X_host)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba, to_numpy(model.predict_proba(X)), rtol=1e-5)
+    assert loaded.accuracy(X_host, Y_FLOWER) == model.accuracy(X, Y)
+
+
+def test_the_loaded_model_is_the_saved_one(saved):
+    loaded = arraynet.load(saved, backend="numpy")
+    assert isinstance(loaded, arraynet.NeuralNetwork)
+    assert loaded.layer_dims == [2, 5, 3, 1]
+    assert loaded.activations == [arraynet.LeakyReLU(0.2), arraynet.Tanh(), arraynet.Sigmoid()]
+    assert (loaded.init, loaded.seed) == ("xavier", 7)
+    # it trains on from where it was saved, like the original
+    original = trained_network()
+    np.testing.assert_allclose(
+        loaded.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=20).costs,
+        original.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=20).costs,
+        rtol=1e-13,
+    )
+
+
+def test_the_file_holds_the_parameters_and_a_json_header(saved):
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            ["__arraynet__.npy", "W1.npy", "b1.npy", "W2.npy", "b2.npy", "W3.npy", "b3.npy"]
+        )
+    with np.load(saved, allow_pickle=False) as archive:
+        header = json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))
+    assert header == {
+        "format": "arraynet.model",
+        "format_version": serialization.FORMAT_VERSION,
+        "arraynet_version": arraynet.__version__,
+        "model": "NeuralNetwork",
+        "layer_dims": [2, 5, 3, 1],
+        "activations": [{"name": "leaky_relu", "slope": 0.2}, {"name": "tanh"}, {"name": "sigmoid"}],
+        "init": "xavier",
+        "seed": 7,
+        "dtype": "float64",
+    }
+
+
+# -- writing whole or not at all ------------------------------------------------------------------
+def test_saving_replaces_an_existing_file_and_leaves_no_temporary_file(saved):
+    trained_logistic().save(saved)
+    assert isinstance(arraynet.load(saved), arraynet.LogisticRegression)
+    assert os.listdir(saved.parent) == ["model.npz"]
+
+
+def test_a_crash_while_writing_leaves_the_old_file_whole_and_no_temporary_file(saved, monkeypatch):
+    before = saved.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serialization.np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        trained_logistic().save(saved)
+    assert saved.read_bytes() == before
+    assert os.listdir(saved.parent) == ["model.npz"]
+
+
+def test_saving_an_unfitted_model_or_into_a_missing_directory_fails_clearly(tmp_path):
+    with pytest.raises(arraynet.NotFittedError, match="no parameters yet"):
+        arraynet.NeuralNetwork([2, 1]).save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match="directory .*nowhere does not exist"):
+        trained_logistic().save(tmp_path / "nowhere" / "model.npz")
+
+
+def test_a_custom_activation_cannot_be_saved(tmp_path):
+    class Cube(arraynet.Activation):
+        name = "cube"
+
+        def forward(self, Z, xp):
+            return Z**3
+
+        def backward(self, dA, Z, A, xp):
+            return dA * 3 * Z**2
+
+    model = arraynet.NeuralNetwork([2, 3, 1], activations=[Cube(), "sigmoid"], seed=0)
+    model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.01, num_iterations=2)
+    with pytest.raises(ValueError, match="only the built-in activations"):
+        model.save(tmp_path / "model.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# -- bad files ------------------------------------------------------------------------------------
+def test_a_missing_file(tmp_path):
+    with pytest.raises(arraynet.ModelFileError, match=r"model file .*absent\.npz does not exist"):
+        arraynet.load(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("keep", [0, 30, 0.5, -22], ids=["empty", "30 bytes", "half", "no end record"])
+def test_a_truncated_file(saved, keep):
+    data = saved.read_bytes()
+    saved.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz .*(truncated|corrupted)"):
+        arraynet.load(saved)
+
+
+def test_a_corrupted_file(saved):
+    data = bytearray(saved.read_bytes())
+    start = data.index(b"\x93NUMPY", data.index(b"W1.npy")) + 200  # inside W1's numbers
+    data[start : start + 8] = b"\xff" * 8
+    saved.write_bytes(bytes(data))
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz is truncated or corrupted: .*CRC"):
+        arraynet.load(saved)
+
+
+def test_files_that_are_not_arraynet_models(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("W1,b1\n1,2\n")
+    with pytest.raises(arraynet.ModelFileError, match=r"notes\.npz is not a readable \.npz archive"):
+        arraynet.load(text)
+    single = tmp_path / "array.npy"
+    np.save(single, np.ones(3))
+    with pytest.raises(arraynet.ModelFileError, match=r"array\.npy holds a single NumPy array"):
+        arraynet.load(single)
+    foreign = tmp_path / "data.npz"
+    np.savez(foreign, X=np.ones((2, 3)), Y=np.zeros((1, 3)))
+    with pytest.raises(arraynet.ModelFileError, match=r"data\.npz is not an arraynet model file: .*arrays X, Y"):
+        arraynet.load(foreign)
+    with pytest.raises(arraynet.ModelFileError, match="is not a file"):
+        arraynet.load(tmp_path)  # a directory
+
+
+def test_a_file_with_pickled_objects_is_refused_without_running_them(saved):
+    ran = []
+
+    class Payload:
+        def __reduce__(self):
+            return (ran.append, ("code ran",))
+
+    with np.load(saved) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["W1"] = np.array([Payload()], dtype=object)
+    np.savez(saved, **arrays)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz is truncated or corrupted: .*pickle"):
+        arraynet.load(saved)
+    assert ran == []
+
+
+def test_a_file_from_a_newer_arraynet(saved):
+    rewrite(saved, lambda header: header.update(format_version=99, arraynet_version="9.0"))
+    with pytest.raises(arraynet.ModelFileError, match=r"format version 99 \(written by arraynet 9\.0\).*upgrade arraynet"):
+        arraynet.load(saved)
+
+
+@pytest.mark.parametrize(
+    "change_header, change_arrays, message",
+    [
+        (lambda h: h.update(layer_dims=[2, 4, 3, 1]), None, r"parameters\['W1'\] must have shape \(4, 2\); got \(5, 2\)"),
+        (None, lambda a: a.pop("b3"), r"missing \['b3'\]"),
+        (None, lambda a: a.update(W4=np.ones((1, 1))), r"unexpected \['W4'\]"),
+        (lambda h: h.update(dtype="float32"), None, r"header says dtype 'float32' but 'W1' is float64"),
+        (lambda h: h.update(model="Perceptron"), None, r"unknown model kind 'Perceptron'"),
+        (lambda h: h.update(activations=[{"name": "swish"}] * 3), None, r"unknown activation"),
+        (lambda h: h.update(activations=[{"name": "leaky_relu", "slope": 2.0}] * 3), None, r"slope must be"),
+        (lambda h: h.pop("layer_dims"), None, r"layer_dims"),
+        (lambda h: h.update(format_version="one"), None, r"corrupted header: format_version 'one'"),
+        (lambda h: h.update(format="other"), None, r"not an arraynet model file: its header is not arraynet's"),
+    ],
+    ids=["layer_dims", "missing array", "extra array", "dtype", "kind", "activation", "slope", "no layer_dims", "version", "format"],
+)
+def test_a_file_whose_header_and_arrays_do_not_match(saved, change_header, change_arrays, message):
+    rewrite(saved, change_header, change_arrays)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz.*" + message):
+        arraynet.load(saved)
+
+
+def test_a_header_that_is_not_json(saved):
+    with np.load(saved) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays[serialization.HEADER_KEY] = np.frombuffer(b'{"format": "arraynet.mo', dtype=np.uint8)
+    np.savez(saved, **arrays)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz has a corrupted header"):
+        arraynet.load(saved)
+
+
+def test_a_logistic_regression_file_with_a_mismatched_n_x(tmp_path):
+    path = trained_logistic().save(tmp_path / "logistic.npz")
+    rewrite(path, lambda header: header.update(layer_dims=[3, 1]))
+    with pytest.raises(arraynet.ModelFileError, match=r"parameters\['w'\] must have shape \(3, 1\); got \(2, 1\)"):
+        arraynet.load(path)
+
+
+def test_an_unknown_backend_is_named_before_the_file_is_read(saved):
+    with pytest.raises(ValueError, match="backend must be 'auto' or one of"):
+        arraynet.load(saved, backend="tensorflow")
