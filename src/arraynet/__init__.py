@@ -9,6 +9,7 @@ from .cost import compute_cost
 from .datasets import load_circles, load_flower, load_moons
 from .history import History
 from .initialization import initialize_parameters
+from .loaders import load_csv, load_data, load_h5, load_npz
 from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
 from .propagation import LayerCache, backward, forward, update
 from .serialization import ModelFileError, load
@@ -35,7 +36,11 @@ __all__ = [
     "initialize_parameters",
     "load",
     "load_circles",
+    "load_csv",
+    "load_data",
     "load_flower",
+    "load_h5",
     "load_moons",
+    "load_npz",
     "update",
 ]

@@ -1,0 +1,238 @@
+"""Loading a user's data from files into the seed's layout [seed 2.1]: ``X`` of shape ``(n_x, m)``,
+one example per column, and labels ``Y`` of shape ``(1, m)`` in {0, 1}, as NumPy float64 arrays
+(move them with ``arraynet.asarray``).
+
+- ``.npz``: arrays ``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` or ``(m,)``.
+- ``.csv``: one example per row, the label in the last column unless told otherwise; a first line
+  that is not numbers is taken as the column names.
+- ``.h5`` / ``.hdf5``: the course's image sets, ``train_set_x`` of shape ``(m, height, width,
+  channels)`` and ``train_set_y`` of shape ``(m,)`` or ``(1, m)`` (``test_set_...`` for the test
+  split); each image is flattened into a column and integer pixels are scaled to [0, 1] (``/ 255``).
+  Needs h5py (``pip install "arraynet[h5]"``).
+
+Every problem is a ``FileNotFoundError`` (no such file), ``ValueError`` (a missing key, a ragged or
+non-numeric row, a wrong shape, labels other than 0 and 1) or ``TypeError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DATA_SUFFIXES", "load_csv", "load_data", "load_h5", "load_npz"]
+
+DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
+
+
+def _existing_file(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data file {path} does not exist")
+    if not path.is_file():
+        raise ValueError(f"data file {path} is not a file")
+    return path
+
+
+def _numeric(array: np.ndarray, what: str) -> np.ndarray:
+    """``array`` as float64; it must hold finite real numbers."""
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
+        raise TypeError(f"{what} must hold real numbers; got dtype {array.dtype}")
+    array = np.asarray(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} must be finite; it contains NaN or Inf")
+    return array
+
+
+def _labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
+    """``Y`` of shape ``(m,)`` or ``(1, m)`` holding 0 and 1, as float64 of shape ``(1, m)``."""
+    if Y.shape not in ((m,), (1, m)):
+        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {Y.shape}")
+    Y = _numeric(Y, what).reshape(1, m)
+    other = np.unique(Y[(Y != 0) & (Y != 1)])
+    if other.size:
+        shown = ", ".join(f"{value:g}" for value in other[:5]) + (", ..." if other.size > 5 else "")
+        raise ValueError(f"{what} must be binary labels, each 0 or 1; got also {shown}")
+    return Y
+
+
+def _features(X: np.ndarray, what: str) -> np.ndarray:
+    X = _numeric(X, what)
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise ValueError(
+            f"{what} must be 2-D of shape (n_x, m), one example per column, with m >= 1; got shape {X.shape}"
+        )
+    return X
+
+
+def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None = "Y") -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` (shape ``(n_x, m)``) and ``Y`` (shape ``(1, m)`` or ``(m,)``) from a NumPy ``.npz``
+    archive, read with ``allow_pickle=False``; ``Y`` is None when ``y_key`` is None."""
+    path = _existing_file(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"data file {path} is not a .npz archive (a zip of named NumPy arrays)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = [key for key in (x_key, y_key) if key is not None]
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise KeyError(
+                    f"it has no array {missing[0]!r}; it holds {', '.join(map(repr, archive.files)) or 'no arrays'}"
+                )
+            arrays = [archive[key] for key in keys]
+    except KeyError as exc:
+        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"data file {path} is not a readable .npz archive: {exc}") from exc
+    X = _features(arrays[0], f"{x_key!r} in {path}")
+    if y_key is None:
+        return X, None
+    if arrays[1].size == X.shape[0] != X.shape[1]:
+        raise ValueError(
+            f"{x_key!r} in {path} has shape {X.shape}, one example per row, but the seed's layout is "
+            f"(n_x, m), one example per column: store its transpose"
+        )
+    return X, _labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
+
+
+def _floats(row: list[str]) -> tuple[list[float], str | None]:
+    """The numbers of a CSV row, and the first cell that is not a number (None when all are)."""
+    values = []
+    for cell in row:
+        try:
+            values.append(float(cell))
+        except ValueError:
+            return values, cell
+    return values, None
+
+
+def _column_index(label_column: int | str, names: list[str] | None, columns: int, path: Path) -> int:
+    if isinstance(label_column, str):
+        if names is None or label_column not in names:
+            raise ValueError(
+                f"label_column {label_column!r} names no column of {path}; "
+                f"its columns are {', '.join(names) if names else 'unnamed (no header line)'}"
+            )
+        return names.index(label_column)
+    if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)):
+        raise TypeError(f"label_column must be a column index, a column name or None; got {label_column!r}")
+    if not -columns <= label_column < columns:
+        raise ValueError(f"label_column must be in [{-columns}, {columns - 1}] for the {columns} columns of {path}; got {label_column}")
+    return int(label_column) % columns
+
+
+def load_csv(
+    path: str | os.PathLike[str], label_column: int | str | None = -1, delimiter: str = ","
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` from a CSV file of one example per
+    row. ``label_column`` (an index, negative from the end, or a header name) holds the labels; with
+    None every column is a feature and ``Y`` is None. Blank lines and lines starting with ``#`` are
+    skipped; a first line that is not all numbers is the header of column names."""
+    path = _existing_file(path)
+    names: list[str] | None = None
+    rows: list[list[float]] = []
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = csv.reader(file, delimiter=delimiter)
+            for row in reader:
+                if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                    continue
+                values, bad = _floats(row)
+                if bad is not None:
+                    if names is None and not rows:
+                        names = [cell.strip() for cell in row]
+                        continue
+                    raise ValueError(f"data file {path}, line {reader.line_num}: {bad.strip()!r} is not a number")
+                width = len(rows[0]) if rows else len(names) if names is not None else len(values)
+                if len(values) != width:
+                    raise ValueError(
+                        f"data file {path}, line {reader.line_num}: {len(values)} values where the "
+                        f"{'rows above have' if rows else 'header has'} {width}: every row needs the same number"
+                    )
+                rows.append(values)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"data file {path} is not a UTF-8 text (CSV) file: {exc}") from exc
+    except csv.Error as exc:
+        raise ValueError(f"data file {path} is not a readable CSV file: {exc}") from exc
+    if not rows:
+        raise ValueError(f"data file {path} holds no rows of numbers")
+    table = np.array(rows).T  # (columns, m): one example per column
+    if label_column is None:
+        return _features(table, f"data in {path}"), None
+    index = _column_index(label_column, names, table.shape[0], path)
+    if table.shape[0] < 2:
+        raise ValueError(f"data file {path} has one column: it needs at least one feature besides the labels")
+    X = _features(np.delete(table, index, axis=0), f"features in {path}")
+    column = repr(names[index]) if names is not None else index
+    return X, _labels(table[index], X.shape[1], f"labels (column {column}) in {path}")
+
+
+def _pixels(images: np.ndarray, what: str) -> np.ndarray:
+    """Images of shape ``(m, ...)`` as ``X`` of shape ``(n_x, m)``, one flattened image per column
+    [seed 2.1]; integer pixels (0 to 255) divided by 255, floating ones kept as they are."""
+    if images.ndim < 2 or images.shape[0] == 0:
+        raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {images.shape}")
+    if np.issubdtype(images.dtype, np.integer):
+        if images.min() < 0 or images.max() > 255:
+            raise ValueError(
+                f"{what} holds integer pixels outside [0, 255] (from {images.min()} to {images.max()}): "
+                f"cannot scale them to [0, 1]"
+            )
+        images = images / 255.0
+    X = _numeric(images, what).reshape(images.shape[0], -1).T
+    return np.ascontiguousarray(X)
+
+
+def load_h5(
+    path: str | os.PathLike[str], x_key: str = "train_set_x", y_key: str | None = "train_set_y"
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image set in the course's HDF5 layout: images ``x_key`` of shape ``(m, height, width,
+    channels)`` (any shape ``(m, ...)``) flattened into ``X`` of shape ``(n_x, m)`` and scaled to
+    [0, 1], labels ``y_key`` of shape ``(m,)`` or ``(1, m)``; ``Y`` is None when ``y_key`` is None."""
+    path = _existing_file(path)
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
+    try:
+        with h5py.File(path, "r") as file:
+            keys = [key for key in (x_key, y_key) if key is not None]
+            for key in keys:
+                if not isinstance(file.get(key), h5py.Dataset):
+                    datasets = sorted(name for name, item in file.items() if isinstance(item, h5py.Dataset))
+                    raise KeyError(f"it has no data set {key!r}; it holds {', '.join(map(repr, datasets)) or 'no data sets'}")
+            arrays = [file[key][()] for key in keys]
+    except KeyError as exc:
+        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
+    except OSError as exc:
+        raise ValueError(f"data file {path} is not a readable HDF5 file: {exc}") from exc
+    X = _pixels(np.asarray(arrays[0]), f"{x_key!r} in {path}")
+    if y_key is None:
+        return X, None
+    return X, _labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {path}")
+
+
+def load_data(
+    path: str | os.PathLike[str], *, label_column: int | str = -1, split: str = "train", labels: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, Y)`` in the seed's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file, by its
+    suffix (see the module's description of each). ``label_column`` is the CSV's label column;
+    ``split`` picks an HDF5 file's ``{split}_set_x`` / ``{split}_set_y``. With ``labels=False`` the
+    file's labels are not read (a CSV is then all features) and ``Y`` is None."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npz":
+        return load_npz(path, y_key="Y" if labels else None)
+    if suffix == ".csv":
+        return load_csv(path, label_column=label_column if labels else None)
+    if suffix in (".h5", ".hdf5"):
+        return load_h5(path, f"{split}_set_x", f"{split}_set_y" if labels else None)
+    raise ValueError(f"data file {path} must end in one of {', '.join(DATA_SUFFIXES)}; got {suffix or 'no suffix'!r}")
