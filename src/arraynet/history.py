@@ -1,4 +1,5 @@
-"""The record of a training run: the cost at recorded iterations, as the course plots it."""
+"""The record of a training run: the cost at recorded iterations, as the course plots it, with
+where and how fast the run went."""
 
 from __future__ import annotations
 
@@ -9,12 +10,28 @@ __all__ = ["History"]
 
 @dataclass
 class History:
-    """Costs recorded by ``fit``: ``costs[k]`` is the cost of iteration ``iterations[k]``'s forward
-    pass, before that iteration's update. Both are plain Python lists."""
+    """What ``fit`` records: ``costs[k]`` is the cost of iteration ``iterations[k]``'s forward
+    pass, before that iteration's update; both are plain Python lists.
+
+    ``backend`` and ``device`` say where the run went (``"torch"``, ``"cuda:0"``); ``seconds`` is
+    its wall-clock time and ``iterations_run`` the number of updates it made: ``num_iterations``,
+    or fewer when a callback stopped it early (``stopped_early``), at the last recorded iteration.
+    """
 
     iterations: list[int] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
+    backend: str = ""
+    device: str = ""
+    seconds: float = 0.0
+    iterations_run: int = 0
+    stopped_early: bool = False
 
     def record(self, iteration: int, cost: float) -> None:
         self.iterations.append(iteration)
         self.costs.append(cost)
+
+    @property
+    def seconds_per_iteration(self) -> float | None:
+        """Wall-clock seconds per iteration (forward, backward, update and the recording), or None
+        when no iteration ran."""
+        return self.seconds / self.iterations_run if self.iterations_run else None

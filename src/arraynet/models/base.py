@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .._validation import check_count, check_learning_rate, check_parameters, check_X, check_Y
-from ..backends import asarray
+from ..backends import asarray, backend_name
 from ..cost import cost_from_logits
 from ..history import History
+from ..progress import progress_bar
 from ..propagation import _update
 
-__all__ = ["DivergenceError", "Model", "NotFittedError"]
+__all__ = ["Callback", "DivergenceError", "Model", "NotFittedError"]
+
+# called at each recorded iteration as callback(iteration, cost, model); a true value stops training
+Callback = Callable[[int, float, "Model"], "bool | None"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -85,6 +90,9 @@ class Model:
         learning_rate: float | None = None,
         num_iterations: int | None = None,
         record_every: int = 100,
+        *,
+        callback: Callback | None = None,
+        progress: bool | None = None,
     ) -> History:
         """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
 
@@ -93,6 +101,13 @@ class Model:
         Records the cost at iterations 0, ``record_every``, ... and the last one. A cost that
         becomes NaN or Inf raises ``DivergenceError``; the model then keeps the parameters of the
         last iteration recorded with a finite cost.
+
+        At each recorded iteration ``i``, ``callback(i, cost, model)`` is called, the model holding
+        that iteration's parameters (those that gave ``cost``); if it returns a true value, training stops
+        there, the model keeps those parameters and ``history.stopped_early`` is True.
+        ``progress``: a progress bar with the iteration and the cost (see ``arraynet.progress``);
+        None shows it when standard error is a terminal and the run lasts over a second, False
+        never. Both act only at recorded iterations, so they cost the other iterations nothing.
         """
         learning_rate = check_learning_rate(
             self.default_learning_rate if learning_rate is None else learning_rate
@@ -103,37 +118,54 @@ class Model:
             0,
         )
         record_every = check_count(record_every, "record_every", 1)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
         if self._parameters is None:
             self._parameters = self._initial_parameters(X.shape[0], xp, X.dtype, device)
 
-        history = History()
+        history = History(backend=backend_name(xp), device=str(device))
+        bar = progress_bar(num_iterations, progress)
         parameters = self._parameters
         last = num_iterations - 1
-        for i in range(num_iterations):
-            AL, ZL, caches = self._forward(parameters, X, xp)
-            if i % record_every == 0 or i == last:
-                cost = float(cost_from_logits(ZL, Y, xp))
-                if not math.isfinite(cost):
+        start = time.perf_counter()
+        try:
+            for i in range(num_iterations):
+                AL, ZL, caches = self._forward(parameters, X, xp)
+                if i % record_every == 0 or i == last:
+                    cost = float(cost_from_logits(ZL, Y, xp))
+                    if not math.isfinite(cost):
+                        raise DivergenceError(
+                            f"the cost became {cost} at iteration {i}; the model keeps its parameters "
+                            f"from iteration {history.iterations[-1] if history.iterations else 0}. "
+                            f"Try a smaller learning_rate than {learning_rate}",
+                            iteration=i,
+                        )
+                    self._parameters = parameters
+                    history.record(i, cost)
+                    if bar is not None:
+                        bar.update(i, cost)
+                    if callback is not None and callback(i, cost, self):
+                        history.stopped_early = True
+                        history.iterations_run = i
+                        break
+                grads = self._backward(AL, Y, caches, xp)
+                parameters = _update(parameters, grads, learning_rate)
+            else:
+                if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
                     raise DivergenceError(
-                        f"the cost became {cost} at iteration {i}; the model keeps its parameters "
-                        f"from iteration {history.iterations[-1] if history.iterations else 0}. "
-                        f"Try a smaller learning_rate than {learning_rate}",
-                        iteration=i,
+                        f"the parameters became NaN or Inf in the update of iteration {last}; the "
+                        f"model keeps its parameters from iteration {last}. Try a smaller "
+                        f"learning_rate than {learning_rate}",
+                        iteration=last,
                     )
                 self._parameters = parameters
-                history.record(i, cost)
-            grads = self._backward(AL, Y, caches, xp)
-            parameters = _update(parameters, grads, learning_rate)
-        if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
-            raise DivergenceError(
-                f"the parameters became NaN or Inf in the update of iteration {last}; the model "
-                f"keeps its parameters from iteration {last}. Try a smaller learning_rate than "
-                f"{learning_rate}",
-                iteration=last,
-            )
-        self._parameters = parameters
+                history.iterations_run = num_iterations
+        finally:
+            if bar is not None:
+                bar.close()
+        history.seconds = time.perf_counter() - start  # after the last sync: the work is done
         return history
 
     # -- using a trained model -----------------------------------------------------------------
