@@ -4,21 +4,27 @@ Backends: NumPy, array-api-strict (the strict reference, on its extra device "de
 array created on the default device fails), PyTorch on the CPU, and CuPy where a CUDA device is
 usable. Choose with ``pytest --backends numpy,torch`` or ``ARRAYNET_TEST_BACKENDS=numpy,torch``;
 by default every one is tried and those not usable here are skipped with the reason. A backend
-named explicitly but not usable fails instead.
+named explicitly but not usable fails instead. ``ARRAYNET_TEST_TORCH_DEVICE=cuda:0`` runs the
+PyTorch tests on that device instead of the CPU.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import types
 
+import array_api_compat
 import numpy as np
 import pytest
 
 import arraynet
-from arraynet.backends import _unusable_reason, backend_name
+from arraynet.backends import _device_argument, _unusable_reason, backend_name
 
 TESTED_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy")
 TEST_DEVICES = {"array_api_strict": "device1"}
+if os.environ.get("ARRAYNET_TEST_TORCH_DEVICE"):
+    TEST_DEVICES["torch"] = os.environ["ARRAYNET_TEST_TORCH_DEVICE"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,9 +58,12 @@ def xp(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def device(xp):
-    """The device tests put their data on: array-api-strict's extra "device1", else the default."""
+    """The device tests put their data on: array-api-strict's extra "device1", PyTorch's
+    ``$ARRAYNET_TEST_TORCH_DEVICE`` when set, else the default."""
     name = TEST_DEVICES.get(backend_name(xp))
-    return None if name is None else xp.Device(name)
+    if name is None:
+        return None
+    return array_api_compat.device(xp.empty(0, device=_device_argument(xp, name)))
 
 
 @pytest.fixture
@@ -75,3 +84,42 @@ def assert_same_place(result, like) -> None:
     assert array_namespace(result) is array_namespace(like)
     assert result.dtype == like.dtype
     assert device_of(result) == device_of(like)
+
+
+@pytest.fixture
+def fake_cupy(monkeypatch):
+    """Pretend CuPy is missing or has no usable GPU: ``fake_cupy(None)`` hides CuPy, and
+    ``fake_cupy(n)`` installs a fake CuPy whose ``cuda.runtime.getDeviceCount()`` returns ``n``,
+    or raises ``n`` when it is an exception (as CuPy does on a machine without a CUDA driver).
+    What arraynet found about its backends is forgotten before and after the test."""
+
+    def install(device_count):
+        if device_count is None:
+            monkeypatch.setitem(sys.modules, "cupy", None)
+            monkeypatch.setitem(sys.modules, "array_api_compat.cupy", None)
+        else:
+
+            def getDeviceCount():
+                if isinstance(device_count, Exception):
+                    raise device_count
+                return device_count
+
+            cupy = types.ModuleType("cupy")
+            cupy.__version__ = "0.0+fake"
+            cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=getDeviceCount))
+            namespace = types.ModuleType("array_api_compat.cupy")
+            devices = tuple(f"<CUDA Device {i}>" for i in range(device_count if isinstance(device_count, int) else 0))
+            namespace.__array_namespace_info__ = lambda: types.SimpleNamespace(devices=lambda: devices)
+            monkeypatch.setitem(sys.modules, "cupy", cupy)
+            monkeypatch.setitem(sys.modules, "array_api_compat.cupy", namespace)
+        _forget_backends()
+
+    _forget_backends()
+    yield install
+    monkeypatch.undo()
+    _forget_backends()
+
+
+def _forget_backends() -> None:
+    arraynet.backends._unusable_reason.cache_clear()
+    arraynet.backends._auto_backend.cache_clear()

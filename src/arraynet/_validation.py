@@ -13,8 +13,6 @@ import numpy as np
 
 from .backends import backend_name, is_array, namespace_of
 
-_MOVE_HINT = "move it with arraynet.asarray(..., backend=..., device=...)"
-
 
 def as_array(x: Any, argument: str) -> Any:
     """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers."""
@@ -32,18 +30,22 @@ def as_array(x: Any, argument: str) -> Any:
 
 
 def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: str) -> None:
-    """``x`` must live in namespace ``xp`` on ``device``, like ``other``; data is never moved silently."""
+    """``x`` must live in namespace ``xp`` on ``device``, like ``other``; data is never moved
+    silently, so the error says how to move it (or, when ``other`` is the model, the model)."""
+    hint = f"move it with arraynet.asarray({argument}, backend={backend_name(xp)!r}, device=...)"
+    if other == "the model":
+        hint += " or move the model to the data with model.to(backend, device)"
     x_xp = namespace_of(x)
     if x_xp is not xp:
         raise TypeError(
             f"{argument} is a {backend_name(x_xp)} array but {other} is {backend_name(xp)}: "
-            f"arrays from two libraries cannot be mixed; {_MOVE_HINT}"
+            f"arrays from two libraries cannot be mixed; {hint}"
         )
     x_device = array_api_compat.device(x)
     if x_device != device:
         raise ValueError(
             f"{argument} is on device {x_device} but {other} is on device {device}: "
-            f"data is never moved silently; {_MOVE_HINT}"
+            f"data is never moved silently; {hint}"
         )
 
 

@@ -9,13 +9,23 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import warnings
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-__all__ = ["asarray", "available_backends", "backend_name", "get_namespace", "to_numpy"]
+__all__ = [
+    "BackendInfo",
+    "asarray",
+    "available_backends",
+    "backend_info",
+    "backend_name",
+    "get_namespace",
+    "to_numpy",
+]
 
 logger = logging.getLogger("arraynet")
 
@@ -58,6 +68,43 @@ def _unusable_reason(name: str) -> str | None:
 def available_backends() -> tuple[str, ...]:
     """The backends usable on this machine, in the order of ``BACKENDS``."""
     return tuple(name for name in BACKENDS if _unusable_reason(name) is None)
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What ``backend_info`` reports of one backend."""
+
+    name: str
+    version: str | None  # the library's version; None when it is not installed
+    devices: tuple[str, ...]  # the devices its namespace reports; empty when it is not usable
+    reason: str | None  # why it cannot be used here; None when it can
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
+
+
+def _library_version(name: str) -> str | None:
+    """The ``__version__`` of the library behind backend ``name`` (``jax`` for ``jax.numpy``)."""
+    try:
+        library = importlib.import_module(_NAMESPACES[name].removeprefix("array_api_compat.").split(".")[0])
+    except ImportError:
+        return None
+    return str(getattr(library, "__version__", "unknown"))
+
+
+def backend_info() -> tuple[BackendInfo, ...]:
+    """Each backend of ``BACKENDS``: its version, its devices, and whether it is usable here."""
+    infos = []
+    for name in BACKENDS:
+        reason = _unusable_reason(name)
+        devices: tuple[str, ...] = ()
+        if reason is None:
+            with warnings.catch_warnings():  # PyTorch warns while it probes its device types
+                warnings.simplefilter("ignore")
+                devices = tuple(str(d) for d in get_namespace(name).__array_namespace_info__().devices())
+        infos.append(BackendInfo(name, _library_version(name), devices, reason))
+    return tuple(infos)
 
 
 @functools.cache

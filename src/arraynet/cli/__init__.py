@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import demo
+from . import demo, info
 
 __all__ = ["main"]
 
-COMMANDS = (demo,)
+COMMANDS = (demo, info)
 
 
 def _parser() -> argparse.ArgumentParser:
