@@ -1,0 +1,34 @@
+"""Files arraynet writes are written whole or not at all: into a temporary file beside the target,
+renamed over it (``os.replace``, atomic on one file system) only once complete."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_path"]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s directory, with ``path``'s suffix (so that writers
+    which infer the format from it still do); on success it replaces ``path``, on failure it is
+    removed and ``path`` is left as it was. The file gets the permissions the umask gives new files."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

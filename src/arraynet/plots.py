@@ -1,0 +1,137 @@
+"""Plots of training, drawn with matplotlib's Agg renderer straight to files (no screen, no pyplot
+state): the cost curve, the decision boundary of a model on 2-D data, and the results of a sweep
+of a hyperparameter [seed 4.5]. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``,
+...); each file is written whole or not at all. Needs matplotlib (``pip install "arraynet[plot]"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._atomic import atomic_path
+from .backends import asarray, backend_name, namespace_of, to_numpy
+from .history import History
+from .models import Model
+
+__all__ = ["plot_cost", "plot_decision_boundary", "plot_sweep"]
+
+
+def _figure(ncols: int = 1) -> tuple[Any, list[Any]]:
+    """A figure of ``ncols`` axes side by side on an Agg canvas."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError('plots need matplotlib: pip install "arraynet[plot]"') from exc
+    figure = Figure(figsize=(6.4 * ncols, 4.8), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, [figure.add_subplot(1, ncols, k + 1) for k in range(ncols)]
+
+
+def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    formats = figure.canvas.get_supported_filetypes()
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise ValueError(f"path must end in one of {', '.join('.' + f for f in sorted(formats))}; got {path.name!r}")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format=suffix, dpi=100)
+    return path
+
+
+def _draw_costs(axes: Any, history: History, label: str | None = None) -> None:
+    if not history.iterations:
+        raise ValueError("history must hold at least one recorded cost; got an empty history")
+    axes.plot(history.iterations, history.costs, label=label)
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("cost J")
+
+
+def plot_cost(
+    history: History, path: str | os.PathLike[str], *, learning_rate: float | None = None, title: str | None = None
+) -> Path:
+    """The cost ``J`` at each recorded iteration of ``history`` (from ``fit``), as the course plots
+    it; the learning rate, if given, titles it. Returns the path written."""
+    figure, (axes,) = _figure()
+    _draw_costs(axes, history)
+    if title is None and learning_rate is not None:
+        title = f"learning rate = {learning_rate:g}"
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
+
+
+def plot_decision_boundary(
+    model: Model, X: Any, Y: Any, path: str | os.PathLike[str], *, resolution: int = 200, title: str | None = None
+) -> Path:
+    """The examples ``X`` (shape ``(2, m)``) coloured by their labels ``Y`` over the regions the
+    fitted ``model`` predicts 0 and 1 on a ``resolution`` x ``resolution`` grid around them.
+
+    The grid is evaluated in one ``predict`` call in the model's own library, device and dtype;
+    ``X`` and ``Y`` may be arrays of any library. Returns the path written."""
+    parameters = model.get_parameters()
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2; got {resolution!r}")
+    X_host, Y_host = np.asarray(to_numpy(X), dtype=float), np.asarray(to_numpy(Y), dtype=float)
+    if X_host.ndim != 2 or X_host.shape[0] != 2:
+        raise ValueError(f"X must have shape (2, m): a decision boundary is drawn for 2 features; got shape {X_host.shape}")
+    if Y_host.shape != (1, X_host.shape[1]):
+        raise ValueError(f"Y must have shape (1, m) = (1, {X_host.shape[1]}); got shape {Y_host.shape}")
+    margin = 0.1 * (X_host.max(axis=1) - X_host.min(axis=1)) + 0.1
+    low, high = X_host.min(axis=1) - margin, X_host.max(axis=1) + margin
+    x1, x2 = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
+    W = next(iter(parameters.values()))
+    grid = asarray(
+        np.stack([x1.ravel(), x2.ravel()]), backend_name(namespace_of(W)), array_api_compat.device(W), W.dtype
+    )
+    predictions = to_numpy(model.predict(grid)).reshape(x1.shape)
+
+    figure, (axes,) = _figure()
+    axes.contourf(x1, x2, predictions, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.6)
+    axes.scatter(X_host[0], X_host[1], c=Y_host[0], cmap="Spectral", vmin=0, vmax=1, s=12, edgecolors="k", linewidths=0.3)
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
+
+
+def plot_sweep(
+    path: str | os.PathLike[str],
+    parameter: str,
+    values: Sequence[Any],
+    histories: Sequence[History],
+    train_accuracy: Sequence[float],
+    test_accuracy: Sequence[float] | None = None,
+) -> Path:
+    """A sweep of one hyperparameter (named ``parameter``, e.g. "hidden units" or "learning rate")
+    over ``values``: on the left the cost curve of each run, on the right the final train (and
+    test) accuracy against the value, the course's way to choose it [seed 4.5]."""
+    n = len(values)
+    if n == 0 or len(histories) != n or len(train_accuracy) != n or (test_accuracy is not None and len(test_accuracy) != n):
+        raise ValueError(
+            f"values, histories, train_accuracy (and test_accuracy) must be non-empty and of one length; "
+            f"got {n}, {len(histories)}, {len(train_accuracy)}"
+            + ("" if test_accuracy is None else f", {len(test_accuracy)}")
+        )
+    figure, (costs, accuracy) = _figure(ncols=2)
+    for value, history in zip(values, histories):
+        _draw_costs(costs, history, label=f"{parameter} = {value:g}")
+    costs.legend(fontsize="small")
+    costs.set_title("cost during training")
+    positions = range(n)  # evenly spaced: values are often on a log scale (learning rates)
+    accuracy.plot(positions, [100 * a for a in train_accuracy], "o-", label="train")
+    if test_accuracy is not None:
+        accuracy.plot(positions, [100 * a for a in test_accuracy], "s--", label="test")
+    accuracy.set_xticks(list(positions), [f"{value:g}" for value in values])
+    accuracy.set_xlabel(parameter)
+    accuracy.set_ylabel("accuracy (%)")
+    accuracy.set_title("final accuracy")
+    accuracy.legend(fontsize="small")
+    return _save(figure, path)

@@ -1,0 +1,106 @@
+"""Plots render to files: the cost curve, the decision boundary (for a model on any backend) and a
+sweep; each file is a whole, non-trivial image."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.history import History
+
+pytest.importorskip("matplotlib")
+from arraynet.plots import plot_cost, plot_decision_boundary, plot_sweep  # noqa: E402
+
+X_MOONS, Y_MOONS = arraynet.load_moons(m=100)
+
+
+def trained(xp=None, to_xp=None):
+    X, Y = (X_MOONS, Y_MOONS) if to_xp is None else (to_xp(X_MOONS), to_xp(Y_MOONS))
+    model = arraynet.NeuralNetwork([2, 6, 1], hidden_activation="tanh", seed=0)
+    history = model.fit(X, Y, learning_rate=1.0, num_iterations=300, record_every=20)
+    return model, history, X, Y
+
+
+def assert_image(path, width=None):
+    """A whole PNG of more than a few colours (not blank), of the expected width."""
+    import matplotlib.image
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[-8:-4] == b"IEND"
+    assert len(data) > 5000
+    pixels = matplotlib.image.imread(path)
+    assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 20
+    if width is not None:
+        assert pixels.shape[1] == width
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temporary left behind
+    return pixels
+
+
+def test_cost_curve(tmp_path):
+    _, history, _, _ = trained()
+    assert plot_cost(history, tmp_path / "cost.png", learning_rate=1.0) == tmp_path / "cost.png"
+    assert_image(tmp_path / "cost.png", width=640)
+
+
+def test_cost_curve_as_svg(tmp_path):
+    _, history, _, _ = trained()
+    plot_cost(history, tmp_path / "cost.svg", title="moons")
+    text = (tmp_path / "cost.svg").read_text()
+    assert text.lstrip().startswith("<?xml") and "</svg>" in text and "moons" in text
+
+
+def test_decision_boundary_of_a_model_on_any_backend(tmp_path, xp, to_xp):
+    """The grid is predicted where the model lives: array-api-strict's device1, PyTorch, CuPy."""
+    model, _, X, Y = trained(xp, to_xp)
+    plot_decision_boundary(model, X, Y, tmp_path / "boundary.png", resolution=60)
+    pixels = assert_image(tmp_path / "boundary.png", width=640)
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    numpy_model, _, _, _ = trained()
+    plot_decision_boundary(numpy_model, X_MOONS, Y_MOONS, reference / "boundary.png", resolution=60)
+    import matplotlib.image
+
+    np.testing.assert_array_equal(pixels, matplotlib.image.imread(reference / "boundary.png"))
+
+
+def test_a_sweep_shows_costs_and_accuracies(tmp_path):
+    histories = [trained()[1] for _ in range(3)]
+    plot_sweep(tmp_path / "sweep.png", "hidden units", [1, 2, 4], histories, [0.8, 0.9, 1.0], [0.7, 0.8, 0.9])
+    assert_image(tmp_path / "sweep.png", width=1280)
+
+
+def test_overwrites_an_existing_file_whole(tmp_path):
+    path = tmp_path / "cost.png"
+    path.write_bytes(b"old")
+    plot_cost(trained()[1], path)
+    assert_image(path)
+
+
+def test_bad_arguments_name_the_problem(tmp_path):
+    model, history, X, Y = trained()
+    with pytest.raises(ValueError, match=r"path must end in one of .*\.png.*; got 'cost.txt'"):
+        plot_cost(history, tmp_path / "cost.txt")
+    with pytest.raises(FileNotFoundError, match="directory .*missing does not exist"):
+        plot_cost(history, tmp_path / "missing" / "cost.png")
+    with pytest.raises(ValueError, match="history must hold at least one recorded cost"):
+        plot_cost(History(), tmp_path / "cost.png")
+    with pytest.raises(ValueError, match=r"X must have shape \(2, m\).*got shape \(3, 4\)"):
+        plot_decision_boundary(model, np.ones((3, 4)), np.ones((1, 4)), tmp_path / "b.png")
+    with pytest.raises(ValueError, match=r"Y must have shape \(1, m\) = \(1, 100\); got shape \(100,\)"):
+        plot_decision_boundary(model, X, Y[0], tmp_path / "b.png")
+    with pytest.raises(ValueError, match="resolution must be an integer >= 2"):
+        plot_decision_boundary(model, X, Y, tmp_path / "b.png", resolution=1)
+    with pytest.raises(arraynet.NotFittedError):
+        plot_decision_boundary(arraynet.NeuralNetwork([2, 3, 1]), X, Y, tmp_path / "b.png")
+    with pytest.raises(ValueError, match="must be non-empty and of one length; got 2, 1, 2"):
+        plot_sweep(tmp_path / "s.png", "learning rate", [0.1, 1.0], [history], [0.5, 0.6])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r'plots need matplotlib: pip install "arraynet\[plot\]"'):
+        plot_cost(trained()[1], tmp_path / "cost.png")
