@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import demo, info
+from . import bench, demo, info
 
 __all__ = ["main"]
 
-COMMANDS = (demo, info)
+COMMANDS = (demo, info, bench)
 
 
 def _parser() -> argparse.ArgumentParser:

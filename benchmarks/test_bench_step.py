@@ -1,0 +1,37 @@
+"""One full training step (forward, backward, update) of the three nets, by implementation, target
+and dtype; its peak memory is measured on the warm-up call, next to the least it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from workloads import IMPLEMENTATIONS, LOOP_NETS, NETS, describe, peak_memory, runs_on
+
+
+@pytest.mark.parametrize("implementation", list(IMPLEMENTATIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("net_name", list(NETS))
+def test_training_step(benchmark, target, net_name, dtype, implementation):
+    net = NETS[net_name]
+    if not runs_on(implementation, target):
+        pytest.skip(f"{implementation} does not run on {target.name}")
+    if implementation == "loops" and net_name not in LOOP_NETS:
+        pytest.skip(f"the loops run on {', '.join(LOOP_NETS)} only: a {net_name} step would take minutes")
+    step = IMPLEMENTATIONS[implementation](net, target, dtype)
+    itemsize = 4 if dtype == "float32" else 8
+    peak = peak_memory(step, target, net.input_bytes(itemsize))  # also the warm-up call
+    describe(
+        benchmark,
+        f"step {net_name} {dtype}",
+        kind="step",
+        implementation=implementation,
+        target=target.name,
+        dtype=dtype,
+        net=net_name,
+        layer_dims=list(net.layer_dims),
+        m=net.m,
+        flops=net.flops(),
+        peak_bytes=peak,
+        min_bytes=net.min_bytes(itemsize),
+    )
+    benchmark(step)

@@ -1,0 +1,349 @@
+"""The benchmark report: a Markdown file and PNG plots made from the pytest-benchmark JSON that the
+suite in ``benchmarks/`` writes (``arraynet bench`` runs both).
+
+Every figure is a median over the rounds of one run, and every ratio divides two medians of that
+same run, since timings from different runs on a shared machine do not compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._atomic import atomic_path
+
+__all__ = ["Result", "load_results", "write_report"]
+
+CPU_TARGETS = ("numpy", "torch-cpu")
+GPU_TARGETS = ("cupy", "torch-cuda")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One benchmark of the JSON: what it ran (``info``, the suite's ``extra_info``) and its times."""
+
+    name: str
+    info: dict[str, Any]
+    median: float  # seconds
+    iqr: float
+    rounds: int
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.info.get(key, default)
+
+    @property
+    def gflops(self) -> float | None:
+        flops = self.get("flops")
+        return None if not flops else flops / self.median / 1e9
+
+
+def load_results(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Result]]:
+    """``(machine_info, results)`` from a pytest-benchmark JSON file written by the suite."""
+    with open(path) as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or "benchmarks" not in data:
+        raise ValueError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' key)")
+    results = [
+        Result(b["name"], b.get("extra_info", {}), b["stats"]["median"], b["stats"]["iqr"], b["stats"]["rounds"])
+        for b in data["benchmarks"]
+        if b.get("extra_info", {}).get("kind")
+    ]
+    if not results:
+        raise ValueError(f"{path} holds no results of arraynet's benchmark suite")
+    return data.get("machine_info", {}), results
+
+
+def _find(results: Iterable[Result], **match: Any) -> Result | None:
+    for r in results:
+        if all(r.get(k) == v for k, v in match.items()):
+            return r
+    return None
+
+
+def _time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _ratio(a: Result | None, b: Result | None) -> float | None:
+    return None if a is None or b is None else a.median / b.median
+
+
+def _x(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _machine_lines(machine: dict[str, Any]) -> list[str]:
+    bench = machine.get("arraynet_bench", {})
+    versions = bench.get("versions", {})
+    gpus = bench.get("gpus") or []
+    load = bench.get("load_average_at_start")
+    load_end = bench.get("load_average_at_end")
+    lines = [
+        f"- date: {bench.get('date', '?')}; suite size: {bench.get('size', '?')}; "
+        f"targets: {', '.join(bench.get('targets', []))}",
+        f"- CPU: {bench.get('cpu_model', '?')}, {bench.get('cpu_count', '?')} logical cores"
+        + (f"; load average (1 min) at start {load[0]:.2f}" if load else "")
+        + (f", at end {load_end[0]:.2f}" if load_end else ""),
+        "- GPU: " + ("; ".join(f"{g['name']} ({g['memory_bytes'] / 2**30:.0f} GiB)" for g in gpus) or "none usable"),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+    ]
+    return lines
+
+
+def _is_gpu(target: str) -> bool:
+    return target in GPU_TARGETS
+
+
+def _vectorization(results: list[Result]) -> tuple[list[str], list[tuple[str, float]]]:
+    rows, speedups = [], []
+    cases = [("dot", "loop", "vectorized", "dot product, n = {n}"),
+             ("lr", "loops", "arraynet", "logistic regression step, n_x = {n_x}, m = {m}"),
+             ("step", "loops", "arraynet", "{net} step, {dtype}")]
+    for kind, slow, fast, label in cases:
+        for loop in [r for r in results if r.get("kind") == kind and r.get("implementation") == slow]:
+            match = {k: loop.get(k) for k in ("target", "dtype", "net") if loop.get(k) is not None}
+            vec = _find(results, kind=kind, implementation=fast, **match)
+            if vec is None:
+                continue
+            title = label.format(**loop.info) + f" ({loop.get('target')})"
+            speedup = loop.median / vec.median
+            speedups.append((title, speedup))
+            rows.append([title, _time(loop.median), _time(vec.median), f"{speedup:,.0f}x"])
+    return _table(["case", "loop", "vectorized", "speed-up"], rows), speedups
+
+
+def _steps(results: list[Result]) -> list[str]:
+    steps = [r for r in results if r.get("kind") == "step"]
+    columns = sorted({(r.get("implementation"), r.get("target")) for r in steps},
+                     key=lambda c: (["arraynet", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]))
+    header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
+    header += ["arraynet/hand (numpy)", "arraynet (numpy)/autograd", "arraynet (torch-cpu)/autograd"]
+    rows = []
+    for net in dict.fromkeys(r.get("net") for r in steps):
+        for dtype in ("float32", "float64"):
+            row = [net, dtype]
+            for impl, target in columns:
+                r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
+                row.append(_time(r.median if r else None))
+            an_np = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="numpy")
+            an_t = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="torch-cpu")
+            hand = _find(steps, net=net, dtype=dtype, implementation="numpy-hand")
+            autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
+            row += [_x(_ratio(an_np, hand)), _x(_ratio(an_np, autograd)), _x(_ratio(an_t, autograd))]
+            rows.append(row)
+    return _table(header, rows)
+
+
+def _gflops(results: list[Result]) -> list[str]:
+    rows = []
+    for gemm in [r for r in results if r.get("kind") == "gemm"]:
+        target, dtype = gemm.get("target"), gemm.get("dtype")
+        for step in [r for r in results if r.get("kind") == "step" and r.get("target") == target
+                     and r.get("dtype") == dtype and r.get("implementation") != "loops"]:
+            rows.append([step.get("net"), dtype, f"{step.get('implementation')} ({target})",
+                         f"{step.gflops:.1f}", f"{gemm.gflops:.1f}", f"{100 * step.gflops / gemm.gflops:.0f}%"])
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    return _table(["net", "dtype", "implementation", "step GFLOP/s", f"GEMM peak GFLOP/s", "of peak"], rows)
+
+
+def _memory(results: list[Result]) -> list[str]:
+    rows = []
+    for r in results:
+        if r.get("kind") == "step" and r.get("peak_bytes") and r.get("implementation") != "loops":
+            rows.append([r.get("net"), r.get("dtype"), f"{r.get('implementation')} ({r.get('target')})",
+                         f"{r.get('peak_bytes') / 2**20:.2f}", f"{r.get('min_bytes') / 2**20:.2f}",
+                         f"{r.get('peak_bytes') / r.get('min_bytes'):.2f}x"])
+    return _table(["net", "dtype", "implementation", "peak MiB", "minimum MiB", "peak/minimum"], rows)
+
+
+def _sweep(results: list[Result], kind: str, key: str) -> tuple[list[str], str]:
+    sweep = [r for r in results if r.get("kind") == kind]
+    targets = list(dict.fromkeys(r.get("target") for r in sweep))
+    values = sorted({r.get(key) for r in sweep})
+    rows, crossover = [], None
+    for value in values:
+        row = [str(value)]
+        by_target = {t: _find(sweep, target=t, **{key: value}) for t in targets}
+        row += [_time(by_target[t].median if by_target[t] else None) for t in targets]
+        rows.append(row)
+        cpu = [r.median for t, r in by_target.items() if r and not _is_gpu(t)]
+        gpu = [r.median for t, r in by_target.items() if r and _is_gpu(t)]
+        if crossover is None and cpu and gpu and min(gpu) < min(cpu):
+            crossover = value
+    if not any(_is_gpu(t) for t in targets):
+        note = "No GPU was usable in this run, so there is no crossover to show."
+    elif crossover is None:
+        note = f"The CPU stayed faster at every {key} of the sweep."
+    else:
+        note = f"The fastest GPU target first beats the fastest CPU target at {key} = {crossover}."
+    return _table([key] + targets, rows), note
+
+
+def _targets(results: list[Result]) -> list[str]:
+    """The issue's CPU targets, each with its measured ratio and whether it was met."""
+    lines = []
+
+    def check(label: str, ratio: float | None, limit: float, above: bool = False) -> None:
+        if ratio is None:
+            lines.append(f"- {label}: not measured in this run")
+            return
+        met = ratio >= limit if above else ratio <= limit
+        lines.append(f"- {label}: {ratio:.2f} ({'met' if met else 'MISSED'}; target {'>=' if above else '<='} {limit})")
+
+    steps = [r for r in results if r.get("kind") == "step"]
+    for net, limit in (("cat", 1.05), ("wide", 1.05), ("planar", 1.3)):
+        for dtype in ("float32", "float64"):
+            an = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="numpy")
+            check(f"{net} {dtype}: arraynet (numpy) / hand-written NumPy",
+                  _ratio(an, _find(steps, net=net, dtype=dtype, implementation="numpy-hand")), limit)
+    for net in ("planar", "cat", "wide"):
+        for dtype in ("float32", "float64"):
+            best = min((r for r in steps if r.get("net") == net and r.get("dtype") == dtype
+                        and r.get("implementation") == "arraynet" and r.get("target") in CPU_TARGETS),
+                       key=lambda r: r.median, default=None)
+            autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
+            label = f"{net} {dtype}: arraynet ({best.get('target') if best else '?'}) / PyTorch autograd (CPU)"
+            check(label, _ratio(best, autograd), 1.0)
+    wide = _find(steps, net="wide", dtype="float32", implementation="arraynet", target="numpy")
+    gemm = _find(results, kind="gemm", dtype="float32", target="numpy")
+    check("wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy)",
+          None if wide is None or gemm is None else wide.gflops / gemm.gflops, 0.8, above=True)
+    return lines + [""]
+
+
+def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+
+    def save(fig: Any, suffix: str) -> None:
+        path = prefix.with_name(f"{prefix.name}-{suffix}.png")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    if speedups:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(speedups) + 1.2))
+        ax.barh([s[0] for s in speedups], [s[1] for s in speedups], color="tab:green")
+        ax.set_xscale("log")
+        ax.set_xlabel("speed-up of the vectorized code over the loop (median / median, log scale)")
+        ax.invert_yaxis()
+        save(fig, "vectorization")
+
+    steps = [r for r in results if r.get("kind") == "step" and r.get("implementation") != "loops"]
+    if steps:
+        groups = list(dict.fromkeys((r.get("net"), r.get("dtype")) for r in steps))
+        series = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in steps))
+        fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
+        width = 0.8 / len(series)
+        for i, (impl, target) in enumerate(series):
+            xs, ys = [], []
+            for j, (net, dtype) in enumerate(groups):
+                r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
+                if r is not None:
+                    xs.append(j + i * width)
+                    ys.append(r.median * 1e3)
+            ax.bar(xs, ys, width, label=f"{impl} ({target})")
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
+        ax.set_yscale("log")
+        ax.set_ylabel("median time of one training step (ms, log scale)")
+        ax.legend(fontsize=8)
+        save(fig, "steps")
+
+        gemms = {(r.get("target"), r.get("dtype")): r for r in results if r.get("kind") == "gemm"}
+        if gemms:
+            fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
+            for i, (impl, target) in enumerate(series):
+                xs, ys = [], []
+                for j, (net, dtype) in enumerate(groups):
+                    r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
+                    if r is not None:
+                        xs.append(j + i * width)
+                        ys.append(r.gflops)
+                ax.bar(xs, ys, width, label=f"{impl} ({target})")
+            for (target, dtype), g in gemms.items():
+                ax.axhline(g.gflops, linestyle="--", linewidth=1, color="gray")
+                ax.annotate(f"GEMM peak {target} {dtype}", (len(groups) - 0.5, g.gflops), fontsize=7, ha="right", va="bottom")
+            ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
+            ax.set_ylabel("GFLOP/s of one training step (matrix products)")
+            ax.legend(fontsize=8)
+            save(fig, "gflops")
+
+    for kind, key, label in (("sweep-m", "m", "examples m"), ("sweep-width", "hidden", "hidden units")):
+        sweep = [r for r in results if r.get("kind") == kind]
+        if not sweep:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for target in dict.fromkeys(r.get("target") for r in sweep):
+            points = sorted((r.get(key), r.median) for r in sweep if r.get("target") == target)
+            ax.plot([p[0] for p in points], [p[1] * 1e3 for p in points], marker="o", label=target,
+                    linestyle="--" if _is_gpu(target) else "-")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("median step time (ms)")
+        ax.set_title(f"arraynet step, float32: {kind}")
+        ax.legend()
+        save(fig, kind)
+    return written
+
+
+def write_report(json_path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``<stem>.md`` and ``<stem>-*.png`` next to ``json_path`` (or in ``output``) from the
+    suite's pytest-benchmark JSON; returns the Markdown file's path."""
+    json_path = Path(json_path)
+    machine, results = load_results(json_path)
+    folder = Path(output) if output is not None else json_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / json_path.stem
+
+    vectorization, speedups = _vectorization(results)
+    lines = [f"# arraynet benchmarks: {json_path.stem}", ""]
+    lines += ["Medians of one run of `benchmarks/` (pytest-benchmark); every ratio divides two medians of",
+              f"this run. Raw data: `{json_path.name}`.", ""]
+    lines += _machine_lines(machine)
+    lines += ["## Targets", ""] + _targets(results)
+    lines += ["## Loops vs vectorized", ""] + vectorization
+    lines += ["## One training step (forward, backward, update)", "",
+              "arraynet's vectorized kernel on each target, the hand-written NumPy floor, PyTorch autograd",
+              "with `torch.optim.SGD`, and the loops (small case only). Ratios below 1 mean arraynet is faster.", ""]
+    lines += _steps(results)
+    lines += ["## GFLOP/s against the GEMM peak", "",
+              "FLOPs count a step's matrix products (2 n_l n_(l-1) m each: forward, dW and, above layer 1, dA);",
+              "the peak is an n x n matrix product on the same target in the same run.", ""]
+    lines += _gflops(results)
+    lines += ["## Peak memory of a step", "",
+              "Peak: tracemalloc on NumPy, CuPy's pool or PyTorch's CUDA allocator on a GPU (PyTorch CPU",
+              "tensors are invisible to tracemalloc), inputs included. Minimum: data, parameters,",
+              "gradients and the cached Z and A of every layer.", ""]
+    lines += _memory(results)
+    for kind, key, title in (("sweep-m", "m", "Sweep of m"), ("sweep-width", "hidden", "Sweep of the hidden width")):
+        table, note = _sweep(results, kind, key)
+        lines += [f"## {title}", ""] + table + [note, ""]
+    plots = _plots(results, prefix, speedups)
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
+    report = prefix.with_suffix(".md")
+    with atomic_path(report) as tmp:
+        tmp.write_text("\n".join(lines))
+    return report

@@ -1,0 +1,104 @@
+"""``arraynet bench``: run the benchmark suite (``benchmarks/``, pytest-benchmark) and write its JSON,
+a Markdown report and PNG plots. The suite lives in the source checkout, not in the wheel."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ..benchreport import write_report
+
+# pytest-benchmark options per size: "smoke" proves the code runs (one round, tiny sizes, for CI)
+ROUNDS = {
+    "smoke": ["--benchmark-min-rounds=1", "--benchmark-max-time=0", "--benchmark-warmup=off"],
+    "quick": ["--benchmark-min-rounds=3", "--benchmark-max-time=0.25"],
+    "full": ["--benchmark-min-rounds=5", "--benchmark-max-time=1.0"],
+}
+TARGETS = ("numpy", "torch-cpu", "cupy", "torch-cuda")
+
+
+def find_suite() -> Path:
+    """``benchmarks/`` of the source checkout: under the working directory, else beside ``src/``."""
+    candidates = [Path.cwd() / "benchmarks", Path(__file__).resolve().parents[3] / "benchmarks"]
+    for folder in candidates:
+        if (folder / "conftest.py").is_file() and (folder / "workloads.py").is_file():
+            return folder
+    raise ValueError(
+        "arraynet bench runs the suite in benchmarks/ of a source checkout, which the installed "
+        "package does not contain: run it from the root of a clone of the repository "
+        "(pip install -e '.[test]' there); looked in " + ", ".join(str(c) for c in candidates)
+    )
+
+
+def _label(json_path: Path) -> str:
+    """``cpu`` or the GPU's name (``nvidia-h100-80gb-hbm3``), for the file names."""
+    with open(json_path) as f:
+        bench = json.load(f).get("machine_info", {}).get("arraynet_bench", {})
+    gpus = bench.get("gpus") or []
+    if gpus and any(t in ("cupy", "torch-cuda") for t in bench.get("targets", [])):
+        return re.sub(r"[^a-z0-9]+", "-", gpus[0]["name"].lower()).strip("-")
+    return "cpu"
+
+
+def _backends(value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TARGETS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(TARGETS)}; got {value!r}")
+    return ",".join(names)
+
+
+def run(args: argparse.Namespace) -> int:
+    suite = find_suite()
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    date = datetime.date.today().isoformat()
+    env = dict(os.environ, ARRAYNET_BENCH_SIZE=args.size)
+    if args.backends:
+        env["ARRAYNET_BENCH_BACKENDS"] = args.backends
+    fd, raw = tempfile.mkstemp(dir=output, prefix=".bench-", suffix=".json")
+    os.close(fd)
+    command = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-q",
+               "--benchmark-sort=name", "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={raw}", *ROUNDS[args.size]]
+    print("running:", " ".join(command), flush=True)
+    try:
+        code = subprocess.call(command, env=env, cwd=suite.parent)
+        if code != 0:
+            raise OSError(f"the benchmark suite failed (pytest exit code {code}); see its output above")
+        stem = f"{_label(Path(raw))}-{date}" + ("" if args.size == "full" else f"-{args.size}")
+        json_path = output / f"{stem}.json"
+        os.replace(raw, json_path)
+    finally:
+        if os.path.exists(raw):
+            os.unlink(raw)
+    report = write_report(json_path)
+    print(f"results: {json_path}\nreport: {report}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="run the benchmark suite and write a Markdown report with plots (from a source checkout)",
+        description="Run benchmarks/ (pytest-benchmark) from a source checkout and write "
+        "<machine>-<date>.json, .md and -*.png into the output folder.",
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", dest="size", action="store_const", const="full",
+                      help="the issue's sizes, at least 5 rounds each (the default; ~10 minutes on 2 cores)")
+    size.add_argument("--quick", dest="size", action="store_const", const="quick",
+                      help="the same nets, shorter sweeps, fewer rounds")
+    size.add_argument("--smoke", dest="size", action="store_const", const="smoke",
+                      help="tiny sizes, one round: checks that the suite runs, measures nothing")
+    parser.set_defaults(size="full")
+    parser.add_argument("--backends", type=_backends, default=None,
+                        help=f"comma-separated targets of {', '.join(TARGETS)} (default: every usable one)")
+    parser.add_argument("--output", default="benchmarks/results", help="folder for the results (default: %(default)s)")
+    parser.set_defaults(run=run)
