@@ -1,0 +1,68 @@
+"""The benchmark report: ratios of medians of one run, the issue's targets judged from them, plots
+written, and a clear error for a file that is not the suite's JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arraynet.benchreport import load_results, write_report
+
+
+def entry(median: float, **info) -> dict:
+    return {
+        "name": f"test[{info.get('target')}-{info.get('implementation')}]",
+        "group": info.get("kind"),
+        "extra_info": info,
+        "stats": {"median": median, "iqr": median / 10, "rounds": 5},
+    }
+
+
+def step(median, implementation, target, net="wide", dtype="float32", **extra):
+    return entry(median, kind="step", implementation=implementation, target=target, net=net, dtype=dtype,
+                 m=8192, flops=int(2e10), **extra)
+
+
+def suite_json(tmp_path, benchmarks) -> str:
+    path = tmp_path / "cpu-test.json"
+    machine = {"arraynet_bench": {"date": "2026-01-01", "cpu_model": "Test CPU", "cpu_count": 2, "gpus": [],
+                                  "versions": {"numpy": "2"}, "size": "full", "targets": ["numpy", "torch-cpu"]}}
+    path.write_text(json.dumps({"machine_info": machine, "benchmarks": benchmarks}))
+    return str(path)
+
+
+def test_the_report_divides_medians_of_the_run_and_judges_the_targets(tmp_path):
+    path = suite_json(tmp_path, [
+        step(0.21, "arraynet", "numpy", peak_bytes=300 * 2**20, min_bytes=200 * 2**20),
+        step(0.20, "numpy-hand", "numpy"),
+        step(0.30, "torch-autograd", "torch-cpu"),
+        step(0.25, "arraynet", "torch-cpu"),
+        entry(0.1, kind="gemm", implementation="matmul", target="numpy", dtype="float32", n=2048, flops=int(1.2e11)),
+        entry(2.0, kind="dot", implementation="loop", target="numpy", dtype="float64", n=10**6, flops=2 * 10**6),
+        entry(0.001, kind="dot", implementation="vectorized", target="numpy", dtype="float64", n=10**6, flops=2 * 10**6),
+    ])
+    report = write_report(path).read_text()
+
+    assert "wide float32: arraynet (numpy) / hand-written NumPy: 1.05 (met; target <= 1.05)" in report
+    assert "wide float32: arraynet (numpy) / PyTorch autograd (CPU): 0.70 (met; target <= 1.0)" in report
+    # 2e10 flops in 0.21 s is 95.2 GFLOP/s; 1.2e11 in 0.1 s is 1200: 8% of peak, a miss
+    assert "arraynet (numpy) GFLOP/s / GEMM peak (numpy): 0.08 (MISSED; target >= 0.8)" in report
+    assert "| dot product, n = 1000000 (numpy) | 2 s | 1 ms | 2,000x |" in report
+    assert "| wide | float32 | arraynet (numpy) | 300.00 | 200.00 | 1.50x |" in report
+    assert "cat float32: arraynet (numpy) / hand-written NumPy: not measured in this run" in report
+    assert "Test CPU, 2 logical cores" in report
+    for plot in ("vectorization", "steps", "gflops"):
+        assert (tmp_path / f"cpu-test-{plot}.png").stat().st_size > 1000
+        assert f"cpu-test-{plot}.png" in report
+
+
+def test_a_file_that_is_not_the_suites_json_is_refused(tmp_path):
+    foreign = tmp_path / "other.json"
+    foreign.write_text(json.dumps({"something": 1}))
+    with pytest.raises(ValueError, match="not a pytest-benchmark JSON"):
+        load_results(foreign)
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {}, "stats": {}}]}))
+    with pytest.raises(ValueError, match="no results of arraynet's benchmark suite"):
+        load_results(empty)
