@@ -23,9 +23,13 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
-__all__ = ["DATA_SUFFIXES", "load_csv", "load_data", "load_h5", "load_npz"]
+from .backends import asarray, backend_name, namespace_of
+from .models import Model
+
+__all__ = ["DATA_SUFFIXES", "as_input_of", "load_csv", "load_data", "load_h5", "load_npz"]
 
 DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
 
@@ -236,3 +240,10 @@ def load_data(
     if suffix in (".h5", ".hdf5"):
         return load_h5(path, f"{split}_set_x", f"{split}_set_y" if labels else None)
     raise ValueError(f"data file {path} must end in one of {', '.join(DATA_SUFFIXES)}; got {suffix or 'no suffix'!r}")
+
+
+def as_input_of(model: Model, x: Any) -> Any:
+    """Host data ``x`` (what the loaders return) moved to where the fitted ``model`` lives: its
+    parameters' library, device and floating dtype, ready for ``predict``, ``accuracy`` or ``cost``."""
+    W = next(iter(model.get_parameters().values()))
+    return asarray(x, backend_name(namespace_of(W)), array_api_compat.device(W), W.dtype)

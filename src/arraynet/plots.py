@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 from ._atomic import atomic_path
-from .backends import asarray, backend_name, namespace_of, to_numpy
+from .backends import to_numpy
 from .history import History
+from .loaders import as_input_of
 from .models import Model
 
 __all__ = ["plot_cost", "plot_decision_boundary", "plot_sweep"]
@@ -75,7 +75,7 @@ def plot_decision_boundary(
 
     The grid is evaluated in one ``predict`` call in the model's own library, device and dtype;
     ``X`` and ``Y`` may be arrays of any library. Returns the path written."""
-    parameters = model.get_parameters()
+    model.get_parameters()  # a model that is not fitted fails first
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2; got {resolution!r}")
     X_host, Y_host = np.asarray(to_numpy(X), dtype=float), np.asarray(to_numpy(Y), dtype=float)
@@ -86,10 +86,7 @@ def plot_decision_boundary(
     margin = 0.1 * (X_host.max(axis=1) - X_host.min(axis=1)) + 0.1
     low, high = X_host.min(axis=1) - margin, X_host.max(axis=1) + margin
     x1, x2 = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
-    W = next(iter(parameters.values()))
-    grid = asarray(
-        np.stack([x1.ravel(), x2.ravel()]), backend_name(namespace_of(W)), array_api_compat.device(W), W.dtype
-    )
+    grid = as_input_of(model, np.stack([x1.ravel(), x2.ravel()]))
     predictions = to_numpy(model.predict(grid)).reshape(x1.shape)
 
     figure, (axes,) = _figure()

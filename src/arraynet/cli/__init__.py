@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import bench, demo, info
+from . import bench, demo, evaluate, info, predict, sweep, train
 
 __all__ = ["main"]
 
-COMMANDS = (demo, info, bench)
+COMMANDS = (demo, info, train, evaluate, predict, sweep, bench)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"arraynet: error: {exc}", file=sys.stderr)

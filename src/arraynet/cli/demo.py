@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .. import __version__
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
 from ..datasets import load_flower
 from ..models import NeuralNetwork
+from .train import write_plots
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     for i, cost in zip(history.iterations, history.costs):
         print(f"cost after iteration {i}: {cost:.6f}")
     print(f"accuracy: {100 * model.accuracy(X, Y):.2f}%")
+    if args.plot is not None:
+        for path in write_plots(args.plot, model, history, X, Y, learning_rate=1.2):
+            print(f"wrote {path}")
     return 0
 
 
@@ -31,4 +36,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
     parser.add_argument("--iterations", type=int, default=10000, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=3, help="default: %(default)s")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write cost.png and decision_boundary.png into DIR")
     parser.set_defaults(run=run)

@@ -1,0 +1,30 @@
+"""``arraynet evaluate MODEL DATA``: the accuracy and cost of a saved model on a labelled data file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..loaders import as_input_of, load_data
+from ..serialization import load
+from .train import DATA_HELP, add_data_arguments, add_placement_arguments
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load(args.model, backend=args.backend, device=args.device)
+    X, Y = (as_input_of(model, array) for array in load_data(args.data, label_column=args.label_column, split=args.split))
+    print(f"accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
+    print(f"cost: {model.cost(X, Y):.6f}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate", help="accuracy and cost of a saved model on a data file",
+        description="Print the accuracy and the cross-entropy cost of the model saved in MODEL on the labelled DATA.",
+    )
+    parser.add_argument("model", metavar="MODEL", type=Path, help="a model file written by 'arraynet train' or model.save")
+    parser.add_argument("data", metavar="DATA", type=Path, help=DATA_HELP)
+    add_data_arguments(parser, split="test")
+    add_placement_arguments(parser)
+    parser.set_defaults(run=run)

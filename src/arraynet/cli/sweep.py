@@ -1,0 +1,67 @@
+"""``arraynet sweep DATA``: the seed's "empirical process" [seed 4.5]: train the same model over a
+list of hidden layer sizes or of learning rates, and compare their final cost and accuracy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..models import DivergenceError
+from .train import add_training_arguments, build_model, float_list, int_list, load_split
+
+
+def run(args: argparse.Namespace) -> int:
+    X, Y = load_split(args.data, args)
+    test = None if args.test is None else load_split(args.test, args, split="test")
+    if args.hidden_sizes is not None:
+        if args.model == "logistic":
+            raise ValueError("--hidden-sizes sweeps a network's hidden layer; it does not apply to --model logistic")
+        parameter, values = "hidden units", args.hidden_sizes
+    else:
+        parameter, values = "learning rate", args.learning_rates
+    header = f"{parameter:>14}  {'final cost':>10}  {'train acc':>9}" + (f"  {'test acc':>8}" if test else "") + f"  {'seconds':>7}"
+    print(header)
+    runs = []
+    for value in values:
+        hidden, learning_rate = ([value], args.learning_rate) if parameter == "hidden units" else (None, value)
+        model = build_model(args, X.shape[0], hidden=hidden)
+        try:
+            history = model.fit(
+                X, Y, learning_rate=learning_rate, num_iterations=args.iterations,
+                record_every=args.record_every, progress=False if args.quiet else None,
+            )
+        except DivergenceError as exc:  # a learning rate too large is a result of the sweep
+            print(f"{value:>14g}  diverged at iteration {exc.iteration}")
+            continue
+        train = model.accuracy(X, Y)
+        row = f"{value:>14g}  {history.costs[-1]:>10.6f}  {100 * train:>8.2f}%"
+        tested = None if test is None else model.accuracy(*test)
+        if tested is not None:
+            row += f"  {100 * tested:>7.2f}%"
+        print(row + f"  {history.seconds:>7.2f}")
+        runs.append((value, history, train, tested))
+    if not runs:
+        raise ValueError(f"every run of the sweep diverged: try smaller learning rates than {min(values):g}")
+    if args.plot is not None:
+        from ..plots import plot_sweep
+
+        value, histories, train, tested = (list(column) for column in zip(*runs))
+        path = plot_sweep(args.plot, parameter, value, histories, train, None if test is None else tested)
+        print(f"wrote {path}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "sweep", help="train over a list of hidden sizes or learning rates and compare",
+        description="The empirical process of choosing a hyperparameter: train one model per value of "
+        "--hidden-sizes (a network with one hidden layer of that size) or --learning-rates, and print "
+        "each one's final cost and accuracy (a run that diverges is reported as such).",
+    )
+    parser.add_argument("data", metavar="DATA", type=Path, help="a data file (.npz, .csv, .h5, .hdf5)")
+    swept = parser.add_mutually_exclusive_group(required=True)
+    swept.add_argument("--hidden-sizes", type=int_list, metavar="SIZES", help="e.g. 1,2,3,4,5,20,50")
+    swept.add_argument("--learning-rates", type=float_list, metavar="RATES", help="e.g. 0.01,0.001,0.0001")
+    parser.add_argument("--plot", type=Path, metavar="FILE", help="also plot the cost curves and accuracies to FILE (.png, .svg, .pdf, ...)")
+    add_training_arguments(parser)
+    parser.set_defaults(run=run)

@@ -1,0 +1,184 @@
+"""The command line end to end: ``python -m arraynet ...`` in a subprocess on files the tests
+write, exit codes, one-line errors; quick error cases call ``main`` in-process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.backends import backend_name
+from arraynet.cli import main
+
+from .conftest import TEST_DEVICES
+
+X_MOONS, Y_MOONS = arraynet.load_moons(m=200, seed=0)
+X_TEST, Y_TEST = arraynet.load_moons(m=100, seed=1)
+NETWORK = ["--hidden", "6", "--activation", "tanh", "--learning-rate", "1.0", "--iterations", "300", "--record-every", "100"]
+
+
+def arraynet_cli(*args, cwd=None, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "arraynet", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def percent(text, label):
+    return float(re.search(rf"{label}: ([0-9.]+)%", text).group(1))
+
+
+def write_csv(path, X, Y=None, header=None):
+    columns = X if Y is None else np.vstack([X, Y])
+    np.savetxt(path, columns.T, delimiter=",", header=header or "", comments="")
+    return path
+
+
+@pytest.fixture
+def moons(tmp_path):
+    np.savez(tmp_path / "train.npz", X=X_MOONS, Y=Y_MOONS)
+    write_csv(tmp_path / "test.csv", X_TEST, Y_TEST, header="x1,x2,label")
+    return tmp_path
+
+
+def test_train_evaluate_predict_round_trip(moons):
+    trained = arraynet_cli("train", moons / "train.npz", "--test", moons / "test.csv", *NETWORK, "-o", moons / "m.npz")
+    assert "cost after iteration 0:" in trained.stdout and "cost after iteration 299:" in trained.stdout
+    train_accuracy, test_accuracy = percent(trained.stdout, "train accuracy"), percent(trained.stdout, "test accuracy")
+    assert train_accuracy > 80 and test_accuracy > 80
+    model = arraynet.load(moons / "m.npz")
+    assert model.layer_dims == [2, 6, 1] and [g.name for g in model.activations] == ["tanh", "sigmoid"]
+    assert train_accuracy == pytest.approx(100 * model.accuracy(X_MOONS, Y_MOONS), abs=0.005)
+
+    evaluated = arraynet_cli("evaluate", moons / "m.npz", moons / "test.csv")
+    assert percent(evaluated.stdout, "accuracy") == test_accuracy
+    cost = float(re.search(r"cost: ([0-9.]+)", evaluated.stdout).group(1))
+    assert cost == pytest.approx(model.cost(X_TEST, Y_TEST), abs=1e-6)
+
+    expected = model.predict(X_TEST)[0]
+    arraynet_cli("predict", moons / "m.npz", moons / "test.csv", "-o", moons / "p.npz")
+    with np.load(moons / "p.npz") as saved:
+        np.testing.assert_array_equal(saved["predictions"], [expected])
+        np.testing.assert_allclose(saved["probabilities"], model.predict_proba(X_TEST), rtol=1e-12)
+    write_csv(moons / "unlabelled.csv", X_TEST)  # no label column: every column a feature
+    arraynet_cli("predict", moons / "m.npz", moons / "unlabelled.csv", "-o", moons / "p.csv")
+    table = np.loadtxt(moons / "p.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(table[:, 0], expected)
+    np.testing.assert_allclose(table[:, 1], model.predict_proba(X_TEST)[0], rtol=1e-12)
+    printed = arraynet_cli("predict", moons / "m.npz", moons / "test.csv").stdout  # to standard output
+    assert printed == (moons / "p.csv").read_text()
+
+
+def test_train_on_a_course_h5_image_set_with_logistic_regression_in_float32(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=60)
+    images = rng.integers(0, 128, size=(60, 4, 4, 3)) + 127 * labels[:, None, None, None]  # class 1 brighter
+    with h5py.File(tmp_path / "cats.h5", "w") as file:
+        file["train_set_x"], file["train_set_y"] = images[:40].astype(np.uint8), labels[:40]
+        file["test_set_x"], file["test_set_y"] = images[40:].astype(np.uint8), labels[None, 40:]
+    out = arraynet_cli(
+        "train", tmp_path / "cats.h5", "--test", tmp_path / "cats.h5", "--model", "logistic", "--dtype", "float32",
+        "--learning-rate", "0.05", "--iterations", "200", "--quiet", "-o", tmp_path / "lr.npz",
+    ).stdout
+    assert "cost after" not in out  # --quiet
+    assert "(m = 40)" in out and "(m = 20)" in out
+    assert percent(out, "test accuracy") >= 90
+    model = arraynet.load(tmp_path / "lr.npz")
+    assert isinstance(model, arraynet.LogisticRegression) and model.get_parameters()["w"].shape == (48, 1)
+    assert model.get_parameters()["w"].dtype == np.float32
+    assert percent(arraynet_cli("evaluate", tmp_path / "lr.npz", tmp_path / "cats.h5").stdout, "accuracy") == percent(out, "test accuracy")
+
+
+def test_train_on_each_backend_trains_as_numpy_does(moons, xp):
+    name = backend_name(xp)
+    placement = ["--backend", name] + (["--device", TEST_DEVICES[name]] if name in TEST_DEVICES else [])
+    out = arraynet_cli("train", moons / "train.npz", *NETWORK, *placement, "-o", moons / "m.npz").stdout
+    reference = arraynet.NeuralNetwork([2, 6, 1], hidden_activation="tanh", seed=1)
+    reference.fit(X_MOONS, Y_MOONS, learning_rate=1.0, num_iterations=300)
+    assert f"backend {name}" in out
+    assert percent(out, "train accuracy") == pytest.approx(100 * reference.accuracy(X_MOONS, Y_MOONS), abs=0.005)
+
+
+def test_sweep_of_hidden_sizes_prints_a_row_each_and_plots(moons):
+    pytest.importorskip("matplotlib")
+    out = arraynet_cli(
+        "sweep", moons / "train.npz", "--test", moons / "test.csv", "--hidden-sizes", "1,3,6", "--activation", "tanh",
+        "--learning-rate", "1.0", "--iterations", "200", "--plot", moons / "sweep.png",
+    ).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["hidden", "units", "final", "cost", "train", "acc", "test", "acc", "seconds"]
+    rows = [line.split() for line in lines[1:4]]
+    assert [row[0] for row in rows] == ["1", "3", "6"]
+    assert all(0 < float(row[1]) < 1 and row[2].endswith("%") and row[3].endswith("%") for row in rows)
+    assert (moons / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (moons / "sweep.png").stat().st_size > 5000
+
+
+def test_sweep_of_learning_rates_reports_a_diverging_rate_and_goes_on(moons, capsys):
+    """In-process: a learning rate of 1e308 overflows the update; the sweep reports it and goes on."""
+    with np.errstate(all="ignore"):  # NumPy's overflow warnings: the suite makes them errors
+        code = main(["sweep", str(moons / "train.npz"), "--learning-rates", "1e308,0.5", "--hidden", "3", "--iterations", "50", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[1].split()[:3] == ["1e+308", "diverged", "at"]
+    assert out[2].split()[0] == "0.5" and out[2].endswith(tuple("0123456789"))
+
+
+def test_demo_writes_its_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = arraynet_cli("demo", "--iterations", "200", "--plot", tmp_path / "plots").stdout
+    assert "accuracy:" in out
+    for name in ("cost.png", "decision_boundary.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 5000
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "evaluate", "predict", "sweep"])
+def test_help_of_each_command(command):
+    out = arraynet_cli(command, "--help").stdout
+    assert out.startswith(f"usage: arraynet {command}")
+
+
+def test_an_error_is_one_line_and_exit_1_with_a_traceback_only_under_debug(tmp_path):
+    result = arraynet_cli("train", tmp_path / "missing.csv", check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"arraynet: error: data file {tmp_path / 'missing.csv'} does not exist"]
+    assert result.stdout == ""
+    debug = arraynet_cli("--debug", "train", tmp_path / "missing.csv", check=False)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "FileNotFoundError" in debug.stderr
+
+
+def test_a_bad_option_is_a_usage_error(tmp_path):
+    result = arraynet_cli("train", tmp_path / "d.csv", "--hidden", "4,x", check=False)
+    assert result.returncode == 2 and "argument --hidden: expected integers separated by commas" in result.stderr
+
+
+def error_of(capsys, *argv):
+    assert main([str(a) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("arraynet: error: ")
+    return err
+
+
+def test_errors_name_the_problem(moons, capsys):
+    write_csv(moons / "three.csv", X_MOONS, Y_MOONS * 3)
+    assert "must be binary labels, each 0 or 1; got also 3" in error_of(capsys, "train", moons / "three.csv")
+    (moons / "ragged.csv").write_text("1,2,0\n1,0\n")
+    assert "line 2: 2 values" in error_of(capsys, "train", moons / "ragged.csv")
+    assert "must end in one of .npz, .csv" in error_of(capsys, "train", moons / "train.json")
+    (moons / "junk.npz").write_bytes(b"junk")
+    assert "is not a readable .npz archive" in error_of(capsys, "evaluate", moons / "junk.npz", moons / "test.csv")
+    assert "does not exist" in error_of(capsys, "predict", moons / "none.npz", moons / "test.csv")
+    assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--quiet", "-o", str(moons / "m.npz")]) == 0
+    capsys.readouterr()
+    assert "--output must end in .csv or .npz; got 'p.txt'" in error_of(capsys, "predict", moons / "m.npz", moons / "test.csv", "-o", moons / "p.txt")
+    write_csv(moons / "wide.csv", np.vstack([X_MOONS, X_MOONS]), Y_MOONS)
+    assert "X must have n_x = 2 rows" in error_of(capsys, "evaluate", moons / "m.npz", moons / "wide.csv")
+    assert "learning_rate must be a finite number > 0" in error_of(capsys, "train", moons / "train.npz", "--learning-rate", "-1")
+    assert "--hidden-sizes sweeps a network" in error_of(capsys, "sweep", moons / "train.npz", "--hidden-sizes", "2", "--model", "logistic")
+    assert not (moons / "p.txt").exists()
