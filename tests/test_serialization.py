@@ -142,7 +142,7 @@ def test_a_crash_while_writing_leaves_the_old_file_whole_and_no_temporary_file(s
 def test_saving_an_unfitted_model_or_into_a_missing_directory_fails_clearly(tmp_path):
     with pytest.raises(arraynet.NotFittedError, match="no parameters yet"):
         arraynet.NeuralNetwork([2, 1]).save(tmp_path / "model.npz")
-    with pytest.raises(ValueError, match="directory .*nowhere does not exist"):
+    with pytest.raises(FileNotFoundError, match="directory .*nowhere does not exist"):
         trained_logistic().save(tmp_path / "nowhere" / "model.npz")
 
 

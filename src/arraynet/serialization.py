@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from ._atomic import atomic_path
 from ._validation import check_parameters
 from .activations import ACTIVATIONS, Activation
 from .backends import asarray, get_namespace, to_numpy
@@ -87,36 +87,21 @@ def _host_array(value: Any) -> np.ndarray:
     return np.asarray(value) if isinstance(value, np.generic) else np.asarray(to_numpy(value), order="C")
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` (fitted) to ``path`` exactly as named; returns the path.
 
     The parameters are copied to the host as NumPy arrays in their dtype. The archive is written to
-    a temporary file in the same directory and renamed over ``path`` only once complete, so an
-    existing file is replaced whole and a crash never leaves half a model behind.
+    a temporary file in the same directory and renamed over ``path`` only once complete
+    (``atomic_path``), so an existing file is replaced whole and a crash never leaves half a model
+    behind; a missing directory raises ``FileNotFoundError``.
     """
     path = Path(path)
     parameters = {key: _host_array(value) for key, value in model.get_parameters().items()}
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
-    directory = path.parent
-    if not directory.is_dir():
-        raise ValueError(f"cannot save the model to {path}: directory {directory} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **{HEADER_KEY: np.frombuffer(header, dtype=np.uint8)}, **parameters)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        np.savez(file, **{HEADER_KEY: np.frombuffer(header, dtype=np.uint8)}, **parameters)
+        file.flush()
+        os.fsync(file.fileno())
     return path
 
 
