@@ -136,6 +136,16 @@ def test_logistic_regression_gradients_are_the_seeds_vectorized_formulas():
     assert float(model.get_parameters()["b"]) == pytest.approx(-0.5 * dZ.sum() / m, rel=1e-14)
 
 
+def test_a_trained_logistic_regression_moves_to_every_backend(xp, device):
+    """NumPy's scalar b (0-d results are np.float64) moves like any array."""
+    model = arraynet.LogisticRegression()
+    model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.1, num_iterations=5)
+    expected = model.predict_proba(X_FLOWER)
+    model.to(arraynet.backends.backend_name(xp), device=device)
+    X = arraynet.asarray(X_FLOWER, arraynet.backends.backend_name(xp), device=device)
+    np.testing.assert_allclose(to_numpy(model.predict_proba(X)), expected, rtol=1e-14)
+
+
 def test_integer_and_bool_X_become_the_default_float(xp, to_xp):
     X = to_xp(np.array([[0, 1, 2, 3], [1, 0, 1, 0]]))
     Y = to_xp(np.array([[0, 1, 1, 1]]))

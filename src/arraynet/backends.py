@@ -151,8 +151,8 @@ def is_array(x: Any) -> bool:
 
 def to_numpy(x: Any) -> np.ndarray:
     """A NumPy copy (or view, for NumPy input) of ``x``, explicitly brought to the host."""
-    if isinstance(x, np.ndarray):
-        return x
+    if isinstance(x, (np.ndarray, np.generic)):  # NumPy's 0-d results are scalars (np.float64)
+        return np.asarray(x)
     if array_api_compat.is_cupy_array(x):
         return x.get()
     if array_api_compat.is_torch_array(x):
