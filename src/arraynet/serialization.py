@@ -81,12 +81,6 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     }
 
 
-def _host_array(value: Any) -> np.ndarray:
-    # NumPy's reductions give scalars (np.float64) rather than 0-d arrays, e.g. logistic
-    # regression's b after training on NumPy; to_numpy expects arrays.
-    return np.asarray(value) if isinstance(value, np.generic) else np.asarray(to_numpy(value), order="C")
-
-
 def save(model: Model, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` (fitted) to ``path`` exactly as named; returns the path.
 
@@ -96,7 +90,7 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     behind; a missing directory raises ``FileNotFoundError``.
     """
     path = Path(path)
-    parameters = {key: _host_array(value) for key, value in model.get_parameters().items()}
+    parameters = {key: to_numpy(value) for key, value in model.get_parameters().items()}
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         np.savez(file, **{HEADER_KEY: np.frombuffer(header, dtype=np.uint8)}, **parameters)
