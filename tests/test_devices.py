@@ -11,7 +11,7 @@ import pytest
 import arraynet
 from arraynet.backends import _unusable_reason, backend_name, get_namespace, namespace_of, to_numpy
 
-from .conftest import assert_same_place
+from .conftest import TESTED_BACKENDS, assert_same_place
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()
 
@@ -47,7 +47,7 @@ def test_model_to_moves_the_parameters_and_training_goes_on_there(xp, device, to
     model.to("numpy")
     for key, value in model.get_parameters().items():
         assert isinstance(value, np.ndarray)
-        np.testing.assert_allclose(value, reference.get_parameters()[key], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(value, reference.get_parameters()[key], rtol=1e-10, atol=1e-12)
 
 
 def test_model_to_before_fit_says_there_is_nothing_to_move():
@@ -174,7 +174,7 @@ def test_asarray_round_trips_between_backends_keep_every_value(xp, device, dtype
     here = arraynet.asarray(host, name, device=device)
     assert namespace_of(here) is xp and here.dtype == getattr(xp, dtype)
     assert arraynet.asarray(here, name, device=device) is here  # already there: no copy
-    for other in arraynet.available_backends():
+    for other in set(arraynet.available_backends()) & set(TESTED_BACKENDS):
         there = arraynet.asarray(here, other)
         assert backend_name(namespace_of(there)) == other
         back = arraynet.asarray(there, name, device=device)
