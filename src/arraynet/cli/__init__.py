@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -29,9 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_log_messages() -> None:
+    """Print the library's INFO messages (such as which backend "auto" chose) to stderr, once."""
+    logger = logging.getLogger("arraynet")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("arraynet: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 on success, 1 on an error)."""
     args = _parser().parse_args(argv)
+    _show_log_messages()
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`arraynet predict ... | head`): not an error
