@@ -138,6 +138,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         # the machine may be shared: other processes' load is part of the noise of the run
         "load_average_at_start": _LOAD_AT_START,
         "load_average_at_end": _load_average(),
+        "thread_settings": {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
         "size": SIZE,
         "targets": [t.name for t in selected_targets(config)],
     }

@@ -83,7 +83,9 @@ class ReLU(Activation):
         return xp.maximum(Z, 0.0)
 
     def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
-        return xp.where(Z > 0, dA, 0.0)
+        # a product with the 0/1 mask, not ``where(Z > 0, dA, 0)``: NumPy's ``where`` on a mask
+        # without pattern is ~8x slower (20 ms against 2.5 ms for the 512 x 8192 layer of "wide")
+        return dA * xp.astype(Z > 0, dA.dtype)
 
 
 class LeakyReLU(Activation):

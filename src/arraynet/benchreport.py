@@ -101,6 +101,8 @@ def _machine_lines(machine: dict[str, Any]) -> list[str]:
         + (f", at end {load_end[0]:.2f}" if load_end else ""),
         "- GPU: " + ("; ".join(f"{g['name']} ({g['memory_bytes'] / 2**30:.0f} GiB)" for g in gpus) or "none usable"),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "- threads: " + (", ".join(f"{k}={v}" for k, v in (bench.get("thread_settings") or {}).items() if v)
+                         or "the libraries' defaults"),
         "",
     ]
     return lines

@@ -22,6 +22,7 @@ ROUNDS = {
     "full": ["--benchmark-min-rounds=5", "--benchmark-max-time=1.0"],
 }
 TARGETS = ("numpy", "torch-cpu", "cupy", "torch-cuda")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def find_suite() -> Path:
@@ -55,6 +56,12 @@ def _backends(value: str) -> str:
     return ",".join(names)
 
 
+def _threads(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {value!r}")
+    return int(value)
+
+
 def run(args: argparse.Namespace) -> int:
     suite = find_suite()
     output = Path(args.output)
@@ -63,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, ARRAYNET_BENCH_SIZE=args.size)
     if args.backends:
         env["ARRAYNET_BENCH_BACKENDS"] = args.backends
+    if args.threads is not None:  # read by OpenBLAS, MKL and PyTorch when the process starts
+        env.update({name: str(args.threads) for name in THREAD_VARIABLES})
     fd, raw = tempfile.mkstemp(dir=output, prefix=".bench-", suffix=".json")
     os.close(fd)
     command = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-q",
@@ -73,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         if code != 0:
             raise OSError(f"the benchmark suite failed (pytest exit code {code}); see its output above")
         stem = f"{_label(Path(raw))}-{date}" + ("" if args.size == "full" else f"-{args.size}")
+        stem += "" if args.threads is None else f"-{args.threads}thread"
         json_path = output / f"{stem}.json"
         os.replace(raw, json_path)
     finally:
@@ -100,5 +110,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(size="full")
     parser.add_argument("--backends", type=_backends, default=None,
                         help=f"comma-separated targets of {', '.join(TARGETS)} (default: every usable one)")
+    parser.add_argument("--threads", type=_threads, default=None,
+                        help="CPU threads of NumPy's BLAS and PyTorch (default: the libraries' own); "
+                        "1 gives steadier numbers on a machine that other work shares")
     parser.add_argument("--output", default="benchmarks/results", help="folder for the results (default: %(default)s)")
     parser.set_defaults(run=run)
