@@ -66,3 +66,23 @@ def test_a_file_that_is_not_the_suites_json_is_refused(tmp_path):
     empty.write_text(json.dumps({"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {}, "stats": {}}]}))
     with pytest.raises(ValueError, match="no results of arraynet's benchmark suite"):
         load_results(empty)
+
+
+def test_bench_outside_a_source_checkout_says_where_the_suite_is(tmp_path, monkeypatch, capsys):
+    from arraynet.cli import bench, main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bench, "__file__", str(tmp_path / "site-packages" / "arraynet" / "cli" / "bench.py"))
+    assert main(["bench", "--smoke", "--output", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "source checkout" in error and "benchmarks/" in error and "\n" == error[-1] and error.count("\n") == 1
+
+
+def test_bench_refuses_unknown_backends_and_thread_counts(capsys):
+    from arraynet.cli import main
+
+    for argv in (["bench", "--backends", "numpy,tpu"], ["bench", "--threads", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+    assert "tpu" in capsys.readouterr().err

@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         stem = f"{_label(Path(raw))}-{date}" + ("" if args.size == "full" else f"-{args.size}")
         stem += "" if args.threads is None else f"-{args.threads}thread"
         json_path = output / f"{stem}.json"
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(raw, 0o666 & ~umask)  # mkstemp made it private; the results are for everyone
         os.replace(raw, json_path)
     finally:
         if os.path.exists(raw):
