@@ -246,8 +246,10 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
 
     if speedups:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(speedups) + 1.2))
-        ax.barh([s[0] for s in speedups], [s[1] for s in speedups], color="tab:green")
+        bars = ax.barh([s[0] for s in speedups], [s[1] for s in speedups], color="tab:green")
+        ax.bar_label(bars, labels=[f"{s[1]:,.0f}x" for s in speedups], padding=3, fontsize=8)
         ax.set_xscale("log")
+        ax.set_xlim(1, 3 * max(s[1] for s in speedups))  # bars start at 1x: no speed-up
         ax.set_xlabel("speed-up of the vectorized code over the loop (median / median, log scale)")
         ax.invert_yaxis()
         save(fig, "vectorization")
