@@ -18,7 +18,9 @@ from workloads import IMPLEMENTATIONS, NETS, all_targets
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("net", choices=list(NETS))
     parser.add_argument("dtype", choices=["float32", "float64"])
     parser.add_argument("steps", nargs="+", help="IMPLEMENTATION/TARGET, e.g. arraynet/numpy")
@@ -29,7 +31,9 @@ def main() -> None:
     for spec in args.steps:
         implementation, _, target = spec.partition("/")
         if implementation not in IMPLEMENTATIONS or target not in targets:
-            parser.error(f"{spec!r}: expected IMPLEMENTATION/TARGET of {list(IMPLEMENTATIONS)} / {list(targets)}")
+            parser.error(
+                f"{spec!r}: expected IMPLEMENTATION/TARGET of {list(IMPLEMENTATIONS)} / {list(targets)}"
+            )
         steps[spec] = IMPLEMENTATIONS[implementation](NETS[args.net], targets[target], args.dtype)
         steps[spec]()  # warm-up
     times: dict[str, list[float]] = {spec: [] for spec in steps}
@@ -42,8 +46,10 @@ def main() -> None:
     first = statistics.median(times[args.steps[0]])
     for spec, values in times.items():
         median = statistics.median(values)
-        print(f"{spec:32s} median {median * 1e3:10.3f} ms  min {min(values) * 1e3:10.3f} ms  "
-              f"ratio to {args.steps[0]}: {median / first:.3f}")
+        print(
+            f"{spec:32s} median {median * 1e3:10.3f} ms  min {min(values) * 1e3:10.3f} ms  "
+            f"ratio to {args.steps[0]}: {median / first:.3f}"
+        )
 
 
 if __name__ == "__main__":

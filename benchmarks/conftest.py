@@ -14,10 +14,9 @@ import platform
 from typing import Any
 
 import pytest
-
-import arraynet
 from workloads import SIZE, Target, all_targets
 
+import arraynet
 
 _LOAD_AT_START: list[float] | None = None
 
@@ -123,7 +122,9 @@ def _gpus() -> list[dict[str, Any]]:
 
         for index in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(index)
-            gpus.append({"name": props.name, "memory_bytes": int(props.total_memory), "cuda": torch.version.cuda})
+            gpus.append(
+                {"name": props.name, "memory_bytes": int(props.total_memory), "cuda": torch.version.cuda}
+            )
     return gpus
 
 
@@ -138,7 +139,10 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         # the machine may be shared: other processes' load is part of the noise of the run
         "load_average_at_start": _LOAD_AT_START,
         "load_average_at_end": _load_average(),
-        "thread_settings": {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+        "thread_settings": {
+            name: os.environ.get(name)
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        },
         "size": SIZE,
         "targets": [t.name for t in selected_targets(config)],
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from workloads import GEMM_N, describe
 
 
@@ -15,8 +14,16 @@ def test_gemm(benchmark, target, dtype):
     xp, dt = target.xp, target.dtype(dtype)
     A = xp.asarray(rng.standard_normal((GEMM_N, GEMM_N)), dtype=dt, device=target.device)
     B = xp.asarray(rng.standard_normal((GEMM_N, GEMM_N)), dtype=dt, device=target.device)
-    describe(benchmark, f"gemm n={GEMM_N}", kind="gemm", implementation="matmul", target=target.name,
-             dtype=dtype, n=GEMM_N, flops=2 * GEMM_N**3)
+    describe(
+        benchmark,
+        f"gemm n={GEMM_N}",
+        kind="gemm",
+        implementation="matmul",
+        target=target.name,
+        dtype=dtype,
+        n=GEMM_N,
+        flops=2 * GEMM_N**3,
+    )
 
     def run():
         C = A @ B

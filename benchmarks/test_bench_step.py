@@ -4,7 +4,6 @@ and dtype; its peak memory is measured on the warm-up call, next to the least it
 from __future__ import annotations
 
 import pytest
-
 from workloads import IMPLEMENTATIONS, LOOP_NETS, NETS, describe, peak_memory, runs_on
 
 
@@ -16,7 +15,9 @@ def test_training_step(benchmark, target, net_name, dtype, implementation):
     if not runs_on(implementation, target):
         pytest.skip(f"{implementation} does not run on {target.name}")
     if implementation == "loops" and net_name not in LOOP_NETS:
-        pytest.skip(f"the loops run on {', '.join(LOOP_NETS)} only: a {net_name} step would take minutes")
+        pytest.skip(
+            f"the loops run on {', '.join(LOOP_NETS)} only: a cat step takes about 9 s on NumPy, a wide one hours"
+        )
     step = IMPLEMENTATIONS[implementation](net, target, dtype)
     itemsize = 4 if dtype == "float32" else 8
     peak = peak_memory(step, target, net.input_bytes(itemsize))  # also the warm-up call

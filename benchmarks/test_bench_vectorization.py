@@ -5,33 +5,45 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from workloads import DOT_N, LEARNING_RATE, LR_SHAPE, describe, host_data
 
 from arraynet import loops
 from arraynet.cost import cost_from_logits
 from arraynet.models.logistic_regression import LogisticRegression
 from arraynet.propagation import _update
-from workloads import DOT_N, LEARNING_RATE, LR_SHAPE, describe, host_data
 
 
 @pytest.mark.parametrize("implementation", ["loop", "vectorized"])
 def test_dot_product(benchmark, target, implementation):
     """``c = sum_i a_i b_i`` for n = 1,000,000: ``for i in range(n)`` against ``a @ b``."""
     if implementation == "loop" and target.backend != "numpy":
-        pytest.skip("the loop runs on NumPy only, as the seed's demo: elsewhere each of its 2,000,000 element reads is a library call (on a GPU a device round trip)")
+        pytest.skip(
+            "the loop runs on NumPy only, as the seed's demo: elsewhere each of its 2,000,000 element reads is a library call (on a GPU a device round trip)"
+        )
     rng = np.random.default_rng(0)
     xp = target.xp
     a = xp.asarray(rng.random(DOT_N), device=target.device)
     b = xp.asarray(rng.random(DOT_N), device=target.device)
-    describe(benchmark, f"dot n={DOT_N}", kind="dot", implementation=implementation, target=target.name,
-             dtype="float64", n=DOT_N, flops=2 * DOT_N)
+    describe(
+        benchmark,
+        f"dot n={DOT_N}",
+        kind="dot",
+        implementation=implementation,
+        target=target.name,
+        dtype="float64",
+        n=DOT_N,
+        flops=2 * DOT_N,
+    )
 
     if implementation == "loop":
+
         def run():
             c = 0.0
             for i in range(DOT_N):
                 c += a[i] * b[i]
             return c
     else:
+
         def run():
             c = a @ b
             target.sync()
@@ -50,18 +62,32 @@ def test_logistic_regression_step(benchmark, target, implementation):
     X_host, Y_host = host_data(n_x, m)
     X = xp.asarray(X_host, dtype=dt, device=target.device)
     Y = xp.asarray(Y_host, dtype=dt, device=target.device)
-    parameters = {"w": xp.zeros((n_x, 1), dtype=dt, device=target.device), "b": xp.zeros((), dtype=dt, device=target.device)}
-    describe(benchmark, f"logistic regression step n_x={n_x} m={m}", kind="lr", implementation=implementation,
-             target=target.name, dtype="float64", n_x=n_x, m=m, flops=4 * n_x * m)
+    parameters = {
+        "w": xp.zeros((n_x, 1), dtype=dt, device=target.device),
+        "b": xp.zeros((), dtype=dt, device=target.device),
+    }
+    describe(
+        benchmark,
+        f"logistic regression step n_x={n_x} m={m}",
+        kind="lr",
+        implementation=implementation,
+        target=target.name,
+        dtype="float64",
+        n_x=n_x,
+        m=m,
+        flops=4 * n_x * m,
+    )
     model = LogisticRegression()
 
     if implementation == "loops":
+
         def run():
             cost, grads = loops.logistic_regression_gradients(parameters, X, Y)
             new = loops.update(parameters, grads, LEARNING_RATE)
             target.sync()
             return cost, new
     else:
+
         def run():
             AL, ZL, caches = model._forward(parameters, X, xp)
             cost = cost_from_logits(ZL, Y, xp)

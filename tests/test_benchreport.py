@@ -20,28 +20,73 @@ def entry(median: float, **info) -> dict:
 
 
 def step(median, implementation, target, net="wide", dtype="float32", **extra):
-    return entry(median, kind="step", implementation=implementation, target=target, net=net, dtype=dtype,
-                 m=8192, flops=int(2e10), **extra)
+    return entry(
+        median,
+        kind="step",
+        implementation=implementation,
+        target=target,
+        net=net,
+        dtype=dtype,
+        m=8192,
+        flops=int(2e10),
+        **extra,
+    )
 
 
 def suite_json(tmp_path, benchmarks) -> str:
     path = tmp_path / "cpu-test.json"
-    machine = {"arraynet_bench": {"date": "2026-01-01", "cpu_model": "Test CPU", "cpu_count": 2, "gpus": [],
-                                  "versions": {"numpy": "2"}, "size": "full", "targets": ["numpy", "torch-cpu"]}}
+    machine = {
+        "arraynet_bench": {
+            "date": "2026-01-01",
+            "cpu_model": "Test CPU",
+            "cpu_count": 2,
+            "gpus": [],
+            "versions": {"numpy": "2"},
+            "size": "full",
+            "targets": ["numpy", "torch-cpu"],
+        }
+    }
     path.write_text(json.dumps({"machine_info": machine, "benchmarks": benchmarks}))
     return str(path)
 
 
 def test_the_report_divides_medians_of_the_run_and_judges_the_targets(tmp_path):
-    path = suite_json(tmp_path, [
-        step(0.21, "arraynet", "numpy", peak_bytes=300 * 2**20, min_bytes=200 * 2**20),
-        step(0.20, "numpy-hand", "numpy"),
-        step(0.30, "torch-autograd", "torch-cpu"),
-        step(0.25, "arraynet", "torch-cpu"),
-        entry(0.1, kind="gemm", implementation="matmul", target="numpy", dtype="float32", n=2048, flops=int(1.2e11)),
-        entry(2.0, kind="dot", implementation="loop", target="numpy", dtype="float64", n=10**6, flops=2 * 10**6),
-        entry(0.001, kind="dot", implementation="vectorized", target="numpy", dtype="float64", n=10**6, flops=2 * 10**6),
-    ])
+    path = suite_json(
+        tmp_path,
+        [
+            step(0.21, "arraynet", "numpy", peak_bytes=300 * 2**20, min_bytes=200 * 2**20),
+            step(0.20, "numpy-hand", "numpy"),
+            step(0.30, "torch-autograd", "torch-cpu"),
+            step(0.25, "arraynet", "torch-cpu"),
+            entry(
+                0.1,
+                kind="gemm",
+                implementation="matmul",
+                target="numpy",
+                dtype="float32",
+                n=2048,
+                flops=int(1.2e11),
+            ),
+            entry(
+                2.0,
+                kind="dot",
+                implementation="loop",
+                target="numpy",
+                dtype="float64",
+                n=10**6,
+                flops=2 * 10**6,
+            ),
+            entry(
+                0.001,
+                kind="dot",
+                implementation="vectorized",
+                target="numpy",
+                dtype="float64",
+                n=10**6,
+                flops=2 * 10**6,
+            ),
+        ],
+    )
     report = write_report(path).read_text()
 
     assert "wide float32: arraynet (numpy) / hand-written NumPy: 1.05 (met; target <= 1.05)" in report
@@ -63,7 +108,9 @@ def test_a_file_that_is_not_the_suites_json_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a pytest-benchmark JSON"):
         load_results(foreign)
     empty = tmp_path / "empty.json"
-    empty.write_text(json.dumps({"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {}, "stats": {}}]}))
+    empty.write_text(
+        json.dumps({"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {}, "stats": {}}]})
+    )
     with pytest.raises(ValueError, match="no results of arraynet's benchmark suite"):
         load_results(empty)
 
@@ -75,7 +122,9 @@ def test_bench_outside_a_source_checkout_says_where_the_suite_is(tmp_path, monke
     monkeypatch.setattr(bench, "__file__", str(tmp_path / "site-packages" / "arraynet" / "cli" / "bench.py"))
     assert main(["bench", "--smoke", "--output", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
-    assert "source checkout" in error and "benchmarks/" in error and "\n" == error[-1] and error.count("\n") == 1
+    assert (
+        "source checkout" in error and "benchmarks/" in error and "\n" == error[-1] and error.count("\n") == 1
+    )
 
 
 def test_bench_refuses_unknown_backends_and_thread_counts(capsys):

@@ -16,9 +16,11 @@ from .conftest import assert_same_place
 from .test_propagation import ACTIVATIONS, DEPTHS, data, random_parameters
 
 # (L, activations): every activation in a hidden layer at each depth, and all four in one net
-CASES = [(1, ["sigmoid"])] + [
-    (L, [hidden] * (L - 1) + ["sigmoid"]) for L in (2, 3, 4) for hidden in ACTIVATIONS
-] + [(4, ["relu", "tanh", "leaky_relu", "sigmoid"])]
+CASES = (
+    [(1, ["sigmoid"])]
+    + [(L, [hidden] * (L - 1) + ["sigmoid"]) for L in (2, 3, 4) for hidden in ACTIVATIONS]
+    + [(4, ["relu", "tanh", "leaky_relu", "sigmoid"])]
+)
 
 
 def assert_equal_to_1e12(result, expected) -> None:
@@ -50,7 +52,9 @@ def test_loops_equal_the_vectorized_kernel(xp, to_xp, L, activations):
         for name in ("A_prev", "W", "Z", "A"):
             assert_equal_to_1e12(getattr(cache_loop, name), getattr(cache, name))
 
-    assert_same_cost(loops.compute_cost(AL_loop, Y, ZL=caches_loop[-1].Z), arraynet.compute_cost(AL, Y, ZL=caches[-1].Z))
+    assert_same_cost(
+        loops.compute_cost(AL_loop, Y, ZL=caches_loop[-1].Z), arraynet.compute_cost(AL, Y, ZL=caches[-1].Z)
+    )
     assert_same_cost(loops.compute_cost(AL_loop, Y), arraynet.compute_cost(AL, Y))
 
     grads = arraynet.backward(AL, Y, caches, activations)

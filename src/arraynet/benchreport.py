@@ -48,7 +48,9 @@ def load_results(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Res
     if not isinstance(data, dict) or "benchmarks" not in data:
         raise ValueError(f"{path} is not a pytest-benchmark JSON file (no 'benchmarks' key)")
     results = [
-        Result(b["name"], b.get("extra_info", {}), b["stats"]["median"], b["stats"]["iqr"], b["stats"]["rounds"])
+        Result(
+            b["name"], b.get("extra_info", {}), b["stats"]["median"], b["stats"]["iqr"], b["stats"]["rounds"]
+        )
         for b in data["benchmarks"]
         if b.get("extra_info", {}).get("kind")
     ]
@@ -94,15 +96,21 @@ def _machine_lines(machine: dict[str, Any]) -> list[str]:
     load = bench.get("load_average_at_start")
     load_end = bench.get("load_average_at_end")
     lines = [
-        f"- date: {bench.get('date', '?')}; suite size: {bench.get('size', '?')}; "
-        f"targets: {', '.join(bench.get('targets', []))}",
+        (
+            f"- date: {bench.get('date', '?')}; suite size: {bench.get('size', '?')}; "
+            f"targets: {', '.join(bench.get('targets', []))}"
+        ),
         f"- CPU: {bench.get('cpu_model', '?')}, {bench.get('cpu_count', '?')} logical cores"
         + (f"; load average (1 min) at start {load[0]:.2f}" if load else "")
         + (f", at end {load_end[0]:.2f}" if load_end else ""),
-        "- GPU: " + ("; ".join(f"{g['name']} ({g['memory_bytes'] / 2**30:.0f} GiB)" for g in gpus) or "none usable"),
+        "- GPU: "
+        + ("; ".join(f"{g['name']} ({g['memory_bytes'] / 2**30:.0f} GiB)" for g in gpus) or "none usable"),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        "- threads: " + (", ".join(f"{k}={v}" for k, v in (bench.get("thread_settings") or {}).items() if v)
-                         or "the libraries' defaults"),
+        "- threads: "
+        + (
+            ", ".join(f"{k}={v}" for k, v in (bench.get("thread_settings") or {}).items() if v)
+            or "the libraries' defaults"
+        ),
         "",
     ]
     return lines
@@ -114,9 +122,11 @@ def _is_gpu(target: str) -> bool:
 
 def _vectorization(results: list[Result]) -> tuple[list[str], list[tuple[str, float]]]:
     rows, speedups = [], []
-    cases = [("dot", "loop", "vectorized", "dot product, n = {n}"),
-             ("lr", "loops", "arraynet", "logistic regression step, n_x = {n_x}, m = {m}"),
-             ("step", "loops", "arraynet", "{net} step, {dtype}")]
+    cases = [
+        ("dot", "loop", "vectorized", "dot product, n = {n}"),
+        ("lr", "loops", "arraynet", "logistic regression step, n_x = {n_x}, m = {m}"),
+        ("step", "loops", "arraynet", "{net} step, {dtype}"),
+    ]
     for kind, slow, fast, label in cases:
         for loop in [r for r in results if r.get("kind") == kind and r.get("implementation") == slow]:
             match = {k: loop.get(k) for k in ("target", "dtype", "net") if loop.get(k) is not None}
@@ -132,8 +142,10 @@ def _vectorization(results: list[Result]) -> tuple[list[str], list[tuple[str, fl
 
 def _steps(results: list[Result]) -> list[str]:
     steps = [r for r in results if r.get("kind") == "step"]
-    columns = sorted({(r.get("implementation"), r.get("target")) for r in steps},
-                     key=lambda c: (["arraynet", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]))
+    columns = sorted(
+        {(r.get("implementation"), r.get("target")) for r in steps},
+        key=lambda c: (["arraynet", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]),
+    )
     header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
     header += ["arraynet/hand (numpy)", "arraynet (numpy)/autograd", "arraynet (torch-cpu)/autograd"]
     rows = []
@@ -156,21 +168,42 @@ def _gflops(results: list[Result]) -> list[str]:
     rows = []
     for gemm in [r for r in results if r.get("kind") == "gemm"]:
         target, dtype = gemm.get("target"), gemm.get("dtype")
-        for step in [r for r in results if r.get("kind") == "step" and r.get("target") == target
-                     and r.get("dtype") == dtype and r.get("implementation") != "loops"]:
-            rows.append([step.get("net"), dtype, f"{step.get('implementation')} ({target})",
-                         f"{step.gflops:.1f}", f"{gemm.gflops:.1f}", f"{100 * step.gflops / gemm.gflops:.0f}%"])
+        for step in [
+            r
+            for r in results
+            if r.get("kind") == "step"
+            and r.get("target") == target
+            and r.get("dtype") == dtype
+            and r.get("implementation") != "loops"
+        ]:
+            rows.append(
+                [
+                    step.get("net"),
+                    dtype,
+                    f"{step.get('implementation')} ({target})",
+                    f"{step.gflops:.1f}",
+                    f"{gemm.gflops:.1f}",
+                    f"{100 * step.gflops / gemm.gflops:.0f}%",
+                ]
+            )
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
-    return _table(["net", "dtype", "implementation", "step GFLOP/s", f"GEMM peak GFLOP/s", "of peak"], rows)
+    return _table(["net", "dtype", "implementation", "step GFLOP/s", "GEMM peak GFLOP/s", "of peak"], rows)
 
 
 def _memory(results: list[Result]) -> list[str]:
     rows = []
     for r in results:
         if r.get("kind") == "step" and r.get("peak_bytes") and r.get("implementation") != "loops":
-            rows.append([r.get("net"), r.get("dtype"), f"{r.get('implementation')} ({r.get('target')})",
-                         f"{r.get('peak_bytes') / 2**20:.2f}", f"{r.get('min_bytes') / 2**20:.2f}",
-                         f"{r.get('peak_bytes') / r.get('min_bytes'):.2f}x"])
+            rows.append(
+                [
+                    r.get("net"),
+                    r.get("dtype"),
+                    f"{r.get('implementation')} ({r.get('target')})",
+                    f"{r.get('peak_bytes') / 2**20:.2f}",
+                    f"{r.get('min_bytes') / 2**20:.2f}",
+                    f"{r.get('peak_bytes') / r.get('min_bytes'):.2f}x",
+                ]
+            )
     return _table(["net", "dtype", "implementation", "peak MiB", "minimum MiB", "peak/minimum"], rows)
 
 
@@ -206,26 +239,46 @@ def _targets(results: list[Result]) -> list[str]:
             lines.append(f"- {label}: not measured in this run")
             return
         met = ratio >= limit if above else ratio <= limit
-        lines.append(f"- {label}: {ratio:.2f} ({'met' if met else 'MISSED'}; target {'>=' if above else '<='} {limit})")
+        lines.append(
+            f"- {label}: {ratio:.2f} ({'met' if met else 'MISSED'}; target {'>=' if above else '<='} {limit})"
+        )
 
     steps = [r for r in results if r.get("kind") == "step"]
     for net, limit in (("cat", 1.05), ("wide", 1.05), ("planar", 1.3)):
         for dtype in ("float32", "float64"):
             an = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="numpy")
-            check(f"{net} {dtype}: arraynet (numpy) / hand-written NumPy",
-                  _ratio(an, _find(steps, net=net, dtype=dtype, implementation="numpy-hand")), limit)
+            check(
+                f"{net} {dtype}: arraynet (numpy) / hand-written NumPy",
+                _ratio(an, _find(steps, net=net, dtype=dtype, implementation="numpy-hand")),
+                limit,
+            )
     for net in ("planar", "cat", "wide"):
         for dtype in ("float32", "float64"):
-            best = min((r for r in steps if r.get("net") == net and r.get("dtype") == dtype
-                        and r.get("implementation") == "arraynet" and r.get("target") in CPU_TARGETS),
-                       key=lambda r: r.median, default=None)
+            best = min(
+                (
+                    r
+                    for r in steps
+                    if r.get("net") == net
+                    and r.get("dtype") == dtype
+                    and r.get("implementation") == "arraynet"
+                    and r.get("target") in CPU_TARGETS
+                ),
+                key=lambda r: r.median,
+                default=None,
+            )
             autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
-            label = f"{net} {dtype}: arraynet ({best.get('target') if best else '?'}) / PyTorch autograd (CPU)"
+            label = (
+                f"{net} {dtype}: arraynet ({best.get('target') if best else '?'}) / PyTorch autograd (CPU)"
+            )
             check(label, _ratio(best, autograd), 1.0)
     wide = _find(steps, net="wide", dtype="float32", implementation="arraynet", target="numpy")
     gemm = _find(results, kind="gemm", dtype="float32", target="numpy")
-    check("wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy)",
-          None if wide is None or gemm is None else wide.gflops / gemm.gflops, 0.8, above=True)
+    check(
+        "wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy)",
+        None if wide is None or gemm is None else wide.gflops / gemm.gflops,
+        0.8,
+        above=True,
+    )
     return lines + [""]
 
 
@@ -287,7 +340,13 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
                 ax.bar(xs, ys, width, label=f"{impl} ({target})")
             for (target, dtype), g in gemms.items():
                 ax.axhline(g.gflops, linestyle="--", linewidth=1, color="gray")
-                ax.annotate(f"GEMM peak {target} {dtype}", (len(groups) - 0.5, g.gflops), fontsize=7, ha="right", va="bottom")
+                ax.annotate(
+                    f"GEMM peak {target} {dtype}",
+                    (len(groups) - 0.5, g.gflops),
+                    fontsize=7,
+                    ha="right",
+                    va="bottom",
+                )
             ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
             ax.set_ylabel("GFLOP/s of one training step (matrix products)")
             ax.legend(fontsize=8)
@@ -300,8 +359,13 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         fig, ax = plt.subplots(figsize=(6, 4))
         for target in dict.fromkeys(r.get("target") for r in sweep):
             points = sorted((r.get(key), r.median) for r in sweep if r.get("target") == target)
-            ax.plot([p[0] for p in points], [p[1] * 1e3 for p in points], marker="o", label=target,
-                    linestyle="--" if _is_gpu(target) else "-")
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] * 1e3 for p in points],
+                marker="o",
+                label=target,
+                linestyle="--" if _is_gpu(target) else "-",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(label)
@@ -323,25 +387,43 @@ def write_report(json_path: str | os.PathLike[str], output: str | os.PathLike[st
 
     vectorization, speedups = _vectorization(results)
     lines = [f"# arraynet benchmarks: {json_path.stem}", ""]
-    lines += ["Medians of one run of `benchmarks/` (pytest-benchmark); every ratio divides two medians of",
-              f"this run. Raw data: `{json_path.name}`.", ""]
+    lines += [
+        "Medians of one run of `benchmarks/` (pytest-benchmark); every ratio divides two medians of",
+        f"this run. Raw data: `{json_path.name}`.",
+        "",
+    ]
     lines += _machine_lines(machine)
     lines += ["## Targets", ""] + _targets(results)
     lines += ["## Loops vs vectorized", ""] + vectorization
-    lines += ["## One training step (forward, backward, update)", "",
-              "arraynet's vectorized kernel on each target, the hand-written NumPy floor, PyTorch autograd",
-              "with `torch.optim.SGD`, and the loops (small case only). Ratios below 1 mean arraynet is faster.", ""]
+    lines += [
+        "## One training step (forward, backward, update)",
+        "",
+        "arraynet's vectorized kernel on each target, the hand-written NumPy floor, PyTorch autograd",
+        "with `torch.optim.SGD`, and the loops (small case only). Ratios below 1 mean arraynet is faster.",
+        "",
+    ]
     lines += _steps(results)
-    lines += ["## GFLOP/s against the GEMM peak", "",
-              "FLOPs count a step's matrix products (2 n_l n_(l-1) m each: forward, dW and, above layer 1, dA);",
-              "the peak is an n x n matrix product on the same target in the same run.", ""]
+    lines += [
+        "## GFLOP/s against the GEMM peak",
+        "",
+        "FLOPs count a step's matrix products (2 n_l n_(l-1) m each: forward, dW and, above layer 1, dA);",
+        "the peak is an n x n matrix product on the same target in the same run.",
+        "",
+    ]
     lines += _gflops(results)
-    lines += ["## Peak memory of a step", "",
-              "Peak: tracemalloc on NumPy, CuPy's pool or PyTorch's CUDA allocator on a GPU (PyTorch CPU",
-              "tensors are invisible to tracemalloc), inputs included. Minimum: data, parameters,",
-              "gradients and the cached Z and A of every layer.", ""]
+    lines += [
+        "## Peak memory of a step",
+        "",
+        "Peak: tracemalloc on NumPy, CuPy's pool or PyTorch's CUDA allocator on a GPU (PyTorch CPU",
+        "tensors are invisible to tracemalloc), inputs included. Minimum: data, parameters,",
+        "gradients and the cached Z and A of every layer.",
+        "",
+    ]
     lines += _memory(results)
-    for kind, key, title in (("sweep-m", "m", "Sweep of m"), ("sweep-width", "hidden", "Sweep of the hidden width")):
+    for kind, key, title in (
+        ("sweep-m", "m", "Sweep of m"),
+        ("sweep-width", "hidden", "Sweep of the hidden width"),
+    ):
         table, note = _sweep(results, kind, key)
         lines += [f"## {title}", ""] + table + [note, ""]
     plots = _plots(results, prefix, speedups)

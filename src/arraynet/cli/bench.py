@@ -52,7 +52,9 @@ def _backends(value: str) -> str:
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in TARGETS]
     if not names or unknown:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(TARGETS)}; got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(TARGETS)}; got {value!r}"
+        )
     return ",".join(names)
 
 
@@ -74,8 +76,19 @@ def run(args: argparse.Namespace) -> int:
         env.update({name: str(args.threads) for name in THREAD_VARIABLES})
     fd, raw = tempfile.mkstemp(dir=output, prefix=".bench-", suffix=".json")
     os.close(fd)
-    command = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-q",
-               "--benchmark-sort=name", "--benchmark-columns=median,iqr,rounds", f"--benchmark-json={raw}", *ROUNDS[args.size]]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--benchmark-sort=name",
+        "--benchmark-columns=median,iqr,rounds",
+        f"--benchmark-json={raw}",
+        *ROUNDS[args.size],
+    ]
     print("running:", " ".join(command), flush=True)
     try:
         code = subprocess.call(command, env=env, cwd=suite.parent)
@@ -104,17 +117,42 @@ def register(commands: argparse._SubParsersAction) -> None:
         "<machine>-<date>.json, .md and -*.png into the output folder.",
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--full", dest="size", action="store_const", const="full",
-                      help="the issue's sizes, at least 5 rounds each (the default; ~10 minutes on 2 cores)")
-    size.add_argument("--quick", dest="size", action="store_const", const="quick",
-                      help="the same nets, shorter sweeps, fewer rounds")
-    size.add_argument("--smoke", dest="size", action="store_const", const="smoke",
-                      help="tiny sizes, one round: checks that the suite runs, measures nothing")
+    size.add_argument(
+        "--full",
+        dest="size",
+        action="store_const",
+        const="full",
+        help="the issue's sizes, at least 5 rounds each (the default; ~10 minutes on 2 cores)",
+    )
+    size.add_argument(
+        "--quick",
+        dest="size",
+        action="store_const",
+        const="quick",
+        help="the same nets, shorter sweeps, fewer rounds",
+    )
+    size.add_argument(
+        "--smoke",
+        dest="size",
+        action="store_const",
+        const="smoke",
+        help="tiny sizes, one round: checks that the suite runs, measures nothing",
+    )
     parser.set_defaults(size="full")
-    parser.add_argument("--backends", type=_backends, default=None,
-                        help=f"comma-separated targets of {', '.join(TARGETS)} (default: every usable one)")
-    parser.add_argument("--threads", type=_threads, default=None,
-                        help="CPU threads of NumPy's BLAS and PyTorch (default: the libraries' own); "
-                        "1 gives steadier numbers on a machine that other work shares")
-    parser.add_argument("--output", default="benchmarks/results", help="folder for the results (default: %(default)s)")
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=None,
+        help=f"comma-separated targets of {', '.join(TARGETS)} (default: every usable one)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        default=None,
+        help="CPU threads of NumPy's BLAS and PyTorch (default: the libraries' own); "
+        "1 gives steadier numbers on a machine that other work shares",
+    )
+    parser.add_argument(
+        "--output", default="benchmarks/results", help="folder for the results (default: %(default)s)"
+    )
     parser.set_defaults(run=run)
