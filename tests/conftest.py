@@ -1,8 +1,8 @@
 """One ``xp`` fixture runs a test on every backend under test.
 
 Backends: NumPy, array-api-strict (the strict reference, on its extra device "device1" so that an
-array created on the default device fails), PyTorch on the CPU, and CuPy where a CUDA device is
-usable. Choose with ``pytest --backends numpy,torch`` or ``ARRAYNET_TEST_BACKENDS=numpy,torch``;
+array created on the default device fails), PyTorch on the CPU, CuPy where a CUDA device is
+usable, and JAX where it is installed (with its float64 mode on, as the float64 tests need). Choose with ``pytest --backends numpy,torch`` or ``ARRAYNET_TEST_BACKENDS=numpy,torch``;
 by default every one is tried and those not usable here are skipped with the reason. A backend
 named explicitly but not usable fails instead. ``ARRAYNET_TEST_TORCH_DEVICE=cuda:0`` runs the
 PyTorch tests on that device instead of the CPU.
@@ -21,7 +21,7 @@ import pytest
 import arraynet
 from arraynet.backends import _device_argument, _unusable_reason, backend_name
 
-TESTED_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy")
+TESTED_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy", "jax")
 TEST_DEVICES = {"array_api_strict": "device1"}
 if os.environ.get("ARRAYNET_TEST_TORCH_DEVICE"):
     TEST_DEVICES["torch"] = os.environ["ARRAYNET_TEST_TORCH_DEVICE"]
@@ -53,6 +53,10 @@ def xp(request: pytest.FixtureRequest):
         if requested is not None:
             pytest.fail(f"backend {name} was selected but {reason}")
         pytest.skip(f"backend {name} is not usable: {reason}")
+    if name == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
     return arraynet.backends.get_namespace(name)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import array_api_compat
 import numpy as np
 import pytest
 
@@ -19,10 +20,11 @@ def flower_network():
 
 
 # -- the history ------------------------------------------------------------------------------------
-def test_the_history_says_where_and_how_fast_the_run_went(xp, device, to_xp):
-    history = flower_network().fit(to_xp(X_FLOWER), to_xp(Y_FLOWER), learning_rate=1.2, num_iterations=30, record_every=10)
+def test_the_history_says_where_and_how_fast_the_run_went(xp, to_xp):
+    X = to_xp(X_FLOWER)
+    history = flower_network().fit(X, to_xp(Y_FLOWER), learning_rate=1.2, num_iterations=30, record_every=10)
     assert history.backend == backend_name(xp)
-    assert history.device == str(device if device is not None else "cpu")
+    assert history.device == str(array_api_compat.device(X))
     assert history.iterations_run == 30 and not history.stopped_early
     assert history.seconds > 0
     assert history.seconds_per_iteration == history.seconds / 30
