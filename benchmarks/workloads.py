@@ -19,6 +19,7 @@ import arraynet
 from arraynet import loops
 from arraynet.activations import get_activation
 from arraynet.backends import _unusable_reason, get_namespace
+from arraynet.fastpaths.numpy_step import make_step
 from arraynet.propagation import _backward, _forward, _update
 
 SIZE = os.environ.get("ARRAYNET_BENCH_SIZE", "full")
@@ -179,6 +180,20 @@ def arraynet_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
     return step
 
 
+def arraynet_buffered_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
+    """arraynet's NumPy fast path, as ``fit`` runs it on NumPy float32/float64: the same step,
+    into buffers allocated once, the parameters updated in place."""
+    parameters, X, Y = arrays(net, target, dtype)
+    fast = make_step(parameters, X, Y, [get_activation(g) for g in net.activations], LEARNING_RATE)
+
+    def step() -> Any:
+        fast.forward()
+        fast.update()
+        return fast.parameters
+
+    return step
+
+
 def loops_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
     """The same step through ``arraynet.loops``: one example, one unit at a time."""
     parameters, X, Y = arrays(net, target, dtype)
@@ -259,6 +274,7 @@ def torch_autograd_step(net: Net, target: Target, dtype: str) -> Callable[[], An
 
 IMPLEMENTATIONS: dict[str, Callable[[Net, Target, str], Callable[[], Any]]] = {
     "arraynet": arraynet_step,
+    "arraynet-buffered": arraynet_buffered_step,
     "loops": loops_step,
     "numpy-hand": numpy_step,
     "torch-autograd": torch_autograd_step,
@@ -267,7 +283,7 @@ IMPLEMENTATIONS: dict[str, Callable[[Net, Target, str], Callable[[], Any]]] = {
 
 def runs_on(implementation: str, target: Target) -> bool:
     """Which implementation runs on which target."""
-    if implementation == "numpy-hand":
+    if implementation in ("numpy-hand", "arraynet-buffered"):
         return target.backend == "numpy"
     if implementation == "torch-autograd":
         return target.backend == "torch"

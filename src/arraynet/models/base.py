@@ -15,6 +15,7 @@ from typing import Any
 from .._validation import check_count, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray, backend_name
 from ..cost import cost_from_logits
+from ..fastpaths import fast_paths_enabled
 from ..history import History
 from ..progress import progress_bar
 from ..propagation import _update
@@ -35,6 +36,28 @@ class DivergenceError(FloatingPointError):
     def __init__(self, message: str, iteration: int) -> None:
         super().__init__(message)
         self.iteration = iteration
+
+
+class _GenericStep:
+    """The generic kernel's step, for ``fit``: ``forward()`` returns ``Z^[L]``, ``update()`` does
+    backward and the update [seed 3.5]. Each update makes new arrays, so ``snapshot()`` needs no copy."""
+
+    def __init__(
+        self, model: Model, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
+    ) -> None:
+        self.model, self.parameters, self.X, self.Y = model, parameters, X, Y
+        self.learning_rate, self.xp = learning_rate, xp
+
+    def forward(self) -> Any:
+        self._AL, ZL, self._caches = self.model._forward(self.parameters, self.X, self.xp)
+        return ZL
+
+    def update(self) -> None:
+        grads = self.model._backward(self._AL, self.Y, self._caches, self.xp)
+        self.parameters = _update(self.parameters, grads, self.learning_rate)
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.parameters
 
 
 class Model:
@@ -60,6 +83,11 @@ class Model:
 
     def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _fast_step(self, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float) -> Any:
+        """A fast path's step for this data (see ``arraynet.fastpaths``), or None for the generic
+        kernel. It copies ``parameters``: the arrays the user holds never change."""
+        return None
 
     def _n_x(self) -> int | None:
         """The number of features the model expects, or None while that is unknown."""
@@ -93,6 +121,7 @@ class Model:
         *,
         callback: Callback | None = None,
         progress: bool | None = None,
+        fast_paths: bool | None = None,
     ) -> History:
         """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
 
@@ -108,6 +137,9 @@ class Model:
         ``progress``: a progress bar with the iteration and the cost (see ``arraynet.progress``);
         None shows it when standard error is a terminal and the run lasts over a second, False
         never. Both act only at recorded iterations, so they cost the other iterations nothing.
+        ``fast_paths``: False runs the generic kernel even where a fast path applies (see
+        ``arraynet.fastpaths``; same numbers, the environment variable ``ARRAYNET_FAST_PATHS=0``
+        does the same for every fit); None follows that variable.
         """
         learning_rate = check_learning_rate(
             self.default_learning_rate if learning_rate is None else learning_rate
@@ -118,6 +150,7 @@ class Model:
             0,
         )
         record_every = check_count(record_every, "record_every", 1)
+        use_fast_paths = fast_paths_enabled(fast_paths)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
         X, xp, device = self._check_X(X)
@@ -127,12 +160,14 @@ class Model:
 
         history = History(backend=backend_name(xp), device=str(device))
         bar = progress_bar(num_iterations, progress)
-        parameters = self._parameters
+        step = self._fast_step(self._parameters, X, Y, learning_rate) if use_fast_paths else None
+        if step is None:
+            step = _GenericStep(self, self._parameters, X, Y, learning_rate, xp)
         last = num_iterations - 1
         start = time.perf_counter()
         try:
             for i in range(num_iterations):
-                AL, ZL, caches = self._forward(parameters, X, xp)
+                ZL = step.forward()
                 if i % record_every == 0 or i == last:
                     cost = float(cost_from_logits(ZL, Y, xp))
                     if not math.isfinite(cost):
@@ -142,7 +177,7 @@ class Model:
                             f"Try a smaller learning_rate than {learning_rate}",
                             iteration=i,
                         )
-                    self._parameters = parameters
+                    self._parameters = step.snapshot()
                     history.record(i, cost)
                     if bar is not None:
                         bar.update(i, cost)
@@ -150,9 +185,9 @@ class Model:
                         history.stopped_early = True
                         history.iterations_run = i
                         break
-                grads = self._backward(AL, Y, caches, xp)
-                parameters = _update(parameters, grads, learning_rate)
+                step.update()
             else:
+                parameters = step.parameters
                 if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
                     raise DivergenceError(
                         f"the parameters became NaN or Inf in the update of iteration {last}; the "

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from ..activations import ActivationLike
+from ..fastpaths.numpy_step import make_step
 from ..initialization import check_init, check_layer_dims, initialize_parameters
 from ..propagation import _backward, _forward, check_activations, network_shapes
 from .base import Model
@@ -67,6 +68,9 @@ class NeuralNetwork(Model):
 
     def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
+
+    def _fast_step(self, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float) -> Any:
+        return make_step(parameters, X, Y, self.activations, learning_rate)
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
         AL, caches = _forward(parameters, X, self.activations, xp)
