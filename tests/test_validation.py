@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -118,10 +120,11 @@ def test_logistic_regression_rejects_an_unknown_init():
         (lambda p: p.update(W3=p["W2"]), ValueError, r"missing none, unexpected \['W3'\]"),
         (lambda p: p.update(W1=p["W1"].T), ValueError, r"parameters\['W1'\] must have shape \(3, 2\); got \(2, 3\)"),
         (lambda p: p.update(b1=p["b1"][:, 0]), ValueError, r"parameters\['b1'\] must have shape \(3, 1\); got \(3,\)"),
-        (lambda p: p.update(W2=p["W2"].astype(np.float32)), TypeError, r"parameters\['W2'\] must have the floating dtype shared by all parameters \(float64\); got float32"),
+        (lambda p: p.update(W2=p["W2"].astype(np.float32)), TypeError, r"parameters\['W2'\] must have the floating dtype of parameters\['W1'\] \(float64\); got float32"),
         (lambda p: p.update(W2="W2"), TypeError, r"parameters\['W2'\] must be an array"),
+        (lambda p: p["W2"].__setitem__((0, 0), np.nan), ValueError, r"parameters\['W2'\] must be finite; it contains NaN or Inf"),
     ],
-    ids=["missing", "extra", "W shape", "b shape", "dtype", "not an array"],
+    ids=["missing", "extra", "W shape", "b shape", "dtype", "not an array", "NaN"],
 )
 def test_set_parameters_checks_every_entry(change, error, message):
     parameters = arraynet.initialize_parameters([2, 3, 1], seed=0)
@@ -159,3 +162,34 @@ def test_arrays_on_two_devices_in_one_call():
     model.fit(X_1, arraynet.asarray(Y, "array_api_strict", device=strict.Device("device1")), num_iterations=1)
     with pytest.raises(ValueError, match=r"X is on device .*CPU_DEVICE.* but the model is on device .*device1"):
         model.predict(arraynet.asarray(X, "array_api_strict"))
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", True])
+def test_seed_must_be_none_or_a_non_negative_integer(seed):
+    with pytest.raises(ValueError, match=r"seed must be None or an integer >= 0; got"):
+        arraynet.initialize_parameters([2, 3, 1], seed=seed)
+
+
+def test_numpy_numbers_are_numbers():
+    """NumPy scalars pass where Python numbers do: a learning rate, layer sizes, a seed."""
+    model = arraynet.NeuralNetwork(np.array([2, 3, 1]), seed=np.int64(0))
+    model.fit(X, Y, learning_rate=np.float32(0.1), num_iterations=np.int64(2))
+    assert model.layer_dims == [2, 3, 1] and all(type(n) is int for n in model.layer_dims)
+
+
+def test_torch_arrays_that_require_grad_are_used_detached():
+    """arraynet computes its own gradients: no autograd graph may grow across the updates."""
+    torch = pytest.importorskip("torch")
+    model = network()
+    model.fit(torch.tensor(X, requires_grad=True), torch.tensor(Y), num_iterations=5)
+    assert all(value.grad_fn is None and not value.requires_grad for value in model.get_parameters().values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. torch's "converting a tensor with requires_grad to a scalar"
+        model.cost(torch.tensor(X, requires_grad=True), torch.tensor(Y))
+
+
+def test_a_device_the_backend_cannot_use_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"device must be one of numpy's devices usable here \(cpu\); got 'gpu'"):
+        arraynet.asarray(X, "numpy", device="gpu")
+    with pytest.raises(ValueError, match=r"dtype must name a dtype of numpy, one of .*float64.*; got 'asarray'"):
+        arraynet.asarray(X, "numpy", dtype="asarray")

@@ -4,6 +4,7 @@ names the argument, what was expected and what was received."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -15,9 +16,13 @@ from .backends import backend_name, is_array, namespace_of
 
 
 def as_array(x: Any, argument: str) -> Any:
-    """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers."""
+    """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers.
+
+    A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
+    recorded through 10,000 updates would hold every intermediate array in memory.
+    """
     if is_array(x):
-        return x
+        return x.detach() if array_api_compat.is_torch_array(x) else x
     if isinstance(x, (list, tuple)):
         try:
             return np.asarray(x)
@@ -104,16 +109,17 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
     return X, xp, device
 
 
-def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
-    """Validate labels ``Y`` of shape ``(1, m)`` in {0, 1} for ``X``; return them in X's dtype."""
+def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> Any:
+    """Validate labels ``Y`` of shape ``(1, m)`` in {0, 1} for ``X`` (named ``other`` in errors);
+    return them in X's dtype."""
     Y = as_array(Y, "Y")
-    check_same_place(xp, device, Y, "Y", "X")
+    check_same_place(xp, device, Y, "Y", other)
     if not _is_numeric(xp, Y.dtype):
         raise TypeError(f"Y must hold the labels 0 and 1; got dtype {Y.dtype}")
     m = X.shape[1]
     if tuple(Y.shape) != (1, m):
         raise ValueError(
-            f"Y must have shape (1, m) = (1, {m}) to match X of shape {tuple(X.shape)}; "
+            f"Y must have shape (1, m) = (1, {m}) to match {other} of shape {tuple(X.shape)}; "
             f"got shape {tuple(Y.shape)}"
         )
     Y = xp.astype(Y, X.dtype)
@@ -125,9 +131,10 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
 
 
 def check_learning_rate(learning_rate: Any) -> float:
+    """The learning rate alpha [seed 2.5] as a float: finite and > 0."""
     if (
         isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, (int, float))
+        or not isinstance(learning_rate, numbers.Real)
         or not math.isfinite(learning_rate)
         or learning_rate <= 0
     ):
@@ -136,40 +143,48 @@ def check_learning_rate(learning_rate: Any) -> float:
 
 
 def check_count(value: Any, argument: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    """``value`` as an int, which must be an integer (Python or NumPy) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{argument} must be an integer >= {minimum}; got {value!r}")
     return int(value)
 
 
 def check_parameters(
-    parameters: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]
+    parameters: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]],
+    argument: str = "parameters",
+    like: Any = None,
 ) -> tuple[dict[str, Any], ModuleType, Any]:
-    """Validate a parameter mapping against the expected ``shapes``; return it with its namespace
-    and device. All entries must share one library, one device and one floating dtype."""
+    """Validate a mapping of arrays (``argument``: the parameters, or their gradients) against the
+    expected ``shapes``; return it with its namespace and device. All entries must be finite and
+    share one library, one device and one floating dtype: ``like``'s when given."""
     if not isinstance(parameters, Mapping):
-        raise TypeError(f"parameters must be a mapping of name to array; got {type(parameters).__name__}")
+        raise TypeError(f"{argument} must be a mapping of name to array; got {type(parameters).__name__}")
     missing = [key for key in shapes if key not in parameters]
     extra = [key for key in parameters if key not in shapes]
     if missing or extra:
         raise ValueError(
-            f"parameters must have exactly the keys {', '.join(shapes)}; "
+            f"{argument} must have exactly the keys {', '.join(shapes)}; "
             f"missing {missing or 'none'}, unexpected {extra or 'none'}"
         )
     first = next(iter(shapes))
-    checked = {key: as_array(parameters[key], f"parameters[{key!r}]") for key in shapes}
-    xp = namespace_of(checked[first])
-    device = array_api_compat.device(checked[first])
-    dtype = checked[first].dtype
+    checked = {key: as_array(parameters[key], f"{argument}[{key!r}]") for key in shapes}
+    reference, reference_name = (checked[first], f"{argument}[{first!r}]") if like is None else (like, "the parameters")
+    xp = namespace_of(reference)
+    device = array_api_compat.device(reference)
+    dtype = reference.dtype
     for key, expected in shapes.items():
         value = checked[key]
-        check_same_place(xp, device, value, f"parameters[{key!r}]", f"parameters[{first!r}]")
+        check_same_place(xp, device, value, f"{argument}[{key!r}]", reference_name)
         if tuple(value.shape) != tuple(expected):
             raise ValueError(
-                f"parameters[{key!r}] must have shape {tuple(expected)}; got {tuple(value.shape)}"
+                f"{argument}[{key!r}] must have shape {tuple(expected)}; got {tuple(value.shape)}"
             )
         if not xp.isdtype(value.dtype, "real floating") or value.dtype != dtype:
             raise TypeError(
-                f"parameters[{key!r}] must have the floating dtype shared by all parameters "
-                f"({dtype}); got {value.dtype}"
+                f"{argument}[{key!r}] must have the floating dtype of {reference_name} ({dtype}); "
+                f"got {value.dtype}"
             )
+        if not bool(xp.all(xp.isfinite(value))):
+            raise ValueError(f"{argument}[{key!r}] must be finite; it contains NaN or Inf")
     return checked, xp, device

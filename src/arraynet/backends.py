@@ -10,6 +10,7 @@ import functools
 import importlib
 import logging
 import warnings
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -93,6 +94,13 @@ def _library_version(name: str) -> str | None:
     return str(getattr(library, "__version__", "unknown"))
 
 
+def _devices(xp: ModuleType) -> tuple[Any, ...]:
+    """The devices of namespace ``xp`` (without PyTorch's warning about its legacy device types)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return tuple(xp.__array_namespace_info__().devices())
+
+
 def backend_info() -> tuple[BackendInfo, ...]:
     """Each backend of ``BACKENDS``: its version, its devices, and whether it is usable here."""
     infos = []
@@ -102,7 +110,7 @@ def backend_info() -> tuple[BackendInfo, ...]:
         if reason is None:
             with warnings.catch_warnings():  # PyTorch warns while it probes its device types
                 warnings.simplefilter("ignore")
-                devices = tuple(str(d) for d in get_namespace(name).__array_namespace_info__().devices())
+                devices = tuple(str(d) for d in _devices(get_namespace(name)))
         infos.append(BackendInfo(name, _library_version(name), devices, reason))
     return tuple(infos)
 
@@ -181,10 +189,19 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
     """
     xp = get_namespace(backend)
     if isinstance(dtype, str):
-        if not hasattr(xp, dtype):
-            raise ValueError(f"dtype must name a dtype of {backend_name(xp)}; got {dtype!r}")
-        dtype = getattr(xp, dtype)
-    device = _device_argument(xp, device)
-    if is_array(x) and namespace_of(x) is xp and (device is None or array_api_compat.device(x) == device):
-        return x if dtype is None else xp.astype(x, dtype)
-    return xp.asarray(to_numpy(x), dtype=dtype, device=device)
+        dtypes = xp.__array_namespace_info__().dtypes()
+        if dtype not in dtypes:
+            raise ValueError(f"dtype must name a dtype of {backend_name(xp)}, one of {', '.join(dtypes)}; got {dtype!r}")
+        dtype = dtypes[dtype]
+    try:
+        device = _device_argument(xp, device)
+        if is_array(x) and namespace_of(x) is xp and (device is None or array_api_compat.device(x) == device):
+            return x if dtype is None else xp.astype(x, dtype)
+        return xp.asarray(to_numpy(x), dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError, NotImplementedError, AssertionError) as exc:
+        if device is None:
+            raise
+        devices = ", ".join(map(str, _devices(xp)))
+        raise ValueError(
+            f"device must be one of {backend_name(xp)}'s devices usable here ({devices}); got {device!r}"
+        ) from exc

@@ -7,8 +7,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import numpy as np
+import array_api_compat
 
+from ._validation import as_array, check_same_place, check_Y
 from .backends import namespace_of
 
 __all__ = ["compute_cost"]
@@ -31,7 +32,23 @@ def cost_from_probabilities(AL: Any, Y: Any, xp: ModuleType) -> Any:
     Exact while ``0 < a < 1``; where ``a`` has rounded to the wrong end (1 for ``y = 0``) the true
     loss is lost to rounding and the cost is ``inf``. Keep the logits for the stable form.
     """
-    return -xp.mean(xp.where(Y == 1, xp.log(AL), xp.log1p(-AL)))
+    return -xp.mean(xp.log(xp.where(Y == 1, AL, 1.0 - AL)))
+
+
+def check_cost_arguments(AL: Any, Y: Any, ZL: Any = None) -> tuple[Any, Any, Any, ModuleType]:
+    """``compute_cost``'s arguments, checked, and their namespace: ``(AL, Y, ZL, xp)``."""
+    AL = as_array(AL, "AL")
+    xp = namespace_of(AL)
+    device = array_api_compat.device(AL)
+    if AL.ndim != 2 or AL.shape[0] != 1:
+        raise ValueError(f"AL must have shape (1, m), one prediction per example; got {tuple(AL.shape)}")
+    Y = check_Y(Y, AL, xp, device, other="AL")
+    if ZL is not None:
+        ZL = as_array(ZL, "ZL")
+        check_same_place(xp, device, ZL, "ZL", "AL")
+        if tuple(ZL.shape) != tuple(AL.shape):
+            raise ValueError(f"ZL must have the shape of AL, {tuple(AL.shape)}; got {tuple(ZL.shape)}")
+    return AL, Y, ZL, xp
 
 
 def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
@@ -39,11 +56,8 @@ def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
 
     Pass ``ZL``, the output layer's ``Z`` (``caches[-1].Z`` from ``forward``), for the stable form,
     finite for logits of any size; from ``AL`` alone the cost is ``inf`` where ``AL`` has rounded
-    to 0 or 1 against its label. Returns a 0-d array in the namespace and on the device of ``AL``.
+    to 0 or 1 against its label (NumPy warns of the ``log(0)``). Returns a 0-d array in the
+    namespace and on the device of ``AL``.
     """
-    if ZL is not None:
-        return cost_from_logits(ZL, Y, namespace_of(ZL))
-    xp = namespace_of(AL)
-    with np.errstate(divide="ignore"):  # log(0) = -inf is the honest answer here
-        return cost_from_probabilities(AL, Y, xp)
-
+    AL, Y, ZL, xp = check_cost_arguments(AL, Y, ZL)
+    return cost_from_probabilities(AL, Y, xp) if ZL is None else cost_from_logits(ZL, Y, xp)

@@ -8,6 +8,7 @@ to the data's namespace, device and dtype, so the same seed gives the same netwo
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -34,17 +35,25 @@ def check_init(init: str) -> str:
 
 
 def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
-    dims = list(layer_dims) if isinstance(layer_dims, (list, tuple)) else None
+    """``layer_dims`` as a list of ints: at least 2 sizes, each an integer >= 1."""
+    dims = list(layer_dims) if isinstance(layer_dims, (list, tuple, np.ndarray)) else None
     if (
         dims is None
         or len(dims) < 2
-        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in dims)
+        or not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1 for n in dims)
     ):
         raise ValueError(
             "layer_dims must be a list of at least 2 positive integers [n_x, n_1, ..., n_L]; "
             f"got {layer_dims!r}"
         )
-    return dims
+    return [int(n) for n in dims]
+
+
+def check_seed(seed: int | None) -> int | None:
+    """``seed``: None (fresh randomness) or an integer >= 0 for ``numpy.random.default_rng``."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0; got {seed!r}")
+    return None if seed is None else int(seed)
 
 
 def initialize_parameters(
@@ -69,7 +78,7 @@ def initialize_parameters(
         xp = get_namespace("numpy")
     if dtype is None:
         dtype = xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
         n, n_prev = dims[l], dims[l - 1]

@@ -25,7 +25,7 @@ from array_api_compat import device as device_of
 from ._validation import check_parameters, check_X, check_Y
 from .activations import Activation, ActivationLike, Sigmoid
 from .backends import namespace_of
-from .cost import cost_from_logits, cost_from_probabilities
+from .cost import check_cost_arguments, cost_from_logits, cost_from_probabilities
 from .propagation import (
     LayerCache,
     check_backward_arguments,
@@ -231,7 +231,7 @@ def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
 
     With ``ZL``, each example's loss is the stable form from its logit; without, from ``a`` itself.
     """
-    return _cost(AL, Y, ZL, namespace_of(AL))
+    return _cost(*check_cost_arguments(AL, Y, ZL))
 
 
 def logistic_regression_gradients(

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from ._validation import check_learning_rate, check_parameters, check_X
+from ._validation import as_array, check_learning_rate, check_parameters, check_X
 from .activations import Activation, ActivationLike, Sigmoid, get_activation
-from .backends import namespace_of
+from .cost import check_cost_arguments
 
 __all__ = ["LayerCache", "backward", "forward", "update"]
 
@@ -120,9 +120,7 @@ def check_backward_arguments(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
 ) -> tuple[Any, Any, Sequence[LayerCache], list[Activation], ModuleType]:
     """``backward``'s arguments, checked, and their namespace: ``(AL, Y, caches, activations, xp)``."""
-    xp = namespace_of(AL)
-    if tuple(Y.shape) != tuple(AL.shape):
-        raise ValueError(f"Y must have the shape of AL, {tuple(AL.shape)}; got {tuple(Y.shape)}")
+    AL, Y, _, xp = check_cost_arguments(AL, Y)
     if len(caches) == 0:
         raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
     return AL, Y, caches, check_activations(activations, len(caches)), xp
@@ -131,10 +129,14 @@ def check_backward_arguments(
 def check_update_arguments(
     parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float
 ) -> tuple[Mapping[str, Any], Mapping[str, Any], float]:
-    """``update``'s arguments, checked: ``(parameters, grads, learning_rate)``."""
-    missing = [f"d{key}" for key in parameters if f"d{key}" not in grads]
-    if missing:
-        raise ValueError(f"grads must hold a gradient for every parameter; missing {missing}")
+    """``update``'s arguments, checked: ``(parameters, grads, learning_rate)``; each gradient
+    ``dK`` has the shape, library, device and dtype of its parameter ``K``."""
+    if not isinstance(parameters, Mapping) or not parameters:
+        raise TypeError(f"parameters must be a non-empty mapping of name to array; got {parameters!r}")
+    shapes = {key: tuple(as_array(value, f"parameters[{key!r}]").shape) for key, value in parameters.items()}
+    parameters, _, _ = check_parameters(parameters, shapes)
+    like = next(iter(parameters.values()))
+    grads, _, _ = check_parameters(grads, {f"d{key}": shape for key, shape in shapes.items()}, "grads", like)
     return parameters, grads, check_learning_rate(learning_rate)
 
 
