@@ -144,7 +144,7 @@ def _steps(results: list[Result]) -> list[str]:
     steps = [r for r in results if r.get("kind") == "step"]
     columns = sorted(
         {(r.get("implementation"), r.get("target")) for r in steps},
-        key=lambda c: (["arraynet", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]),
+        key=lambda c: (["arraynet", "arraynet-buffered", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]),
     )
     header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
     header += ["arraynet/hand (numpy)", "arraynet (numpy)/autograd", "arraynet (torch-cpu)/autograd"]
