@@ -160,9 +160,10 @@ def test_a_bad_option_is_a_usage_error(tmp_path):
 
 def error_of(capsys, *argv):
     assert main([str(a) for a in argv]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("arraynet: error: ")
-    return err
+    err = capsys.readouterr().err  # may also hold an INFO line, e.g. the backend "auto" chose
+    errors = [line for line in err.splitlines() if line.startswith("arraynet: error: ")]
+    assert len(errors) == 1 and "Traceback" not in err
+    return errors[0]
 
 
 def test_errors_name_the_problem(moons, capsys):
@@ -182,3 +183,20 @@ def test_errors_name_the_problem(moons, capsys):
     assert "learning_rate must be a finite number > 0" in error_of(capsys, "train", moons / "train.npz", "--learning-rate", "-1")
     assert "--hidden-sizes sweeps a network" in error_of(capsys, "sweep", moons / "train.npz", "--hidden-sizes", "2", "--model", "logistic")
     assert not (moons / "p.txt").exists()
+    assert "--hidden, --activation describe a network's layers; they do not apply to --model logistic" in error_of(
+        capsys, "train", moons / "train.npz", "--model", "logistic", "--hidden", "3", "--activation", "tanh"
+    )
+    assert f"--output: the folder {moons / 'none'} does not exist" in error_of(
+        capsys, "train", moons / "train.npz", "-o", moons / "none" / "m.npz"
+    )
+
+
+def test_quiet_turns_the_progress_bar_off_even_on_a_terminal(moons, capsys, monkeypatch):
+    """Without --quiet a terminal gets the bar (tqdm, after its delay); with it, never."""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(arraynet.progress, "DELAY", 0.0)
+    train = ["train", str(moons / "train.npz"), "--iterations", "300", "-o", str(moons / "m.npz")]
+    assert main(train) == 0
+    assert "300/300" in capsys.readouterr().err  # tqdm's bar, at its end
+    assert main([*train, "--quiet"]) == 0
+    assert "300/300" not in capsys.readouterr().err

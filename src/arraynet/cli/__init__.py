@@ -33,11 +33,16 @@ def _parser() -> argparse.ArgumentParser:
 def _show_log_messages() -> None:
     """Print the library's INFO messages (such as which backend "auto" chose) to stderr, once."""
     logger = logging.getLogger("arraynet")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("arraynet: %(message)s"))
-        logger.addHandler(handler)
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        logger.addHandler(_StderrHandler())
         logger.setLevel(logging.INFO)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes each message to the ``sys.stderr`` of the moment (not the one at setup)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"arraynet: {record.getMessage()}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

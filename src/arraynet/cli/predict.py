@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         X = np.delete(X, args.label_column, axis=0)  # the file's labels, not used to predict
     X = as_input_of(model, X)
     probabilities = np.asarray(to_numpy(model.predict_proba(X)), dtype=np.float64)[0]
-    predictions = np.asarray(to_numpy(model.predict(X))).astype(np.int64)[0]
+    predictions = (probabilities > 0.5).astype(np.int64)  # model.predict's rule, without a second forward pass
     if output is None:
         _write_csv(sys.stdout, predictions, probabilities)
         return 0

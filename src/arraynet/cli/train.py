@@ -79,10 +79,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="an L-layer network or logistic regression; default: %(default)s",
     )
     model.add_argument(
-        "--hidden", type=int_list, default=[4], metavar="SIZES",
+        "--hidden", type=int_list, metavar="SIZES",
         help="the hidden layer sizes n_1,...,n_{L-1}: layer_dims = [n_x, SIZES..., 1]; default: 4",
     )
-    model.add_argument("--activation", default="relu", choices=tuple(ACTIVATIONS), help="of the hidden layers; default: %(default)s")
+    model.add_argument("--activation", choices=tuple(ACTIVATIONS), help="of the hidden layers; default: relu")
     model.add_argument(
         "--activations", type=name_list, metavar="NAMES",
         help="one activation per layer instead, e.g. tanh,tanh,sigmoid",
@@ -107,10 +107,17 @@ def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -
 def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = None) -> Model:
     """The model the options describe, for ``n_x`` features (``hidden`` replaces ``--hidden``)."""
     if args.model == "logistic":
+        given = [f"--{name}" for name in ("hidden", "activation", "activations") if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} describe a network's layers; they do not apply to --model logistic")
         return LogisticRegression(init=args.init or "zeros", seed=args.seed)
-    layer_dims = [n_x, *(args.hidden if hidden is None else hidden), 1]
+    layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]
     return NeuralNetwork(
-        layer_dims, hidden_activation=args.activation, activations=args.activations, init=args.init or "he", seed=args.seed
+        layer_dims,
+        hidden_activation=args.activation or "relu",
+        activations=args.activations,
+        init=args.init or "he",
+        seed=args.seed,
     )
 
 
@@ -147,6 +154,8 @@ def write_plots(directory: Path, model: Model, history: History, X: Any, Y: Any,
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.output.parent.is_dir():  # before the training, not after it
+        raise ValueError(f"--output: the folder {args.output.parent} does not exist")
     X, Y = load_split(args.data, args)
     test = None if args.test is None else load_split(args.test, args, split="test")
     model = build_model(args, X.shape[0])
