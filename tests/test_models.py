@@ -169,6 +169,17 @@ def test_divergence_stops_with_the_iteration_and_keeps_the_last_finite_parameter
         assert np.all(np.isfinite(to_numpy(value)))
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_between_recorded_iterations_is_reported_where_it_was_found():
+    """The cost is read (a device sync) only at recorded iterations: the error says so, and the
+    model keeps the parameters of the last recorded iteration with a finite cost."""
+    model = arraynet.NeuralNetwork([2, 8, 1], hidden_activation="relu", seed=0)
+    with pytest.raises(arraynet.DivergenceError, match=r"checked at the recorded iterations, every record_every = 10; the last finite cost was at iteration 0\)") as error:
+        model.fit(X_FLOWER * 1e3, Y_FLOWER, learning_rate=1e200, num_iterations=50, record_every=10)
+    assert error.value.iteration == 10
+    np.testing.assert_array_equal(model.get_parameters()["W1"], arraynet.initialize_parameters([2, 8, 1], seed=0)["W1"])
+
+
 def test_predict_before_fit_says_what_to_do():
     with pytest.raises(arraynet.NotFittedError, match="has no parameters yet: call fit or set_parameters first"):
         flower_network().predict(X_FLOWER)

@@ -136,8 +136,13 @@ def test_set_parameters_checks_every_entry(change, error, message):
 def test_logistic_regression_set_parameters_checks_w_and_b():
     with pytest.raises(ValueError, match=r"parameters\['b'\] must have shape \(\); got \(1, 1\)"):
         arraynet.LogisticRegression().set_parameters({"w": np.zeros((2, 1)), "b": np.zeros((1, 1))})
-    with pytest.raises(ValueError, match=r"parameters\['w'\] must be an array of shape \(n_x, 1\)"):
+    with pytest.raises(ValueError, match=r"parameters must have exactly the keys w, b; missing \['w'\]"):
         arraynet.LogisticRegression().set_parameters({"b": np.zeros(())})
+    with pytest.raises(ValueError, match=r"parameters\['w'\] must have shape \(n_x, 1\); got \(2,\)"):
+        arraynet.LogisticRegression().set_parameters({"w": np.zeros(2), "b": np.zeros(())})
+    model = arraynet.LogisticRegression()
+    model.set_parameters({"w": [[0.5], [0.25]], "b": np.asarray(0.0)})  # a nested list, as for a network
+    assert model.get_parameters()["w"].shape == (2, 1)
 
 
 def test_arrays_from_two_libraries_in_one_call():
@@ -166,8 +171,13 @@ def test_arrays_on_two_devices_in_one_call():
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "a", True])
 def test_seed_must_be_none_or_a_non_negative_integer(seed):
-    with pytest.raises(ValueError, match=r"seed must be None or an integer >= 0; got"):
-        arraynet.initialize_parameters([2, 3, 1], seed=seed)
+    for make in (
+        lambda: arraynet.initialize_parameters([2, 3, 1], seed=seed),
+        lambda: arraynet.NeuralNetwork([2, 3, 1], seed=seed),
+        lambda: arraynet.LogisticRegression(init="small", seed=seed),
+    ):
+        with pytest.raises(ValueError, match=r"seed must be None or an integer >= 0; got"):
+            make()
 
 
 def test_numpy_numbers_are_numbers():

@@ -171,10 +171,12 @@ class Model:
                 if i % record_every == 0 or i == last:
                     cost = float(cost_from_logits(ZL, Y, xp))
                     if not math.isfinite(cost):
+                        kept = history.iterations[-1] if history.iterations else 0
                         raise DivergenceError(
-                            f"the cost became {cost} at iteration {i}; the model keeps its parameters "
-                            f"from iteration {history.iterations[-1] if history.iterations else 0}. "
-                            f"Try a smaller learning_rate than {learning_rate}",
+                            f"the cost became {cost} at iteration {i} (it is checked at the recorded "
+                            f"iterations, every record_every = {record_every}; the last finite cost "
+                            f"was at iteration {kept}); the model keeps its parameters from iteration "
+                            f"{kept}. Try a smaller learning_rate than {learning_rate}",
                             iteration=i,
                         )
                     self._parameters = step.snapshot()

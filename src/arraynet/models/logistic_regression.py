@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from .._validation import as_array, check_parameters
 from ..activations import Sigmoid
-from ..initialization import check_init, initialize_parameters
+from ..initialization import check_init, check_seed, initialize_parameters
 from .base import Model
 
 __all__ = ["LogisticRegression"]
@@ -26,7 +27,7 @@ class LogisticRegression(Model):
     def __init__(self, init: str = "zeros", seed: int | None = None) -> None:
         super().__init__()
         self.init = check_init(init)
-        self.seed = seed
+        self.seed = check_seed(seed)
 
     def __repr__(self) -> str:
         return f"LogisticRegression(init={self.init!r}, seed={self.seed!r})"
@@ -35,9 +36,11 @@ class LogisticRegression(Model):
         return None if self._parameters is None else self._parameters["w"].shape[0]
 
     def _n_x_of(self, parameters: Mapping[str, Any]) -> int:
-        w = parameters.get("w") if isinstance(parameters, Mapping) else None
-        if getattr(w, "ndim", None) != 2:
-            raise ValueError(f"parameters['w'] must be an array of shape (n_x, 1); got {w!r}")
+        if not isinstance(parameters, Mapping) or "w" not in parameters:
+            check_parameters(parameters, self._shapes(0))  # reports the missing key or the wrong type
+        w = as_array(parameters["w"], "parameters['w']")
+        if w.ndim != 2:
+            raise ValueError(f"parameters['w'] must have shape (n_x, 1); got {tuple(w.shape)}")
         return int(w.shape[0])
 
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..activations import ActivationLike
 from ..fastpaths.numpy_step import make_step
-from ..initialization import check_init, check_layer_dims, initialize_parameters
+from ..initialization import check_init, check_layer_dims, check_seed, initialize_parameters
 from ..propagation import _backward, _forward, check_activations, network_shapes
 from .base import Model
 
@@ -52,7 +52,7 @@ class NeuralNetwork(Model):
                 "init='zeros' would make every hidden unit compute the same function (seed 3.7); "
                 "use 'he', 'xavier' or 'small'"
             )
-        self.seed = seed
+        self.seed = check_seed(seed)
 
     def __repr__(self) -> str:
         return (
