@@ -191,6 +191,12 @@ def test_errors_name_the_problem(moons, capsys):
     )
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow on the way to NaN
+def test_a_diverging_training_is_a_one_line_error(moons, capsys):
+    err = error_of(capsys, "train", moons / "train.npz", "--learning-rate", "1e308", "--iterations", "5", "--record-every", "1")
+    assert "the cost became nan at iteration 1" in err
+
+
 def test_quiet_turns_the_progress_bar_off_even_on_a_terminal(moons, capsys, monkeypatch):
     """Without --quiet a terminal gets the bar (tqdm, after its delay); with it, never."""
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)

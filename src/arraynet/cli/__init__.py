@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`arraynet predict ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, TypeError, OSError, ImportError) as exc:
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as exc:  # DivergenceError too
         if args.debug:
             raise
         print(f"arraynet: error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..models import DivergenceError
-from .train import add_training_arguments, build_model, float_list, int_list, load_split
+from .train import add_training_arguments, build_model, fit, float_list, int_list, load_split
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,10 +26,7 @@ def run(args: argparse.Namespace) -> int:
         hidden, learning_rate = ([value], args.learning_rate) if parameter == "hidden units" else (None, value)
         model = build_model(args, X.shape[0], hidden=hidden)
         try:
-            history = model.fit(
-                X, Y, learning_rate=learning_rate, num_iterations=args.iterations,
-                record_every=args.record_every, progress=False if args.quiet else None,
-            )
+            history = fit(model, X, Y, args, learning_rate)
         except DivergenceError as exc:  # a learning rate too large is a result of the sweep
             print(f"{value:>14g}  diverged at iteration {exc.iteration}")
             continue

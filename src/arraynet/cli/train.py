@@ -14,7 +14,7 @@ from ..backends import BACKENDS, asarray, backend_name, namespace_of
 from ..history import History
 from ..initialization import INITS
 from ..loaders import DATA_SUFFIXES, load_data
-from ..models import DivergenceError, LogisticRegression, Model, NeuralNetwork
+from ..models import LogisticRegression, Model, NeuralNetwork
 
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in README.md"
 
@@ -122,17 +122,14 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
 
 
 def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, learning_rate: float | None = None) -> History:
-    """``model.fit`` with the options; a diverging run is a one-line error."""
-    try:
-        return model.fit(
-            X, Y,
-            learning_rate=args.learning_rate if learning_rate is None else learning_rate,
-            num_iterations=args.iterations,
-            record_every=args.record_every,
-            progress=False if args.quiet else None,
-        )
-    except DivergenceError as exc:
-        raise ValueError(f"training diverged: {exc}") from exc
+    """``model.fit`` with the options (``learning_rate`` replaces ``--learning-rate``)."""
+    return model.fit(
+        X, Y,
+        learning_rate=args.learning_rate if learning_rate is None else learning_rate,
+        num_iterations=args.iterations,
+        record_every=args.record_every,
+        progress=False if args.quiet else None,
+    )
 
 
 def describe(model: Model) -> str:
