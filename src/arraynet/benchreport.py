@@ -300,17 +300,22 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
     if steps:
         groups = list(dict.fromkeys((r.get("net"), r.get("dtype")) for r in steps))
         series = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in steps))
-        fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
-        width = 0.8 / len(series)
-        for i, (impl, target) in enumerate(series):
-            xs, ys = [], []
-            for j, (net, dtype) in enumerate(groups):
-                r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
-                if r is not None:
-                    xs.append(j + i * width)
-                    ys.append(r.median * 1e3)
-            ax.bar(xs, ys, width, label=f"{impl} ({target})")
-        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
+        def grouped_bars(value: Any) -> Any:
+            """One bar per (implementation, target) in each (net, dtype) group: ``value(result)``."""
+            fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
+            width = 0.8 / len(series)
+            for i, (impl, target) in enumerate(series):
+                xs, ys = [], []
+                for j, (net, dtype) in enumerate(groups):
+                    r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
+                    if r is not None:
+                        xs.append(j + i * width)
+                        ys.append(value(r))
+                ax.bar(xs, ys, width, label=f"{impl} ({target})")
+            ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
+            return fig, ax
+
+        fig, ax = grouped_bars(lambda r: r.median * 1e3)
         ax.set_yscale("log")
         ax.set_ylabel("median time of one training step (ms, log scale)")
         ax.legend(fontsize=8)
@@ -318,15 +323,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
 
         gemms = {(r.get("target"), r.get("dtype")): r for r in results if r.get("kind") == "gemm"}
         if gemms:
-            fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
-            for i, (impl, target) in enumerate(series):
-                xs, ys = [], []
-                for j, (net, dtype) in enumerate(groups):
-                    r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
-                    if r is not None:
-                        xs.append(j + i * width)
-                        ys.append(r.gflops)
-                ax.bar(xs, ys, width, label=f"{impl} ({target})")
+            fig, ax = grouped_bars(lambda r: r.gflops)
             for (target, dtype), g in gemms.items():
                 ax.axhline(g.gflops, linestyle="--", linewidth=1, color="gray")
                 ax.annotate(
@@ -336,7 +333,6 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
                     ha="right",
                     va="bottom",
                 )
-            ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
             ax.set_ylabel("GFLOP/s of one training step (matrix products)")
             ax.legend(fontsize=8)
             save(fig, "gflops")
