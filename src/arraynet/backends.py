@@ -10,7 +10,6 @@ import functools
 import importlib
 import logging
 import warnings
-import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
