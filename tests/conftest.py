@@ -57,6 +57,7 @@ def xp(request: pytest.FixtureRequest):
         import jax
 
         jax.config.update("jax_enable_x64", True)
+        os.environ["JAX_ENABLE_X64"] = "1"  # and in the CLI tests' subprocesses
     return arraynet.backends.get_namespace(name)
 
 
