@@ -8,11 +8,13 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from .._atomic import atomic_path
 from ..benchreport import write_report
 
 # pytest-benchmark options per size: "smoke" proves the code runs (one round, tiny sizes, for CI)
@@ -74,36 +76,30 @@ def run(args: argparse.Namespace) -> int:
         env["ARRAYNET_BENCH_BACKENDS"] = args.backends
     if args.threads is not None:  # read by OpenBLAS, MKL and PyTorch when the process starts
         env.update({name: str(args.threads) for name in THREAD_VARIABLES})
-    fd, raw = tempfile.mkstemp(dir=output, prefix=".bench-", suffix=".json")
-    os.close(fd)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(suite),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--benchmark-sort=name",
-        "--benchmark-columns=median,iqr,rounds",
-        f"--benchmark-json={raw}",
-        *ROUNDS[args.size],
-    ]
-    print("running:", " ".join(command), flush=True)
-    try:
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "results.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--benchmark-sort=name",
+            "--benchmark-columns=median,iqr,rounds",
+            f"--benchmark-json={raw}",
+            *ROUNDS[args.size],
+        ]
+        print("running:", " ".join(command), flush=True)
         code = subprocess.call(command, env=env, cwd=suite.parent)
         if code != 0:
             raise OSError(f"the benchmark suite failed (pytest exit code {code}); see its output above")
-        stem = f"{_label(Path(raw))}-{date}" + ("" if args.size == "full" else f"-{args.size}")
+        stem = f"{_label(raw)}-{date}" + ("" if args.size == "full" else f"-{args.size}")
         stem += "" if args.threads is None else f"-{args.threads}thread"
         json_path = output / f"{stem}.json"
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(raw, 0o666 & ~umask)  # mkstemp made it private; the results are for everyone
-        os.replace(raw, json_path)
-    finally:
-        if os.path.exists(raw):
-            os.unlink(raw)
+        with atomic_path(json_path) as temporary:
+            shutil.copyfile(raw, temporary)
     report = write_report(json_path)
     print(f"results: {json_path}\nreport: {report}")
     return 0
