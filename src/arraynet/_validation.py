@@ -156,8 +156,8 @@ def check_parameters(
     like: Any = None,
 ) -> tuple[dict[str, Any], ModuleType, Any]:
     """Validate a mapping of arrays (``argument``: the parameters, or their gradients) against the
-    expected ``shapes``; return it with its namespace and device. All entries must be finite and
-    share one library, one device and one floating dtype: ``like``'s when given."""
+    expected ``shapes``; return it with its namespace and device. All entries must share one
+    library, one device and one floating dtype: ``like``'s when given. Metadata only: no sync."""
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{argument} must be a mapping of name to array; got {type(parameters).__name__}")
     missing = [key for key in shapes if key not in parameters]
@@ -185,6 +185,12 @@ def check_parameters(
                 f"{argument}[{key!r}] must have the floating dtype of {reference_name} ({dtype}); "
                 f"got {value.dtype}"
             )
+    return checked, xp, device
+
+
+def check_finite(arrays: Mapping[str, Any], xp: ModuleType, argument: str = "parameters") -> None:
+    """Every array of ``arrays`` must be finite (one device sync each: for state set once, not for
+    per-step arguments)."""
+    for key, value in arrays.items():
         if not bool(xp.all(xp.isfinite(value))):
             raise ValueError(f"{argument}[{key!r}] must be finite; it contains NaN or Inf")
-    return checked, xp, device

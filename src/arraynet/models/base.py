@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._validation import check_count, check_learning_rate, check_parameters, check_X, check_Y
+from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray, backend_name
 from ..cost import cost_from_logits
 from ..fastpaths import fast_paths_enabled
@@ -242,7 +242,9 @@ class Model:
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Replace the parameters with arrays of any Array API library, checked key by key and
         shape by shape. Training and prediction then run in that library and on that device."""
-        self._parameters = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))[0]
+        checked, xp, _ = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))
+        check_finite(checked, xp)
+        self._parameters = checked
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one ``.npz`` file at ``path``, atomically; ``arraynet.load(path)``
