@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -167,6 +168,12 @@ def test_divergence_stops_with_the_iteration_and_keeps_the_last_finite_parameter
     assert math.isfinite(model.cost(X, Y))
     for value in model.get_parameters().values():
         assert np.all(np.isfinite(to_numpy(value)))
+    history = error.value.history  # the run up to the divergence, every recorded cost finite
+    assert history.iterations == list(range(error.value.iteration))
+    assert all(math.isfinite(cost) for cost in history.costs)
+    assert history.costs[-1] == pytest.approx(model.cost(X, Y), rel=1e-12)  # the model holds the last recorded parameters
+    assert history.iterations_run == error.value.iteration and history.seconds > 0
+    assert history.backend == arraynet.backends.backend_name(xp)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -178,6 +185,50 @@ def test_divergence_between_recorded_iterations_is_reported_where_it_was_found()
         model.fit(X_FLOWER * 1e3, Y_FLOWER, learning_rate=1e200, num_iterations=50, record_every=10)
     assert error.value.iteration == 10
     np.testing.assert_array_equal(model.get_parameters()["W1"], arraynet.initialize_parameters([2, 8, 1], seed=0)["W1"])
+    history = error.value.history
+    assert history.iterations == [0] and history.iterations_run == 10 and history.seconds > 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_parameters_that_overflow_in_the_last_update_raise_with_the_history_so_far():
+    """The last update is checked too: its cost is never computed, so the parameters are."""
+    model = arraynet.LogisticRegression()
+    with pytest.raises(arraynet.DivergenceError, match="the parameters became NaN or Inf in the update of iteration 0") as error:
+        model.fit(X_FLOWER * 1e3, Y_FLOWER, learning_rate=1e308, num_iterations=1)
+    assert error.value.iteration == 0
+    history = error.value.history
+    assert history.iterations == [0] and history.costs == [pytest.approx(math.log(2.0), rel=1e-14)]
+    assert history.iterations_run == 1 and history.seconds > 0
+    assert not np.any(model.get_parameters()["w"])  # the zeros of iteration 0
+
+
+def test_a_divergence_error_pickles_with_its_iteration_and_history():
+    """joblib (scikit-learn's n_jobs) and multiprocessing send exceptions between processes."""
+    history = arraynet.History(iterations=[0, 10], costs=[0.69, 0.5], iterations_run=20)
+    error = pickle.loads(pickle.dumps(arraynet.DivergenceError("the cost became nan at iteration 20", 20, history)))
+    assert type(error) is arraynet.DivergenceError and str(error) == "the cost became nan at iteration 20"
+    assert error.iteration == 20 and error.history == history
+
+
+@pytest.mark.parametrize("make_model", [flower_network, arraynet.LogisticRegression], ids=["network", "logistic"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_decision_function_is_the_output_layers_Z(xp, to_xp, make_model, dtype):
+    """``Z^[L]`` [seed 3.1]: shape (1, m) in X's namespace, dtype and device; ``A^[L] = sigma(Z^[L])``."""
+    model = make_model()
+    model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=20)
+    parameters = model.get_parameters()
+    if "w" in parameters:  # w^T X + b [seed 2.2]
+        expected = parameters["w"].T @ X_FLOWER + parameters["b"]
+    else:
+        expected = arraynet.forward(parameters, X_FLOWER, ["tanh", "sigmoid"])[1][-1].Z
+    model.set_parameters({key: to_xp(value, dtype=dtype) for key, value in parameters.items()})
+    X = to_xp(X_FLOWER, dtype=dtype)
+    ZL = model.decision_function(X)
+    assert_same_place(ZL, X)
+    assert tuple(ZL.shape) == (1, X_FLOWER.shape[1])
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(to_numpy(ZL), expected, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(to_numpy(model.predict_proba(X)), 1.0 / (1.0 + np.exp(-expected)), rtol=tolerance)
 
 
 def test_predict_before_fit_says_what_to_do():

@@ -13,7 +13,9 @@ import pytest
 pytest.importorskip("sklearn", reason="scikit-learn is an optional extra: pip install -e '.[sklearn]'")
 
 from sklearn import config_context
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
@@ -54,7 +56,8 @@ def test_scikit_learns_estimator_checks_pass(estimator, monkeypatch):
     assert failed == []
     ran = {r["check_name"] for r in results if r["status"] == "passed"}
     assert {"check_classifiers_train", "check_classifiers_classes", "check_estimators_pickle",
-            "check_classifier_not_supporting_multiclass", "check_array_api_input"} <= ran
+            "check_classifier_not_supporting_multiclass", "check_array_api_input",
+            "check_decision_proba_consistency"} <= ran
 
 
 def test_the_estimator_trains_the_network_arraynet_trains_with_the_same_seed():
@@ -94,6 +97,44 @@ def test_a_pipeline_and_a_grid_search_pick_the_better_network():
     assert search.score(X, Y_LABELS) > 0.85
 
 
+@pytest.mark.parametrize("make_estimator", [
+    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate=1.2, num_iterations=300, random_state=3),
+    lambda: LogisticRegressionClassifier(num_iterations=300),
+], ids=["network", "logistic"])
+def test_decision_function_is_the_logit_whose_sign_gives_the_class(make_estimator):
+    """``Z^[L]`` of each sample, shape (n_samples,): log(p / (1 - p)) for p = predict_proba's
+    classes_[1] column; positive predicts classes_[1]."""
+    labels = np.where(Y_LABELS == 1, "red", "blue")
+    estimator = make_estimator().fit(X_ROWS, labels)
+    scores = estimator.decision_function(X_ROWS)
+    assert scores.shape == (X_ROWS.shape[0],) and scores.dtype == np.float64
+    np.testing.assert_array_equal(scores, estimator.model_.decision_function(X_FLOWER)[0])
+    assert 0 < np.count_nonzero(scores > 0) < scores.shape[0]  # both classes predicted
+    np.testing.assert_array_equal(estimator.classes_[(scores > 0).astype(int)], estimator.predict(X_ROWS))
+    p = estimator.predict_proba(X_ROWS)[:, 1]
+    np.testing.assert_allclose(scores, np.log(p / (1.0 - p)), rtol=1e-9, atol=1e-12)
+
+
+def test_decision_function_before_fit_raises_scikit_learns_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LogisticRegressionClassifier().decision_function(X_ROWS)
+
+
+def test_the_roc_auc_scorer_ranks_by_decision_function_in_a_pipeline():
+    """scoring="roc_auc" (which asks for decision_function first) scores a pipeline ending in the
+    network: each fold's score is the AUC of the pipeline's decision_function on that fold."""
+    X = X_ROWS * 10.0 + 3.0
+    pipeline = make_pipeline(StandardScaler(), NeuralNetworkClassifier(hidden_layer_sizes=(8,), activation="tanh", learning_rate=1.2, num_iterations=500, random_state=0))
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    aucs = cross_val_score(pipeline, X, Y_LABELS, scoring="roc_auc", cv=folds)
+    assert aucs.min() > 0.9
+    train, test = next(folds.split(X, Y_LABELS))
+    fitted = clone(pipeline).fit(X[train], Y_LABELS[train])
+    assert aucs[0] == roc_auc_score(Y_LABELS[test], fitted.decision_function(X[test]))
+
+
 def test_random_state_may_be_a_random_state_object():
     first = NeuralNetworkClassifier(num_iterations=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
     second = NeuralNetworkClassifier(num_iterations=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
@@ -129,11 +170,15 @@ def test_with_array_api_dispatch_arrays_stay_in_their_namespace_and_device(xp, t
     with config_context(array_api_dispatch=True):
         estimator = make_estimator().fit(X, y)
         proba, labels = estimator.predict_proba(X), estimator.predict(X)
+        scores = estimator.decision_function(X)
         assert estimator.history_.backend == backend_name(xp)
     assert_same_place(proba, X)
+    assert_same_place(scores, X)
+    assert tuple(scores.shape) == (X_ROWS.shape[0],)
     assert_same_place(labels, y)
     assert_same_place(estimator.classes_, y)
     np.testing.assert_allclose(to_numpy(proba), reference.predict_proba(X_ROWS), rtol=1e-10)
+    np.testing.assert_allclose(to_numpy(scores), reference.decision_function(X_ROWS), rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(to_numpy(labels), reference.predict(X_ROWS))
 
 

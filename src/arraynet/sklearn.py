@@ -123,8 +123,9 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = self.history_.iterations_run
         return self
 
-    def _probability_of_class_1(self, X: Any, method: str) -> Any:
-        """``P(y = classes_[1] | x)`` for each sample, in X's namespace, which must be the fit's."""
+    def _model_input(self, X: Any, method: str) -> Any:
+        """X validated and laid out for ``model_``: ``(n_features, n_samples)`` in the fit's dtype,
+        in X's namespace and device, which must be the fit's."""
         check_is_fitted(self)
         X = self._validate(X)
         W = next(iter(self.model_.get_parameters().values()))
@@ -137,7 +138,20 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
                 f"estimator was fitted on ({backend_name(fitted_xp)}, device {fitted_device}); "
                 "move X with arraynet.asarray(X, backend=..., device=...)"
             )
-        return self.model_.predict_proba(xp.astype(X, W.dtype).T)[0, :]
+        return xp.astype(X, W.dtype).T
+
+    def _probability_of_class_1(self, X: Any, method: str) -> Any:
+        """``P(y = classes_[1] | x)`` for each sample, in X's namespace."""
+        X = self._model_input(X, method)  # first: it raises NotFittedError before model_ is read
+        return self.model_.predict_proba(X)[0, :]
+
+    def decision_function(self, X: Any) -> Any:
+        """The logit ``Z^[L]`` of each sample, shape ``(n_samples,)``, in X's namespace:
+        ``log(p / (1 - p))`` for ``p`` the probability of ``classes_[1]`` (``A^[L] = sigma(Z^[L])``,
+        seed 3.1), so positive scores predict ``classes_[1]``. Unlike ``p``, it does not saturate
+        at 0 or 1, so scorers such as ``roc_auc`` rank confident samples too."""
+        X = self._model_input(X, "decision_function")
+        return self.model_.decision_function(X)[0, :]
 
     def predict_proba(self, X: Any) -> Any:
         """The probabilities of ``classes_``, shape ``(n_samples, 2)``, in X's namespace."""

@@ -31,11 +31,22 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class DivergenceError(FloatingPointError):
-    """The cost became NaN or Inf during training; the model kept its last finite parameters."""
+    """The cost became NaN or Inf during training; the model kept its last finite parameters.
 
-    def __init__(self, message: str, iteration: int) -> None:
+    ``iteration`` is where the divergence was found. ``history`` is the run up to there: the
+    finite costs recorded (the model holds the parameters of ``history.iterations[-1]``, or its
+    starting ones when nothing was recorded), ``iterations_run`` the updates made before it was
+    found and ``seconds`` the time they took.
+    """
+
+    def __init__(self, message: str, iteration: int, history: History) -> None:
         super().__init__(message)
         self.iteration = iteration
+        self.history = history
+
+    def __reduce__(self) -> tuple[type[DivergenceError], tuple[str, int, History]]:
+        # pickled whole (joblib and multiprocessing send exceptions between processes)
+        return type(self), (str(self), self.iteration, self.history)
 
 
 class _GenericStep:
@@ -172,12 +183,14 @@ class Model:
                     cost = float(cost_from_logits(ZL, Y, xp))
                     if not math.isfinite(cost):
                         kept = history.iterations[-1] if history.iterations else 0
+                        history.iterations_run, history.seconds = i, time.perf_counter() - start
                         raise DivergenceError(
                             f"the cost became {cost} at iteration {i} (it is checked at the recorded "
                             f"iterations, every record_every = {record_every}; the last finite cost "
                             f"was at iteration {kept}); the model keeps its parameters from iteration "
                             f"{kept}. Try a smaller learning_rate than {learning_rate}",
                             iteration=i,
+                            history=history,
                         )
                     self._parameters = step.snapshot()
                     history.record(i, cost)
@@ -191,11 +204,13 @@ class Model:
             else:
                 parameters = step.parameters
                 if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
+                    history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
                     raise DivergenceError(
                         f"the parameters became NaN or Inf in the update of iteration {last}; the "
                         f"model keeps its parameters from iteration {last}. Try a smaller "
                         f"learning_rate than {learning_rate}",
                         iteration=last,
+                        history=history,
                     )
                 self._parameters = parameters
                 history.iterations_run = num_iterations
@@ -211,6 +226,15 @@ class Model:
         parameters = self._fitted_parameters()
         X, xp, _ = self._check_X(X)
         return self._forward(parameters, X, xp)[0]
+
+    def decision_function(self, X: Any) -> Any:
+        """``Z^[L] = W^[L] A^[L-1] + b^[L]`` [seed 3.1] (``w^T X + b`` for logistic regression
+        [seed 2.2]): each example's logit, shape ``(1, m)``, in X's namespace and device.
+        ``A^[L] = sigma(Z^[L])``, so ``Z^[L] = log(A^[L] / (1 - A^[L]))``: positive where label 1
+        is the likelier, and still finite and ordered where ``A^[L]`` has rounded to 0 or 1."""
+        parameters = self._fitted_parameters()
+        X, xp, _ = self._check_X(X)
+        return self._forward(parameters, X, xp)[1]
 
     def predict(self, X: Any) -> Any:
         """Labels 0 or 1 (``A^[L] > 0.5``), shape ``(1, m)``, in the parameters' dtype."""
