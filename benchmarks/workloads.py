@@ -19,7 +19,7 @@ import arraynet
 from arraynet import loops
 from arraynet.activations import get_activation
 from arraynet.backends import _unusable_reason, get_namespace
-from arraynet.fastpaths.numpy_step import make_step
+from arraynet.fastpaths.buffered import make_step
 from arraynet.propagation import _backward, _forward, _update
 
 SIZE = os.environ.get("ARRAYNET_BENCH_SIZE", "full")
@@ -181,8 +181,8 @@ def arraynet_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
 
 
 def arraynet_buffered_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
-    """arraynet's NumPy fast path, as ``fit`` runs it on NumPy float32/float64: the same step,
-    into buffers allocated once, the parameters updated in place."""
+    """arraynet's buffered fast path, as ``fit`` runs it on NumPy and PyTorch CPU float32/float64:
+    the same step, into buffers allocated once, the parameters updated in place."""
     parameters, X, Y = arrays(net, target, dtype)
     fast = make_step(parameters, X, Y, [get_activation(g) for g in net.activations], LEARNING_RATE)
 
@@ -283,8 +283,10 @@ IMPLEMENTATIONS: dict[str, Callable[[Net, Target, str], Callable[[], Any]]] = {
 
 def runs_on(implementation: str, target: Target) -> bool:
     """Which implementation runs on which target."""
-    if implementation in ("numpy-hand", "arraynet-buffered"):
+    if implementation == "numpy-hand":
         return target.backend == "numpy"
+    if implementation == "arraynet-buffered":
+        return target.backend == "numpy" or target.name == "torch-cpu"
     if implementation == "torch-autograd":
         return target.backend == "torch"
     return True

@@ -1,6 +1,6 @@
-"""The NumPy fast path of ``fit`` (buffers allocated once, parameters updated in place): it gives the
-generic kernel's numbers, it is used only where it applies, it can be switched off, and it never
-changes an array the user holds."""
+"""The buffered fast path of ``fit`` on NumPy and PyTorch CPU (buffers allocated once, parameters
+updated in place): it gives the generic kernel's numbers bit for bit, it is used only where it
+applies, it can be switched off, and it never changes an array the user holds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import arraynet
 from arraynet.activations import Activation, Sigmoid
 from arraynet.fastpaths import ENVIRONMENT_VARIABLE, fast_paths_enabled
-from arraynet.fastpaths.numpy_step import NumpyStep, make_step
+from arraynet.backends import to_numpy
+from arraynet.fastpaths.buffered import BufferedStep, make_step
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()
 LAYER_DIMS = {1: [2, 1], 2: [2, 5, 1], 3: [2, 6, 4, 1]}
@@ -24,18 +25,29 @@ def network(L, hidden="tanh"):
 def steps_run(monkeypatch):
     """Counts the fast path's steps: how many forward passes it ran."""
     calls = []
-    forward = NumpyStep.forward
-    monkeypatch.setattr(NumpyStep, "forward", lambda self: calls.append(1) or forward(self))
+    forward = BufferedStep.forward
+    monkeypatch.setattr(BufferedStep, "forward", lambda self: calls.append(1) or forward(self))
     return calls
 
 
-@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def library_arrays(library, *arrays):
+    """The host arrays as NumPy arrays or PyTorch CPU tensors."""
+    if library == "numpy":
+        return arrays
+    torch = pytest.importorskip("torch")
+    return tuple(torch.asarray(a) for a in arrays)
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("L", [1, 2, 3])
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu"])
-def test_the_fast_path_trains_to_the_generic_kernels_costs_and_parameters(hidden, L, dtype, rtol, steps_run):
+def test_the_fast_path_trains_to_the_generic_kernels_costs_and_parameters_bit_for_bit(
+    hidden, L, dtype, library, steps_run
+):
     if L == 1 and hidden != "sigmoid":
         pytest.skip("one layer is the sigmoid output alone")
-    X, Y = X_FLOWER.astype(dtype), Y_FLOWER.astype(dtype)
+    X, Y = library_arrays(library, X_FLOWER.astype(dtype), Y_FLOWER.astype(dtype))
     fast, generic = network(L, hidden), network(L, hidden)
     fast_history = fast.fit(X, Y, learning_rate=0.5, num_iterations=60, record_every=10)
     assert len(steps_run) == 60
@@ -44,11 +56,11 @@ def test_the_fast_path_trains_to_the_generic_kernels_costs_and_parameters(hidden
     )
     assert len(steps_run) == 60
     assert fast_history.iterations == generic_history.iterations == [0, 10, 20, 30, 40, 50, 59]
-    np.testing.assert_allclose(fast_history.costs, generic_history.costs, rtol=rtol)
+    assert fast_history.costs == generic_history.costs
     expected = generic.get_parameters()
     for key, value in fast.get_parameters().items():
-        assert value.dtype == np.dtype(dtype) and type(value) is np.ndarray
-        np.testing.assert_allclose(value, expected[key], rtol=rtol, atol=rtol * 1e-3)
+        assert type(value) is type(X) and value.dtype == X.dtype
+        np.testing.assert_array_equal(to_numpy(value), to_numpy(expected[key]))
 
 
 def test_the_environment_variable_switches_the_fast_path_off_and_the_argument_wins(monkeypatch, steps_run):
@@ -80,34 +92,35 @@ def test_a_bad_switch_is_an_error_that_names_it(monkeypatch):
         network(2).fit(X_FLOWER, Y_FLOWER, num_iterations=1)
 
 
-def test_fit_never_changes_the_arrays_the_user_holds(steps_run):
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_fit_never_changes_the_arrays_the_user_holds(library, steps_run):
+    X, Y = library_arrays(library, X_FLOWER, Y_FLOWER)
+    initial = arraynet.initialize_parameters(LAYER_DIMS[3], seed=2)
+    mine = dict(zip(initial, library_arrays(library, *(value.copy() for value in initial.values()))))
     model = network(3, "relu")
-    mine = {
-        key: np.array(value) for key, value in arraynet.initialize_parameters(LAYER_DIMS[3], seed=2).items()
-    }
     model.set_parameters(mine)
     kept = []
     model.fit(
-        X_FLOWER,
-        Y_FLOWER,
+        X,
+        Y,
         learning_rate=0.5,
         num_iterations=30,
         record_every=10,
-        callback=lambda i, cost, model: kept.append((model.get_parameters(), model.cost(X_FLOWER, Y_FLOWER))),
+        callback=lambda i, cost, model: kept.append((model.get_parameters(), model.cost(X, Y))),
     )
     after_first = model.get_parameters()
-    copies = {key: value.copy() for key, value in after_first.items()}
-    model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=30)
+    copies = {key: np.array(to_numpy(value), copy=True) for key, value in after_first.items()}
+    model.fit(X, Y, learning_rate=0.5, num_iterations=30)
     assert len(steps_run) == 60
-    for key, value in arraynet.initialize_parameters(LAYER_DIMS[3], seed=2).items():
-        np.testing.assert_array_equal(mine[key], value)
+    for key, value in initial.items():
+        np.testing.assert_array_equal(to_numpy(mine[key]), value)
     for key, value in after_first.items():
-        np.testing.assert_array_equal(value, copies[key])
+        np.testing.assert_array_equal(to_numpy(value), copies[key])
     # what a callback saw is still the parameters that gave that iteration's cost
     for parameters, cost in kept:
         probe = network(3, "relu")
         probe.set_parameters(parameters)
-        assert probe.cost(X_FLOWER, Y_FLOWER) == cost
+        assert probe.cost(X, Y) == cost
     assert len({id(parameters["W1"]) for parameters, _ in kept}) == len(kept)
 
 
@@ -137,13 +150,15 @@ class Halved(Activation):
         return 0.5 * dA
 
 
-def test_the_fast_path_applies_only_to_numpy_float32_float64_and_the_builtin_activations(xp, to_xp):
+def test_the_fast_path_applies_only_to_numpy_and_torch_cpu_float32_float64_and_the_builtin_activations(
+    xp, to_xp
+):
     parameters = arraynet.initialize_parameters([2, 3, 1], seed=0)
     activations = [Sigmoid(), Sigmoid()]
     X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
-    on_numpy = type(X) is np.ndarray
+    buffered = type(X) is np.ndarray or (type(X).__module__ == "torch" and X.device.type == "cpu")
     step = make_step({k: to_xp(v) for k, v in parameters.items()}, X, Y, activations, 0.1)
-    assert isinstance(step, NumpyStep) if on_numpy else step is None
+    assert isinstance(step, BufferedStep) if buffered else step is None
     assert make_step(parameters, X_FLOWER, Y_FLOWER, [Halved(), Sigmoid()], 0.1) is None
     half = {key: value.astype(np.float16) for key, value in parameters.items()}
     assert make_step(half, X_FLOWER.astype(np.float16), Y_FLOWER.astype(np.float16), activations, 0.1) is None

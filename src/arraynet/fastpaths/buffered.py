@@ -1,46 +1,61 @@
-"""The NumPy training step with preallocated buffers: the generic kernel's forward, backward and
-update [seed 3.1, 3.5, 4.4] computed operation by operation in the same order, but each into a
-buffer allocated once per ``fit`` (``out=``), and the parameters updated in place.
+"""The buffered training step: the generic kernel's forward, backward and update [seed 3.1, 3.5,
+4.4] computed operation by operation in the same order, but each into a buffer allocated once per
+``fit`` (``out=``), and the parameters updated in place.
 
 A step of the generic kernel allocates every ``Z``, ``A``, ``dZ`` and gradient afresh; for a large
-layer (512 x 8192 in "wide") each is a new ``mmap`` that the kernel must fault in and zero, which
-shows as system time. Here they are written over instead. The numbers are those of the generic
-kernel, bit for bit: same operations, same operands, same order.
+layer (512 x 8192 in "wide") each is a new ``mmap`` that must be faulted in and zeroed, which shows
+as system time, and on PyTorch every operation also goes through the Array API wrappers. Here they
+are written over instead. The numbers are those of the generic kernel, bit for bit: same
+operations, same operands, same order (``arraynet.fastpaths.ops`` spells them for each library).
 
-Used only for NumPy arrays of float32 or float64 and the four built-in activations; ``make_step``
+Used for NumPy arrays and PyTorch CPU tensors of float32 or float64 with the four built-in
+activations (PyTorch on CUDA is not measured yet, so it keeps the generic kernel); ``make_step``
 returns None otherwise and ``fit`` runs the generic kernel.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .ops import NumpyOps, TorchOps
 
-__all__ = ["NumpyStep", "make_step"]
+__all__ = ["BufferedStep", "make_step"]
 
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _ACTIVATIONS = (Sigmoid, Tanh, ReLU, LeakyReLU)
+
+
+def _ops_for(X: Any) -> NumpyOps | TorchOps | None:
+    """The operations for ``X``'s library, or None where the buffered step is not used."""
+    if type(X) is np.ndarray:
+        return NumpyOps() if X.dtype in (np.float32, np.float64) else None
+    torch = sys.modules.get("torch")  # X cannot be a tensor unless torch is imported
+    if torch is not None and type(X) is torch.Tensor and X.device.type == "cpu":
+        return TorchOps() if X.dtype in (torch.float32, torch.float64) else None
+    return None
 
 
 def make_step(
     parameters: Mapping[str, Any], X: Any, Y: Any, activations: Sequence[Activation], learning_rate: float
-) -> NumpyStep | None:
+) -> BufferedStep | None:
     """The buffered step for this network and data, or None where it does not apply (another
-    namespace or dtype, an activation it does not know)."""
-    if type(X) is not np.ndarray or X.dtype not in _DTYPES:
+    library, device or dtype, an activation it does not know)."""
+    ops = _ops_for(X)
+    if ops is None or any(type(g) not in _ACTIVATIONS for g in activations):
         return None
-    if any(type(g) not in _ACTIVATIONS for g in activations):
+    if any(
+        type(value) is not type(X) or value.dtype != X.dtype or value.device != X.device
+        for value in parameters.values()
+    ):
         return None
-    if any(type(value) is not np.ndarray or value.dtype != X.dtype for value in parameters.values()):
-        return None
-    return NumpyStep(parameters, X, Y, activations, learning_rate)
+    return BufferedStep(parameters, X, Y, activations, learning_rate, ops)
 
 
-class NumpyStep:
+class BufferedStep:
     """One network's batch gradient descent on ``(X, Y)``, in place.
 
     ``parameters`` is this step's own copy of the parameters, updated in place by ``update``;
@@ -51,101 +66,95 @@ class NumpyStep:
     def __init__(
         self,
         parameters: Mapping[str, Any],
-        X: np.ndarray,
-        Y: np.ndarray,
+        X: Any,
+        Y: Any,
         activations: Sequence[Activation],
         learning_rate: float,
+        ops: NumpyOps | TorchOps,
     ) -> None:
-        self.parameters = {key: np.array(value, copy=True) for key, value in parameters.items()}
+        self.ops = ops
+        self.parameters = {key: ops.copy(value) for key, value in parameters.items()}
         self.X, self.Y, self.activations = X, Y, list(activations)
         self.learning_rate = learning_rate
         self.L = L = len(self.activations)
-        m, dtype = X.shape[1], X.dtype
+        m = X.shape[1]
         self.scale = 1.0 / m  # dZ^[L] = (A^[L] - Y) / m [seed 2.7], as the generic kernel does it
         self.W = [None] + [self.parameters[f"W{l}"] for l in range(1, L + 1)]
         self.b = [None] + [self.parameters[f"b{l}"] for l in range(1, L + 1)]
         n = [X.shape[0]] + [W.shape[0] for W in self.W[1:]]
-        self.Z = [None] + [np.empty((n[l], m), dtype) for l in range(1, L + 1)]
-        self.A = [X] + [np.empty((n[l], m), dtype) for l in range(1, L + 1)]
-        self.dZ = [None] + [np.empty((n[l], m), dtype) for l in range(1, L + 1)]  # also dA^[l]
-        self.scratch = [None] + [np.empty((n[l], m), dtype) for l in range(1, L)]
+
+        def buffers(last: int, boolean: bool = False) -> list[Any]:
+            return [None] + [ops.empty((n[l], m), X, boolean) for l in range(1, last + 1)]
+
+        self.Z, self.A, self.dZ = buffers(L), [X] + buffers(L)[1:], buffers(L)  # dZ also holds dA^[l]
+        self.scratch = buffers(L - 1)
         self.mask = [None] + [
-            np.empty((n[l], m), bool) if isinstance(self.activations[l - 1], LeakyReLU) else None
+            ops.empty((n[l], m), X, boolean=True) if isinstance(self.activations[l - 1], LeakyReLU) else None
             for l in range(1, L)
         ]
-        self.dW = [None] + [np.empty_like(W) for W in self.W[1:]]
-        self.db = [None] + [np.empty_like(b) for b in self.b[1:]]
+        self.dW = [None] + [ops.empty(tuple(W.shape), W) for W in self.W[1:]]
+        self.db = [None] + [ops.empty(tuple(b.shape), b) for b in self.b[1:]]
 
-    def snapshot(self) -> dict[str, np.ndarray]:
+    def snapshot(self) -> dict[str, Any]:
         """A copy of the current parameters, which later steps leave alone."""
-        return {key: value.copy() for key, value in self.parameters.items()}
+        return {key: self.ops.copy(value) for key, value in self.parameters.items()}
 
-    def forward(self) -> np.ndarray:
+    def forward(self) -> Any:
         """``Z^[l] = W^[l] A^[l-1] + b^[l]``, ``A^[l] = g^[l](Z^[l])`` [seed 3.1]; returns ``Z^[L]``."""
-        Z, A = self.Z, self.A
+        ops, Z, A = self.ops, self.Z, self.A
         for l in range(1, self.L + 1):
-            np.matmul(self.W[l], A[l - 1], out=Z[l])
-            np.add(Z[l], self.b[l], out=Z[l])
-            _activation_forward(self.activations[l - 1], Z[l], A[l])
+            ops.matmul(self.W[l], A[l - 1], out=Z[l])
+            ops.add(Z[l], self.b[l], out=Z[l])
+            self._activation_forward(self.activations[l - 1], Z[l], A[l])
         return Z[self.L]
 
     def update(self) -> None:
         """Backpropagation [seed 3.5] from the last ``forward``, then ``W -= alpha dW``,
         ``b -= alpha db`` in place; ``W^[l]`` changes only after ``dA^[l-1] = W^[l]^T dZ^[l]``."""
-        L, A, dZ, W, dW, db = self.L, self.A, self.dZ, self.W, self.dW, self.db
-        np.subtract(A[L], self.Y, out=dZ[L])
-        np.multiply(dZ[L], self.scale, out=dZ[L])
+        ops, L, A, dZ, W, dW, db = self.ops, self.L, self.A, self.dZ, self.W, self.dW, self.db
+        ops.subtract(A[L], self.Y, out=dZ[L])
+        ops.multiply(dZ[L], self.scale, out=dZ[L])
         for l in range(L, 0, -1):
-            np.matmul(dZ[l], A[l - 1].T, out=dW[l])
-            np.sum(dZ[l], axis=1, keepdims=True, out=db[l])
+            ops.matmul(dZ[l], A[l - 1].T, out=dW[l])
+            ops.sum_columns(dZ[l], out=db[l])
             if l > 1:
-                np.matmul(W[l].T, dZ[l], out=dZ[l - 1])  # dA^[l-1], turned into dZ^[l-1] in place
-                _activation_backward(
-                    self.activations[l - 2],
-                    dZ[l - 1],
-                    self.Z[l - 1],
-                    A[l - 1],
-                    self.scratch[l - 1],
-                    self.mask[l - 1],
-                )
-            np.multiply(dW[l], self.learning_rate, out=dW[l])
-            np.subtract(W[l], dW[l], out=W[l])
-            np.multiply(db[l], self.learning_rate, out=db[l])
-            np.subtract(self.b[l], db[l], out=self.b[l])
+                ops.matmul(W[l].T, dZ[l], out=dZ[l - 1])  # dA^[l-1], turned into dZ^[l-1] in place
+                self._activation_backward(self.activations[l - 2], l - 1)
+            ops.multiply(dW[l], self.learning_rate, out=dW[l])
+            ops.subtract(W[l], dW[l], out=W[l])
+            ops.multiply(db[l], self.learning_rate, out=db[l])
+            ops.subtract(self.b[l], db[l], out=self.b[l])
 
+    def _activation_forward(self, g: Activation, Z: Any, A: Any) -> None:
+        """``A = g(Z)``, the operations of ``g.forward`` written into ``A``."""
+        ops = self.ops
+        if isinstance(g, Sigmoid):  # 0.5 tanh(0.5 z) + 0.5
+            ops.multiply(Z, 0.5, out=A)
+            ops.tanh(A, out=A)
+            ops.multiply(A, 0.5, out=A)
+            ops.add(A, 0.5, out=A)
+        elif isinstance(g, Tanh):
+            ops.tanh(Z, out=A)
+        elif isinstance(g, ReLU):  # max(z, 0)
+            ops.relu(Z, out=A)
+        else:  # leaky ReLU: max(z, slope z)
+            ops.multiply(Z, g.slope, out=A)
+            ops.maximum(Z, A, out=A)
 
-def _activation_forward(g: Activation, Z: np.ndarray, A: np.ndarray) -> None:
-    """``A = g(Z)``, the operations of ``g.forward`` written into ``A``."""
-    if isinstance(g, Sigmoid):  # 0.5 tanh(0.5 z) + 0.5
-        np.multiply(Z, 0.5, out=A)
-        np.tanh(A, out=A)
-        np.multiply(A, 0.5, out=A)
-        np.add(A, 0.5, out=A)
-    elif isinstance(g, Tanh):
-        np.tanh(Z, out=A)
-    elif isinstance(g, ReLU):  # max(z, 0)
-        np.maximum(Z, 0.0, out=A)
-    else:  # leaky ReLU: max(z, slope z)
-        np.multiply(Z, g.slope, out=A)
-        np.maximum(Z, A, out=A)
-
-
-def _activation_backward(
-    g: Activation, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, scratch: np.ndarray, mask: np.ndarray | None
-) -> None:
-    """``dZ = dA * g'(Z)`` [seed 3.5] written over ``dA``, the operations of ``g.backward``."""
-    if isinstance(g, Sigmoid):  # dA * (a (1 - a))
-        np.subtract(1.0, A, out=scratch)
-        np.multiply(A, scratch, out=scratch)
-        np.multiply(dA, scratch, out=dA)
-    elif isinstance(g, Tanh):  # dA * (1 - a^2)
-        np.multiply(A, A, out=scratch)
-        np.subtract(1.0, scratch, out=scratch)
-        np.multiply(dA, scratch, out=dA)
-    elif isinstance(g, ReLU):  # dA * (z > 0), the mask as 0/1 in dA's dtype
-        np.greater(Z, 0.0, out=scratch)
-        np.multiply(dA, scratch, out=dA)
-    else:  # leaky ReLU: where(z > 0, dA, slope dA): dA scaled where not z > 0
-        np.greater(Z, 0.0, out=mask)
-        np.logical_not(mask, out=mask)
-        np.multiply(dA, g.slope, out=dA, where=mask)
+    def _activation_backward(self, g: Activation, l: int) -> None:
+        """``dZ^[l] = dA^[l] * g'(Z^[l])`` [seed 3.5] written over ``dA^[l]``, the operations of
+        ``g.backward``."""
+        ops, dA, Z, A, scratch = self.ops, self.dZ[l], self.Z[l], self.A[l], self.scratch[l]
+        if isinstance(g, Sigmoid):  # dA * (a (1 - a))
+            ops.one_minus(A, out=scratch)
+            ops.multiply(A, scratch, out=scratch)
+            ops.multiply(dA, scratch, out=dA)
+        elif isinstance(g, Tanh):  # dA * (1 - a^2)
+            ops.multiply(A, A, out=scratch)
+            ops.one_minus(scratch, out=scratch)
+            ops.multiply(dA, scratch, out=dA)
+        elif isinstance(g, ReLU):  # dA * (z > 0), the mask as 0/1 in dA's dtype
+            ops.positive(Z, out=scratch)
+            ops.multiply(dA, scratch, out=dA)
+        else:  # leaky ReLU: where(z > 0, dA, slope dA)
+            ops.leaky_relu_backward(dA, Z, g.slope, scratch, self.mask[l])

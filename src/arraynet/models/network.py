@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from ..activations import ActivationLike
-from ..fastpaths.numpy_step import make_step
+from ..fastpaths.buffered import make_step
 from ..initialization import check_init, check_layer_dims, check_seed, initialize_parameters
 from ..propagation import _backward, _forward, check_activations, network_shapes
 from .base import Model
