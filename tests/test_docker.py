@@ -99,7 +99,7 @@ def test_each_image_installs_exactly_the_extras_the_readme_documents(dockerfile)
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.stem)
 def test_each_image_is_pinned_holds_the_tests_and_benchmarks_and_runs_the_demo(dockerfile):
     base = base_image(dockerfile)
-    name, _, tag = base.partition(":")
+    _, _, tag = base.partition(":")
     assert re.match(r"\d+\.\d+\.\d+-", tag), f"{dockerfile.name}: base image {base} is not pinned to a full version"
     steps = instructions(dockerfile)
     copied = set()

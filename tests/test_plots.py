@@ -12,7 +12,7 @@ import arraynet
 from arraynet.history import History
 
 pytest.importorskip("matplotlib")
-from arraynet.plots import plot_cost, plot_decision_boundary, plot_sweep  # noqa: E402
+from arraynet.plots import plot_cost, plot_decision_boundary, plot_sweep
 
 X_MOONS, Y_MOONS = arraynet.load_moons(m=100)
 

@@ -15,8 +15,8 @@ from .propagation import LayerCache, backward, forward, update
 from .serialization import ModelFileError, load
 
 __all__ = [
-    "Activation",
     "BACKENDS",
+    "Activation",
     "DivergenceError",
     "History",
     "LayerCache",

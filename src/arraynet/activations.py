@@ -10,7 +10,7 @@ Array API library.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Union
+from typing import Any
 
 from .backends import namespace_of
 
@@ -114,7 +114,7 @@ class LeakyReLU(Activation):
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU)
 }
-ActivationLike = Union[str, Activation]
+ActivationLike = str | Activation
 
 
 def get_activation(activation: ActivationLike, argument: str = "activation") -> Activation:

@@ -49,7 +49,8 @@ def _cuda_device_count() -> int:
         import cupy
 
         return int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:
+    # whatever CuPy raises here (no driver, no CUDA runtime, a broken install) means no usable device
+    except Exception:  # noqa: BLE001
         return 0
 
 

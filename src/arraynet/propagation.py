@@ -88,8 +88,8 @@ def check_activations(activations: Sequence[ActivationLike], L: int) -> list[Act
     if isinstance(activations, (str, Activation)) or len(activations) != L:
         raise ValueError(f"activations must name one activation per layer (L = {L}); got {activations!r}")
     resolved = [get_activation(g, f"activations[{i}]") for i, g in enumerate(activations)]
-    if not isinstance(resolved[-1], Sigmoid):
-        raise ValueError(
+    if not isinstance(resolved[-1], Sigmoid):  # an activation, but the wrong one: a value error
+        raise ValueError(  # noqa: TRY004
             "the output layer's activation must be 'sigmoid': the cross-entropy cost [seed 2.3] "
             f"needs probabilities in (0, 1); got {resolved[-1]!r}"
         )

@@ -20,8 +20,9 @@ OUTPUT_SUFFIXES = (".csv", ".npz")
 
 def _write_csv(file: TextIO, predictions: np.ndarray, probabilities: np.ndarray) -> None:
     file.write("prediction,probability\n")
-    for label, probability in zip(predictions, probabilities):
-        file.write(f"{int(label)},{float(probability)!r}\n")
+    file.writelines(
+        f"{int(label)},{float(probability)!r}\n" for label, probability in zip(predictions, probabilities)
+    )
 
 
 def run(args: argparse.Namespace) -> int:
