@@ -103,6 +103,24 @@ def test_the_report_divides_medians_of_the_run_and_judges_the_targets(tmp_path):
         assert f"cpu-test-{plot}.png" in report
 
 
+@pytest.mark.parametrize("without_flops", ["step", "gemm"])
+def test_a_result_without_flops_has_no_gflops_and_the_rest_of_the_report_stands(tmp_path, without_flops):
+    """GFLOP/s need the flops a benchmark records: a step or a GEMM peak without them is left out of
+    the GFLOP/s table and plot, and the peak target is not measured, instead of failing the report."""
+    arraynet_step = step(0.21, "arraynet", "numpy")
+    gemm = entry(0.1, kind="gemm", implementation="matmul", target="numpy", dtype="float32", n=2048, flops=int(1.2e11))
+    del (arraynet_step if without_flops == "step" else gemm)["extra_info"]["flops"]
+    report = write_report(suite_json(tmp_path, [arraynet_step, step(0.20, "numpy-hand", "numpy"), gemm])).read_text()
+
+    assert "wide float32: arraynet (numpy) / hand-written NumPy: 1.05 (met; target <= 1.05)" in report
+    assert "wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy): not measured in this run" in report
+    assert "| wide | float32 | arraynet (numpy) | " not in report  # no GFLOP/s row of the step without flops
+    # the other step (2e10 flops in 0.2 s) is read against the peak when the GEMM has its flops
+    assert ("| wide | float32 | numpy-hand (numpy) | 100.0 | 1200.0 | 8% |" in report) == (without_flops == "step")
+    assert (tmp_path / "cpu-test-steps.png").stat().st_size > 1000
+    assert (tmp_path / "cpu-test-gflops.png").exists() == (without_flops == "step")
+
+
 def test_a_file_that_is_not_the_suites_json_is_refused(tmp_path):
     foreign = tmp_path / "other.json"
     foreign.write_text(json.dumps({"something": 1}))

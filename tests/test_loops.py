@@ -112,3 +112,16 @@ def test_loops_check_their_input_as_the_kernel_does():
         loops.update(parameters, {f"d{k}": v for k, v in parameters.items()}, -1.0)
     with pytest.raises(ValueError, match="w"):
         loops.logistic_regression_gradients({"b": np.asarray(0.0)}, X, Y)
+    with pytest.raises(ValueError, match=r"parameters\['w'\] must have shape \(n_x, 1\); got \(\)"):
+        loops.logistic_regression_gradients({"w": np.asarray(0.5), "b": np.asarray(0.0)}, X, Y)
+
+
+def test_logistic_regression_loop_takes_w_as_a_nested_list():
+    """As the kernel's checks do, a nested list ``w`` reads as an array of its shape."""
+    X, Y = data(n_x=2, m=4, seed=3)
+    w = [[0.5], [-0.25]]
+    cost, grads = loops.logistic_regression_gradients({"w": w, "b": np.asarray(0.1)}, X, Y)
+    expected_cost, expected = loops.logistic_regression_gradients({"w": np.asarray(w), "b": np.asarray(0.1)}, X, Y)
+    assert float(cost) == float(expected_cost)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(grads[key], value)

@@ -188,6 +188,17 @@ def check_parameters(
     return checked, xp, device
 
 
+def check_logistic_n_x(parameters: Mapping[str, Any]) -> int:
+    """``n_x`` of logistic regression parameters ``{"w": (n_x, 1), "b": ()}``, read from ``w``
+    (an array or a nested list); ``check_parameters`` then checks them against that shape."""
+    if not isinstance(parameters, Mapping) or "w" not in parameters:
+        check_parameters(parameters, {"w": (0, 1), "b": ()})  # reports the missing key or the wrong type
+    w = as_array(parameters["w"], "parameters['w']")
+    if w.ndim != 2:
+        raise ValueError(f"parameters['w'] must have shape (n_x, 1); got {tuple(w.shape)}")
+    return int(w.shape[0])
+
+
 def check_finite(arrays: Mapping[str, Any], xp: ModuleType, argument: str = "parameters") -> None:
     """Every array of ``arrays`` must be finite (one device sync each: for state set once, not for
     per-step arguments)."""

@@ -167,7 +167,9 @@ def _steps(results: list[Result]) -> list[str]:
 def _gflops(results: list[Result]) -> list[str]:
     rows = []
     for gemm in [r for r in results if r.get("kind") == "gemm"]:
-        target, dtype = gemm.get("target"), gemm.get("dtype")
+        target, dtype, peak = gemm.get("target"), gemm.get("dtype"), gemm.gflops
+        if peak is None:  # no flops recorded: no peak to read the steps against
+            continue
         for step in [
             r
             for r in results
@@ -176,14 +178,17 @@ def _gflops(results: list[Result]) -> list[str]:
             and r.get("dtype") == dtype
             and r.get("implementation") != "loops"
         ]:
+            gflops = step.gflops
+            if gflops is None:
+                continue
             rows.append(
                 [
                     step.get("net"),
                     dtype,
                     f"{step.get('implementation')} ({target})",
-                    f"{step.gflops:.1f}",
-                    f"{gemm.gflops:.1f}",
-                    f"{100 * step.gflops / gemm.gflops:.0f}%",
+                    f"{gflops:.1f}",
+                    f"{peak:.1f}",
+                    f"{100 * gflops / peak:.0f}%",
                 ]
             )
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
@@ -215,7 +220,7 @@ def _sweep(results: list[Result], kind: str, key: str) -> tuple[list[str], str]:
     for value in values:
         row = [str(value)]
         by_target = {t: _find(sweep, target=t, **{key: value}) for t in targets}
-        row += [_time(by_target[t].median if by_target[t] else None) for t in targets]
+        row += [_time(r.median if r else None) for r in by_target.values()]
         rows.append(row)
         cpu = [r.median for t, r in by_target.items() if r and not _is_gpu(t)]
         gpu = [r.median for t, r in by_target.items() if r and _is_gpu(t)]
@@ -262,9 +267,10 @@ def _targets(results: list[Result]) -> list[str]:
                 )
     wide = _find(steps, net="wide", dtype="float32", implementation="arraynet", target="numpy")
     gemm = _find(results, kind="gemm", dtype="float32", target="numpy")
+    wide_gflops, peak = (None if r is None else r.gflops for r in (wide, gemm))
     check(
         "wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy)",
-        None if wide is None or gemm is None else wide.gflops / gemm.gflops,
+        None if wide_gflops is None or peak is None else wide_gflops / peak,
         0.8,
         above=True,
     )
@@ -301,16 +307,18 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         groups = list(dict.fromkeys((r.get("net"), r.get("dtype")) for r in steps))
         series = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in steps))
         def grouped_bars(value: Any) -> Any:
-            """One bar per (implementation, target) in each (net, dtype) group: ``value(result)``."""
+            """One bar per (implementation, target) in each (net, dtype) group: ``value(result)``, none
+            where that is None."""
             fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
             width = 0.8 / len(series)
             for i, (impl, target) in enumerate(series):
                 xs, ys = [], []
                 for j, (net, dtype) in enumerate(groups):
                     r = _find(steps, net=net, dtype=dtype, implementation=impl, target=target)
-                    if r is not None:
+                    y = None if r is None else value(r)
+                    if y is not None:
                         xs.append(j + i * width)
-                        ys.append(value(r))
+                        ys.append(y)
                 ax.bar(xs, ys, width, label=f"{impl} ({target})")
             ax.set_xticks([j + 0.4 - width / 2 for j in range(len(groups))], [f"{n}\n{d}" for n, d in groups])
             return fig, ax
@@ -321,14 +329,15 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         ax.legend(fontsize=8)
         save(fig, "steps")
 
-        gemms = {(r.get("target"), r.get("dtype")): r for r in results if r.get("kind") == "gemm"}
-        if gemms:
+        gemms = [r for r in results if r.get("kind") == "gemm" and r.gflops is not None]  # with flops recorded
+        peaks = {(r.get("target"), r.get("dtype")): r.gflops for r in gemms}
+        if peaks:
             fig, ax = grouped_bars(lambda r: r.gflops)
-            for (target, dtype), g in gemms.items():
-                ax.axhline(g.gflops, linestyle="--", linewidth=1, color="gray")
+            for (target, dtype), peak in peaks.items():
+                ax.axhline(peak, linestyle="--", linewidth=1, color="gray")
                 ax.annotate(
                     f"GEMM peak {target} {dtype}",
-                    (len(groups) - 0.5, g.gflops),
+                    (len(groups) - 0.5, peak),
                     fontsize=7,
                     ha="right",
                     va="bottom",

@@ -40,7 +40,7 @@ def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
     if (
         dims is None
         or len(dims) < 2
-        or not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1 for n in dims)
+        or not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and int(n) >= 1 for n in dims)
     ):
         raise ValueError(
             "layer_dims must be a list of at least 2 positive integers [n_x, n_1, ..., n_L]; "

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as device_of
 
-from ._validation import check_parameters, check_X, check_Y
+from ._validation import check_logistic_n_x, check_parameters, check_X, check_Y
 from .activations import Activation, ActivationLike, Sigmoid
 from .backends import namespace_of
 from .cost import check_cost_arguments, cost_from_logits, cost_from_probabilities
@@ -240,8 +240,7 @@ def logistic_regression_gradients(
     """The cost ``J`` and the gradients ``dw`` (shape ``(n_x, 1)``) and ``db`` (0-d) of logistic
     regression with parameters ``w, b`` on ``(X, Y)`` [seed 2.6]: ``for i in range(m)`` and
     ``for j in range(n_x)``, as the course writes it before vectorizing it [seed 2.7]."""
-    w = parameters.get("w") if isinstance(parameters, Mapping) else None
-    n_x = getattr(w, "shape", (None,))[0]
+    n_x = check_logistic_n_x(parameters)
     parameters, xp, _ = check_parameters(parameters, {"w": (n_x, 1), "b": ()})
     X, _, device = check_X(X, n_x, parameters["w"], "the parameters")
     Y = check_Y(Y, X, xp, device)

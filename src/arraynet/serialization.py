@@ -93,7 +93,10 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     parameters = {key: to_numpy(value) for key, value in model.get_parameters().items()}
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
-        np.savez(file, **{HEADER_KEY: np.frombuffer(header, dtype=np.uint8)}, **parameters)
+        arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters}
+        # numpy's stub: a **dict of arrays could bind savez's keyword allow_pickle (a bool); these keys (the
+        # header's and the parameters' names) never do
+        np.savez(file, **arrays)  # type: ignore[arg-type]
         file.flush()
         os.fsync(file.fileno())
     return path
@@ -149,17 +152,17 @@ def _build(header: dict[str, Any]) -> Model:
     """An unfitted model as the header describes it."""
     kind = header.get("model")
     activations = [_activation_from_spec(spec) for spec in header.get("activations", [])]
+    # JSON values, possibly missing (None) or of any type: the constructors check them
+    layer_dims: Any = header.get("layer_dims")
+    init: Any = header.get("init")
     if kind == "NeuralNetwork":
-        return NeuralNetwork(
-            header.get("layer_dims"), activations=activations, init=header.get("init"), seed=header.get("seed")
-        )
+        return NeuralNetwork(layer_dims, activations=activations, init=init, seed=header.get("seed"))
     if kind == "LogisticRegression":
-        layer_dims = header.get("layer_dims")
         if not isinstance(layer_dims, list) or len(layer_dims) != 2 or layer_dims[1] != 1:
             raise ValueError(f"a LogisticRegression has layer_dims [n_x, 1]; got {layer_dims!r}")
         if [g.name for g in activations] != ["sigmoid"]:
             raise ValueError(f"a LogisticRegression has one sigmoid activation; got {activations!r}")
-        return LogisticRegression(init=header.get("init"), seed=header.get("seed"))
+        return LogisticRegression(init=init, seed=header.get("seed"))
     raise ValueError(f"unknown model kind {kind!r}; expected 'NeuralNetwork' or 'LogisticRegression'")
 
 

@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--output must end in {' or '.join(OUTPUT_SUFFIXES)}; got {output.name!r}")
     model = load(args.model, backend=args.backend, device=args.device)
     X, _ = load_data(args.data, split=args.split, labels=False)
-    n_x = model._n_x()
-    if X.shape[0] == n_x + 1 and args.data.suffix.lower() == ".csv":
+    n_x = model._n_x()  # known: a loaded model has its parameters
+    if n_x is not None and X.shape[0] == n_x + 1 and args.data.suffix.lower() == ".csv":
         X = np.delete(X, args.label_column, axis=0)  # the file's labels, not used to predict
     X = as_input_of(model, X)
     probabilities = np.asarray(to_numpy(model.predict_proba(X)), dtype=np.float64)[0]

@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from ..plots import plot_sweep
 
-        value, histories, train, tested = (list(column) for column in zip(*runs))
-        path = plot_sweep(args.plot, parameter, value, histories, train, None if test is None else tested)
+        swept, histories, train_accuracies, test_accuracies = (list(column) for column in zip(*runs))
+        path = plot_sweep(
+            args.plot, parameter, swept, histories, train_accuracies, None if test is None else test_accuracies
+        )
         print(f"wrote {path}")
     return 0
 

@@ -64,7 +64,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, split: str) -> None:
     )
 
 
-def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
+def add_placement_arguments(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS, help="default: %(default)s")
     parser.add_argument("--device", default=None, help="the backend's device, e.g. cuda:0 (default: its default)")
 
