@@ -58,6 +58,7 @@ def test_the_report_divides_medians_of_the_run_and_judges_the_targets(tmp_path):
             step(0.20, "numpy-hand", "numpy"),
             step(0.30, "torch-autograd", "torch-cpu"),
             step(0.25, "arraynet", "torch-cpu"),
+            step(0.31, "arraynet-buffered", "torch-cpu"),
             entry(
                 0.1,
                 kind="gemm",
@@ -92,6 +93,8 @@ def test_the_report_divides_medians_of_the_run_and_judges_the_targets(tmp_path):
     assert "wide float32: arraynet (numpy) / hand-written NumPy: 1.05 (met; target <= 1.05)" in report
     assert "wide float32: arraynet (numpy) / PyTorch autograd (CPU): 0.70 (met; target <= 1.0)" in report
     assert "wide float32: arraynet (torch-cpu) / PyTorch autograd (CPU): 0.83 (met; target <= 1.0)" in report
+    buffered = "wide float32: arraynet-buffered (torch-cpu) / PyTorch autograd (CPU): 1.03 (MISSED; target <= 1.0)"
+    assert buffered in report
     # 2e10 flops in 0.21 s is 95.2 GFLOP/s; 1.2e11 in 0.1 s is 1200: 8% of peak, a miss
     assert "arraynet (numpy) GFLOP/s / GEMM peak (numpy): 0.08 (MISSED; target >= 0.8)" in report
     assert "| dot product, n = 1000000 (numpy) | 2 s | 1 ms | 2,000x |" in report

@@ -9,8 +9,8 @@ import pytest
 
 import arraynet
 from arraynet.activations import Activation, Sigmoid
-from arraynet.fastpaths import ENVIRONMENT_VARIABLE, fast_paths_enabled
 from arraynet.backends import to_numpy
+from arraynet.fastpaths import ENVIRONMENT_VARIABLE, fast_paths_enabled
 from arraynet.fastpaths.buffered import BufferedStep, make_step
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()

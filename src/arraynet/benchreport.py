@@ -147,7 +147,12 @@ def _steps(results: list[Result]) -> list[str]:
         key=lambda c: (["arraynet", "arraynet-buffered", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]),
     )
     header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
-    header += ["arraynet/hand (numpy)", "arraynet (numpy)/autograd", "arraynet (torch-cpu)/autograd"]
+    header += [
+        "arraynet/hand (numpy)",
+        "arraynet (numpy)/autograd",
+        "arraynet (torch-cpu)/autograd",
+        "buffered (torch-cpu)/autograd",
+    ]
     rows = []
     for net in dict.fromkeys(r.get("net") for r in steps):
         for dtype in ("float32", "float64"):
@@ -157,9 +162,11 @@ def _steps(results: list[Result]) -> list[str]:
                 row.append(_time(r.median if r else None))
             an_np = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="numpy")
             an_t = _find(steps, net=net, dtype=dtype, implementation="arraynet", target="torch-cpu")
+            buf_t = _find(steps, net=net, dtype=dtype, implementation="arraynet-buffered", target="torch-cpu")
             hand = _find(steps, net=net, dtype=dtype, implementation="numpy-hand")
             autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
-            row += [_x(_ratio(an_np, hand)), _x(_ratio(an_np, autograd)), _x(_ratio(an_t, autograd))]
+            row += [_x(_ratio(an_np, hand)), _x(_ratio(an_np, autograd))]
+            row += [_x(_ratio(an_t, autograd)), _x(_ratio(buf_t, autograd))]
             rows.append(row)
     return _table(header, rows)
 
@@ -260,11 +267,14 @@ def _targets(results: list[Result]) -> list[str]:
     for net in ("planar", "cat", "wide"):
         for dtype in ("float32", "float64"):
             autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
-            for target in CPU_TARGETS:  # arraynet on each CPU backend
-                an = _find(steps, net=net, dtype=dtype, implementation="arraynet", target=target)
-                check(
-                    f"{net} {dtype}: arraynet ({target}) / PyTorch autograd (CPU)", _ratio(an, autograd), 1.0
-                )
+            for target in CPU_TARGETS:  # arraynet on each CPU backend: the generic kernel, and the
+                for implementation in ("arraynet", "arraynet-buffered"):  # buffered step fit runs there
+                    an = _find(steps, net=net, dtype=dtype, implementation=implementation, target=target)
+                    check(
+                        f"{net} {dtype}: {implementation} ({target}) / PyTorch autograd (CPU)",
+                        _ratio(an, autograd),
+                        1.0,
+                    )
     wide = _find(steps, net="wide", dtype="float32", implementation="arraynet", target="numpy")
     gemm = _find(results, kind="gemm", dtype="float32", target="numpy")
     wide_gflops, peak = (None if r is None else r.gflops for r in (wide, gemm))
