@@ -49,8 +49,10 @@ def _namespace(X: Any) -> ModuleType:
 def _seed(random_state: Any) -> int | None:
     """arraynet's ``seed`` for scikit-learn's ``random_state``: an integer or None as it is (so
     ``random_state=3`` draws the network of ``seed=3``), a ``RandomState`` drawn from."""
-    if random_state is None or (isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)):
-        return random_state
+    if random_state is None:
+        return None
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 

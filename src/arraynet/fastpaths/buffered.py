@@ -137,7 +137,7 @@ class BufferedStep:
             ops.tanh(Z, out=A)
         elif isinstance(g, ReLU):  # max(z, 0)
             ops.relu(Z, out=A)
-        else:  # leaky ReLU: max(z, slope z)
+        elif isinstance(g, LeakyReLU):  # max(z, slope z)
             ops.multiply(Z, g.slope, out=A)
             ops.maximum(Z, A, out=A)
 
@@ -156,5 +156,5 @@ class BufferedStep:
         elif isinstance(g, ReLU):  # dA * (z > 0), the mask as 0/1 in dA's dtype
             ops.positive(Z, out=scratch)
             ops.multiply(dA, scratch, out=dA)
-        else:  # leaky ReLU: where(z > 0, dA, slope dA)
+        elif isinstance(g, LeakyReLU):  # where(z > 0, dA, slope dA)
             ops.leaky_relu_backward(dA, Z, g.slope, scratch, self.mask[l])

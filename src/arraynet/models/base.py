@@ -106,7 +106,7 @@ class Model:
 
     def _n_x_of(self, parameters: Mapping[str, Any]) -> int:
         """The number of features that a mapping given to ``set_parameters`` should be for."""
-        return self._n_x()
+        raise NotImplementedError
 
     # -- data ----------------------------------------------------------------------------------
     def _check_X(self, X: Any) -> tuple[Any, ModuleType, Any]:

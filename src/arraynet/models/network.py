@@ -63,6 +63,9 @@ class NeuralNetwork(Model):
     def _n_x(self) -> int:
         return self.layer_dims[0]
 
+    def _n_x_of(self, parameters: Mapping[str, Any]) -> int:
+        return self.layer_dims[0]
+
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
         return network_shapes(self.layer_dims)
 
