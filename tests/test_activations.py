@@ -34,9 +34,20 @@ def test_activation_and_derivative_match_the_seeds_definitions(xp, to_xp, name):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sigmoid_never_overflows(xp, to_xp, dtype):
-    """0.5 tanh(z/2) + 0.5: exact 0 and 1 at the extremes, no overflow warning (errors here)."""
+    """Exact 0 and 1 at the extremes, no overflow warning (warnings are errors here)."""
     Z = to_xp(np.array([[-1e4, -800.0, 0.0, 800.0, 1e4]]), dtype=dtype)
     np.testing.assert_array_equal(to_numpy(arraynet.Sigmoid()(Z)), [[0.0, 0.0, 0.5, 1.0, 1.0]])
+
+
+@pytest.mark.parametrize("dtype, z_max", [("float32", 85.0), ("float64", 700.0)])
+def test_sigmoid_keeps_its_relative_precision_down_to_the_smallest_probabilities(xp, to_xp, dtype, z_max):
+    """Within 4 ulp of 1 / (1 + e^{-z}) evaluated in extended precision, wherever sigma(z) is a
+    normal number of the dtype; the tanh form 0.5 tanh(z/2) + 0.5 is 0 from z = -17.4 (float32)."""
+    z = np.linspace(-z_max, z_max, 4001).astype(dtype)
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    A = to_numpy(arraynet.Sigmoid()(to_xp(z[None, :], dtype=dtype)))[0]
+    assert A.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(A, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
 def test_leaky_relu_slope_is_configurable(xp, to_xp):

@@ -87,10 +87,10 @@ class BufferedStep:
             return [None] + [ops.empty((n[l], m), X, boolean) for l in range(1, last + 1)]
 
         self.Z, self.A, self.dZ = buffers(L), [X] + buffers(L)[1:], buffers(L)  # dZ also holds dA^[l]
-        self.scratch = buffers(L - 1)
+        self.scratch = buffers(L)
         self.mask = [None] + [
-            ops.empty((n[l], m), X, boolean=True) if isinstance(self.activations[l - 1], LeakyReLU) else None
-            for l in range(1, L)
+            ops.empty((n[l], m), X, boolean=True) if isinstance(g, (Sigmoid, LeakyReLU)) else None
+            for l, g in enumerate(self.activations, start=1)
         ]
         self.dW = [None] + [ops.empty(tuple(W.shape), W) for W in self.W[1:]]
         self.db = [None] + [ops.empty(tuple(b.shape), b) for b in self.b[1:]]
@@ -105,7 +105,7 @@ class BufferedStep:
         for l in range(1, self.L + 1):
             ops.matmul(self.W[l], A[l - 1], out=Z[l])
             ops.add(Z[l], self.b[l], out=Z[l])
-            self._activation_forward(self.activations[l - 1], Z[l], A[l])
+            self._activation_forward(self.activations[l - 1], l)
         return Z[self.L]
 
     def update(self) -> None:
@@ -125,14 +125,16 @@ class BufferedStep:
             ops.multiply(db[l], self.learning_rate, out=db[l])
             ops.subtract(self.b[l], db[l], out=self.b[l])
 
-    def _activation_forward(self, g: Activation, Z: Any, A: Any) -> None:
-        """``A = g(Z)``, the operations of ``g.forward`` written into ``A``."""
-        ops = self.ops
-        if isinstance(g, Sigmoid):  # 0.5 tanh(0.5 z) + 0.5
-            ops.multiply(Z, 0.5, out=A)
-            ops.tanh(A, out=A)
-            ops.multiply(A, 0.5, out=A)
-            ops.add(A, 0.5, out=A)
+    def _activation_forward(self, g: Activation, l: int) -> None:
+        """``A^[l] = g(Z^[l])``, the operations of ``g.forward`` written into ``A^[l]``."""
+        ops, Z, A = self.ops, self.Z[l], self.A[l]
+        if isinstance(g, Sigmoid):  # where(z >= 0, 1, e) / (1 + e), e = exp(-|z|)
+            ops.abs(Z, out=A)
+            ops.negative(A, out=A)
+            ops.exp(A, out=A)
+            ops.add(A, 1.0, out=self.scratch[l])
+            ops.fill_where_nonnegative(A, Z, 1.0, self.mask[l])
+            ops.divide(A, self.scratch[l], out=A)
         elif isinstance(g, Tanh):
             ops.tanh(Z, out=A)
         elif isinstance(g, ReLU):  # max(z, 0)

@@ -22,7 +22,11 @@ class NumpyOps:
     add = staticmethod(np.add)
     subtract = staticmethod(np.subtract)
     multiply = staticmethod(np.multiply)
+    divide = staticmethod(np.divide)
     tanh = staticmethod(np.tanh)
+    exp = staticmethod(np.exp)
+    abs = staticmethod(np.abs)
+    negative = staticmethod(np.negative)
     maximum = staticmethod(np.maximum)
 
     @staticmethod
@@ -50,6 +54,12 @@ class NumpyOps:
         np.subtract(1.0, a, out=out)
 
     @staticmethod
+    def fill_where_nonnegative(a: Any, Z: Any, value: float, mask: Any) -> None:
+        """``where(Z >= 0, value, a)`` over ``a``."""
+        np.greater_equal(Z, 0.0, out=mask)
+        np.copyto(a, value, where=mask)
+
+    @staticmethod
     def positive(Z: Any, out: Any) -> None:
         """``Z > 0`` as 1/0 in ``out``'s dtype."""
         np.greater(Z, 0.0, out=out)
@@ -70,7 +80,8 @@ class TorchOps:
 
         self.torch = torch
         self.matmul, self.add, self.subtract = torch.matmul, torch.add, torch.sub
-        self.multiply, self.tanh, self.maximum = torch.mul, torch.tanh, torch.maximum
+        self.multiply, self.divide, self.maximum = torch.mul, torch.div, torch.maximum
+        self.tanh, self.exp, self.abs, self.negative = torch.tanh, torch.exp, torch.abs, torch.neg
 
     def empty(self, shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:
         dtype = self.torch.bool if boolean else like.dtype
@@ -89,6 +100,10 @@ class TorchOps:
         # -a + 1 is 1 - a exactly: IEEE subtraction is the addition of the negation
         self.torch.neg(a, out=out)
         out.add_(1.0)
+
+    def fill_where_nonnegative(self, a: Any, Z: Any, value: float, mask: Any) -> None:
+        self.torch.ge(Z, 0.0, out=mask)
+        a.masked_fill_(mask, value)
 
     def positive(self, Z: Any, out: Any) -> None:
         self.torch.gt(Z, 0.0, out=out)
