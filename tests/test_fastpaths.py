@@ -124,7 +124,6 @@ def test_fit_never_changes_the_arrays_the_user_holds(library, steps_run):
     assert len({id(parameters["W1"]) for parameters, _ in kept}) == len(kept)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_diverging_run_raises_as_on_the_generic_kernel():
     X = X_FLOWER * 1e3
     errors, costs = [], []

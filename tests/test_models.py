@@ -157,7 +157,6 @@ def test_integer_and_bool_X_become_the_default_float(xp, to_xp):
     assert model.predict(xp.astype(X, xp.bool)).dtype == default
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_stops_with_the_iteration_and_keeps_the_last_finite_parameters(xp, to_xp):
     X, Y = to_xp(X_FLOWER * 1e3), to_xp(Y_FLOWER)
     model = arraynet.NeuralNetwork([2, 8, 1], hidden_activation="relu", seed=0)
@@ -176,7 +175,6 @@ def test_divergence_stops_with_the_iteration_and_keeps_the_last_finite_parameter
     assert history.backend == arraynet.backends.backend_name(xp)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_between_recorded_iterations_is_reported_where_it_was_found():
     """The cost is read (a device sync) only at recorded iterations: the error says so, and the
     model keeps the parameters of the last recorded iteration with a finite cost."""
@@ -189,7 +187,6 @@ def test_divergence_between_recorded_iterations_is_reported_where_it_was_found()
     assert history.iterations == [0] and history.iterations_run == 10 and history.seconds > 0
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_parameters_that_overflow_in_the_last_update_raise_with_the_history_so_far():
     """The last update is checked too: its cost is never computed, so the parameters are."""
     model = arraynet.LogisticRegression()
@@ -200,6 +197,23 @@ def test_parameters_that_overflow_in_the_last_update_raise_with_the_history_so_f
     assert history.iterations == [0] and history.costs == [pytest.approx(math.log(2.0), rel=1e-14)]
     assert history.iterations_run == 1 and history.seconds > 0
     assert not np.any(model.get_parameters()["w"])  # the zeros of iteration 0
+
+
+def test_a_diverging_fit_raises_divergence_error_alone_and_the_callback_keeps_the_users_errstate():
+    """Overflow on the way to a NaN cost is what DivergenceError reports: no NumPy RuntimeWarning
+    comes before it (this suite turns them into errors, as ``python -W error`` does)."""
+    seen = []
+
+    def callback(i, cost, model):
+        seen.append(np.geterr())
+
+    with np.errstate(over="raise", invalid="warn"):
+        with pytest.raises(arraynet.DivergenceError):
+            arraynet.NeuralNetwork([2, 8, 1], seed=0).fit(
+                X_FLOWER * 1e3, Y_FLOWER, learning_rate=1e200, num_iterations=50, record_every=1, callback=callback
+            )
+        assert np.geterr()["over"] == "raise"
+    assert seen and all(state["over"] == "raise" and state["invalid"] == "warn" for state in seen)
 
 
 def test_a_divergence_error_pickles_with_its_iteration_and_history():

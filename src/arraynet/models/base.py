@@ -12,6 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray, backend_name
 from ..cost import cost_from_logits
@@ -69,6 +71,13 @@ class _GenericStep:
 
     def snapshot(self) -> dict[str, Any]:
         return self.parameters
+
+
+def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
+    """``callback(*arguments)`` under NumPy's floating-point ``errstate``: the user's own
+    settings, not those of the training loop around it."""
+    with np.errstate(**errstate):
+        return callback(*arguments)
 
 
 class Model:
@@ -176,44 +185,47 @@ class Model:
             step = _GenericStep(self, self._parameters, X, Y, learning_rate, xp)
         last = num_iterations - 1
         start = time.perf_counter()
+        outer = np.geterr()  # the user's settings, for the callback
         try:
-            for i in range(num_iterations):
-                ZL = step.forward()
-                if i % record_every == 0 or i == last:
-                    cost = float(cost_from_logits(ZL, Y, xp))
-                    if not math.isfinite(cost):
-                        kept = history.iterations[-1] if history.iterations else 0
-                        history.iterations_run, history.seconds = i, time.perf_counter() - start
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow on the way to NaN is
+                # what DivergenceError reports: NumPy's warnings would come first, or replace it
+                for i in range(num_iterations):
+                    ZL = step.forward()
+                    if i % record_every == 0 or i == last:
+                        cost = float(cost_from_logits(ZL, Y, xp))
+                        if not math.isfinite(cost):
+                            kept = history.iterations[-1] if history.iterations else 0
+                            history.iterations_run, history.seconds = i, time.perf_counter() - start
+                            raise DivergenceError(
+                                f"the cost became {cost} at iteration {i} (it is checked at the recorded "
+                                f"iterations, every record_every = {record_every}; the last finite cost "
+                                f"was at iteration {kept}); the model keeps its parameters from iteration "
+                                f"{kept}. Try a smaller learning_rate than {learning_rate}",
+                                iteration=i,
+                                history=history,
+                            )
+                        self._parameters = step.snapshot()
+                        history.record(i, cost)
+                        if bar is not None:
+                            bar.update(i, cost)
+                        if callback is not None and _call_with_errstate(outer, callback, i, cost, self):
+                            history.stopped_early = True
+                            history.iterations_run = i
+                            break
+                    step.update()
+                else:
+                    parameters = step.parameters
+                    if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
+                        history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
                         raise DivergenceError(
-                            f"the cost became {cost} at iteration {i} (it is checked at the recorded "
-                            f"iterations, every record_every = {record_every}; the last finite cost "
-                            f"was at iteration {kept}); the model keeps its parameters from iteration "
-                            f"{kept}. Try a smaller learning_rate than {learning_rate}",
-                            iteration=i,
+                            f"the parameters became NaN or Inf in the update of iteration {last}; the "
+                            f"model keeps its parameters from iteration {last}. Try a smaller "
+                            f"learning_rate than {learning_rate}",
+                            iteration=last,
                             history=history,
                         )
-                    self._parameters = step.snapshot()
-                    history.record(i, cost)
-                    if bar is not None:
-                        bar.update(i, cost)
-                    if callback is not None and callback(i, cost, self):
-                        history.stopped_early = True
-                        history.iterations_run = i
-                        break
-                step.update()
-            else:
-                parameters = step.parameters
-                if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
-                    history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
-                    raise DivergenceError(
-                        f"the parameters became NaN or Inf in the update of iteration {last}; the "
-                        f"model keeps its parameters from iteration {last}. Try a smaller "
-                        f"learning_rate than {learning_rate}",
-                        iteration=last,
-                        history=history,
-                    )
-                self._parameters = parameters
-                history.iterations_run = num_iterations
+                    self._parameters = parameters
+                    history.iterations_run = num_iterations
         finally:
             if bar is not None:
                 bar.close()
