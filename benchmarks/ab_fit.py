@@ -3,15 +3,16 @@ against ``False``), round by round; prints the median seconds per iteration of e
 and the minor page faults per iteration (allocation of fresh memory shows there).
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/ab_fit.py planar:1000:9 cat:150:7 wide:10:5
+    OMP_NUM_THREADS=1 python benchmarks/ab_fit.py --backend torch planar:1000:9
 
-Each argument is NET:ITERATIONS:ROUNDS.
+Each argument is NET:ITERATIONS:ROUNDS; ``--backend`` is the array library the data is on.
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
 import statistics
-import sys
 
 from workloads import LEARNING_RATE, NETS, host_data
 
@@ -19,11 +20,17 @@ import arraynet
 
 
 def main() -> None:
-    for spec in sys.argv[1:] or ["planar:1000:9", "cat:150:7", "wide:10:5"]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="*", default=["planar:1000:9", "cat:150:7", "wide:10:5"])
+    parser.add_argument("--backend", default="numpy", help="numpy (default) or torch")
+    args = parser.parse_args()
+    for spec in args.runs:
         name, iterations, rounds = spec.split(":")
         net, iterations, rounds = NETS[name], int(iterations), int(rounds)
         for dtype in ("float32", "float64"):
-            X, Y = (a.astype(dtype) for a in host_data(net.layer_dims[0], net.m))
+            X, Y = (arraynet.asarray(a, args.backend, dtype=dtype) for a in host_data(net.layer_dims[0], net.m))
             seconds: dict[bool, list[float]] = {True: [], False: []}
             faults = {True: 0, False: 0}
             for r in range(rounds):
@@ -35,7 +42,7 @@ def main() -> None:
                     seconds[fast].append(history.seconds / iterations)
             generic, fast = statistics.median(seconds[False]), statistics.median(seconds[True])
             print(
-                f"{name:6s} {dtype}  generic {generic * 1e3:9.3f} ms/it  fast {fast * 1e3:9.3f} ms/it  "
+                f"{args.backend} {name:6s} {dtype}  generic {generic * 1e3:9.3f} ms/it  fast {fast * 1e3:9.3f} ms/it  "
                 f"ratio {fast / generic:.3f}  page faults/it: generic "
                 f"{faults[False] / iterations / rounds:.0f}, fast {faults[True] / iterations / rounds:.0f}",
                 flush=True,
