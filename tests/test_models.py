@@ -245,6 +245,17 @@ def test_decision_function_is_the_output_layers_Z(xp, to_xp, make_model, dtype):
     np.testing.assert_allclose(to_numpy(model.predict_proba(X)), 1.0 / (1.0 + np.exp(-expected)), rtol=tolerance)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_labels_agree_with_the_sign_of_z_even_where_sigma_rounds_to_one_half(xp, to_xp, dtype):
+    """sigma(z) > 0.5 exactly when z > 0; in floating point sigma(1e-17) rounds to 0.5."""
+    model = arraynet.LogisticRegression()
+    model.set_parameters({"w": to_xp(np.ones((1, 1)), dtype=dtype), "b": to_xp(np.zeros(()), dtype=dtype)})
+    X = to_xp(np.array([[-1e-17, 0.0, 1e-17, 1.0]]), dtype=dtype)
+    assert to_numpy(model.predict_proba(X))[0, 2] == 0.5
+    np.testing.assert_array_equal(to_numpy(model.predict(X)), [[0.0, 0.0, 1.0, 1.0]])
+    assert model.predict(X).dtype == X.dtype
+
+
 def test_predict_before_fit_says_what_to_do():
     with pytest.raises(arraynet.NotFittedError, match="has no parameters yet: call fit or set_parameters first"):
         flower_network().predict(X_FLOWER)

@@ -142,30 +142,31 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
             )
         return xp.astype(X, W.dtype).T
 
-    def _probability_of_class_1(self, X: Any, method: str) -> Any:
-        """``P(y = classes_[1] | x)`` for each sample, in X's namespace."""
-        X = self._model_input(X, method)  # first: it raises NotFittedError before model_ is read
-        return self.model_.predict_proba(X)[0, :]
-
     def decision_function(self, X: Any) -> Any:
         """The logit ``Z^[L]`` of each sample, shape ``(n_samples,)``, in X's namespace:
         ``log(p / (1 - p))`` for ``p`` the probability of ``classes_[1]`` (``A^[L] = sigma(Z^[L])``,
         seed 3.1), so positive scores predict ``classes_[1]``. Unlike ``p``, it does not saturate
         at 0 or 1, so scorers such as ``roc_auc`` rank confident samples too."""
-        X = self._model_input(X, "decision_function")
+        return self._logits(X, "decision_function")
+
+    def _logits(self, X: Any, method: str) -> Any:
+        """``Z^[L]`` of each sample, for ``method``'s errors."""
+        X = self._model_input(X, method)  # first: it raises NotFittedError before model_ is read
         return self.model_.decision_function(X)[0, :]
 
     def predict_proba(self, X: Any) -> Any:
         """The probabilities of ``classes_``, shape ``(n_samples, 2)``, in X's namespace."""
-        p = self._probability_of_class_1(X, "predict_proba")
+        X = self._model_input(X, "predict_proba")  # first: it raises NotFittedError
+        p = self.model_.predict_proba(X)[0, :]
         xp = namespace_of(p)
         return xp.stack([1.0 - p, p], axis=1)
 
     def predict(self, X: Any) -> Any:
-        """The predicted class of each sample (``classes_[1]`` where its probability is > 0.5)."""
-        p = self._probability_of_class_1(X, "predict")
-        xp = namespace_of(p)
-        return xp.take(self.classes_, xp.astype(p > 0.5, xp.int64))
+        """The predicted class of each sample: ``classes_[1]`` where its probability is > 0.5, read as
+        a positive ``decision_function`` (see ``Model.predict``)."""
+        scores = self._logits(X, "predict")
+        xp = namespace_of(scores)
+        return xp.take(self.classes_, xp.astype(scores > 0, xp.int64))
 
 
 class NeuralNetworkClassifier(_ArraynetClassifier):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
-from ..backends import asarray, backend_name
+from ..backends import asarray, backend_name, namespace_of
 from ..cost import cost_from_logits
 from ..fastpaths import fast_paths_enabled
 from ..history import History
@@ -249,11 +249,11 @@ class Model:
         return self._forward(parameters, X, xp)[1]
 
     def predict(self, X: Any) -> Any:
-        """Labels 0 or 1 (``A^[L] > 0.5``), shape ``(1, m)``, in the parameters' dtype."""
-        parameters = self._fitted_parameters()
-        X, xp, _ = self._check_X(X)
-        AL = self._forward(parameters, X, xp)[0]
-        return xp.astype(AL > 0.5, AL.dtype)
+        """Labels 0 or 1, shape ``(1, m)``, in the parameters' dtype: 1 where ``A^[L] > 0.5``, read
+        as ``Z^[L] > 0`` (the same in exact arithmetic, and ``sigma`` rounds to 0.5 for ``|z|``
+        below about 1e-8 in float32), so the labels agree with ``decision_function``'s signs."""
+        ZL = self.decision_function(X)
+        return namespace_of(ZL).astype(ZL > 0, ZL.dtype)
 
     def cost(self, X: Any, Y: Any) -> float:
         """The cross-entropy cost ``J`` [seed 2.3] on ``(X, Y)``, computed stably from the logits."""
