@@ -254,6 +254,7 @@ def test_predict_labels_agree_with_the_sign_of_z_even_where_sigma_rounds_to_one_
     assert to_numpy(model.predict_proba(X))[0, 2] == 0.5
     np.testing.assert_array_equal(to_numpy(model.predict(X)), [[0.0, 0.0, 1.0, 1.0]])
     assert model.predict(X).dtype == X.dtype
+    assert model.accuracy(X, to_xp(np.array([[0.0, 0.0, 1.0, 1.0]]), dtype=dtype)) == 1.0
 
 
 def test_predict_before_fit_says_what_to_do():

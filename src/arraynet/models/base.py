@@ -263,12 +263,13 @@ class Model:
         return float(cost_from_logits(self._forward(parameters, X, xp)[1], Y, xp))
 
     def accuracy(self, X: Any, Y: Any) -> float:
-        """The fraction of examples whose predicted label equals ``Y``, as a float in [0, 1]."""
+        """The fraction of examples whose predicted label (``predict``'s) equals ``Y``, as a float in
+        [0, 1]."""
         parameters = self._fitted_parameters()
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
-        AL = self._forward(parameters, X, xp)[0]
-        return int(xp.count_nonzero((AL > 0.5) == (Y == 1))) / X.shape[1]
+        ZL = self._forward(parameters, X, xp)[1]
+        return int(xp.count_nonzero((ZL > 0) == (Y == 1))) / X.shape[1]
 
     # -- parameters ----------------------------------------------------------------------------
     def get_parameters(self) -> dict[str, Any]:
