@@ -65,6 +65,16 @@ def test_csv_header_comments_blank_lines_and_a_named_label_column(tmp_path):
     np.testing.assert_array_equal(load_csv(path, label_column=0)[0], X)
 
 
+@pytest.mark.parametrize("header, label_column", [("", 0), ("y,a,b\n", "y")], ids=["no header", "header"])
+def test_csv_with_a_byte_order_mark_keeps_every_row(tmp_path, header, label_column):
+    """Excel's "CSV UTF-8" starts with a BOM: the first line is still a row of data (or the header,
+    whose first name is still 'y')."""
+    (tmp_path / "d.csv").write_bytes(b"\xef\xbb\xbf" + f"{header}0,1.5,2\n1,3,4\n0,5,6\n".encode())
+    X, Y = load_csv(tmp_path / "d.csv", label_column=label_column)
+    np.testing.assert_array_equal(X, [[1.5, 3, 5], [2, 4, 6]])
+    np.testing.assert_array_equal(Y, [[0, 1, 0]])
+
+
 def test_csv_without_labels_is_all_features(tmp_path):
     X, Y = load_data(write_csv(tmp_path / "d.csv", "1,2,3\n4,5,6\n"), labels=False)
     np.testing.assert_array_equal(X, [[1, 4], [2, 5], [3, 6]])
@@ -184,8 +194,11 @@ def test_npz_bad_contents(tmp_path, X, Y, error, message):
     [
         ("1,2,0\n3,4\n", r"d.csv, line 2: 2 values where the rows above have 3"),
         ("a,b,y\n1,2\n", r"line 2: 2 values where the header has 3"),
-        ("1,2,0\n\n# note\n3,x,1\n", r"line 4: 'x' is not a number"),
-        ("1,2,0\n3,,1\n", r"line 2: '' is not a number"),
+        ("1,2,0\n\n# note\n3,x,1\n", r"d.csv, line 4, column 2: 'x' is not a number"),
+        ("1,2,0\n3,,1\n", r"d.csv, line 2, column 2: the cell is empty \(missing values are not supported\)"),
+        ("a,b,y\n1,2,0\n3,4, \n", r"line 3, column 3 \('y'\): the cell is empty"),
+        ("1.0,,0\n3,4,1\n", r"line 1, column 2: the cell is empty .*the header when none of its cells is a number"),
+        ("x1,2,y\n3,4,1\n", r"line 1, column 1: 'x1' is not a number .*the header when none of its cells is a number"),
         ("a,b,y\n", "holds no rows of numbers"),
         ("", "holds no rows of numbers"),
         ("1,2,0\n3,4,2\n", r"labels \(column 2\) in .* must be binary labels, each 0 or 1; got also 2"),
@@ -193,7 +206,8 @@ def test_npz_bad_contents(tmp_path, X, Y, error, message):
         ("1,inf,0\n", "features in .* must be finite"),
         ("1\n0\n", "has one column: it needs at least one feature besides the labels"),
     ],
-    ids=["ragged", "ragged vs header", "non-numeric", "empty cell", "header only", "empty", "label 2", "label 0.5", "inf", "one column"],
+    ids=["ragged", "ragged vs header", "non-numeric", "empty cell", "empty named cell", "empty cell on line 1",
+         "line 1 of numbers and text", "header only", "empty", "label 2", "label 0.5", "inf", "one column"],
 )
 def test_csv_bad_rows(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):

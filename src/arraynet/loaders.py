@@ -3,8 +3,8 @@ one example per column, and labels ``Y`` of shape ``(1, m)`` in {0, 1}, as NumPy
 (move them with ``arraynet.asarray``).
 
 - ``.npz``: arrays ``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` or ``(m,)``.
-- ``.csv``: one example per row, the label in the last column unless told otherwise; a first line
-  that is not numbers is taken as the column names.
+- ``.csv`` (UTF-8, with or without a BOM): one example per row, the label in the last column unless
+  told otherwise; a first line in which no cell is a number is taken as the column names.
 - ``.h5`` / ``.hdf5``: the course's image sets, ``train_set_x`` of shape ``(m, height, width,
   channels)`` and ``train_set_y`` of shape ``(m,)`` or ``(1, m)`` (``test_set_...`` for the test
   split); each image is flattened into a column and integer pixels are scaled to [0, 1] (``/ 255``).
@@ -106,15 +106,23 @@ def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None =
     return X, _labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
 
 
-def _floats(row: list[str]) -> tuple[list[float], str | None]:
-    """The numbers of a CSV row, and the first cell that is not a number (None when all are)."""
-    values = []
-    for cell in row:
+def _floats(row: list[str]) -> tuple[list[float], list[int]]:
+    """The numbers of a CSV row, and the indexes of its cells that are not numbers."""
+    values, bad = [], []
+    for index, cell in enumerate(row):
         try:
             values.append(float(cell))
         except ValueError:
-            return values, cell
-    return values, None
+            bad.append(index)
+    return values, bad
+
+
+def _not_a_number(path: Path, line: int, row: list[str], index: int, names: list[str] | None) -> str:
+    """What is wrong with cell ``index`` of ``row``, with its file, line and column (counted from 1)."""
+    name = f" ({names[index]!r})" if names is not None and index < len(names) else ""
+    cell = row[index].strip()
+    problem = "the cell is empty (missing values are not supported)" if not cell else f"{cell!r} is not a number"
+    return f"data file {path}, line {line}, column {index + 1}{name}: {problem}"
 
 
 def _column_index(label_column: int | str, names: list[str] | None, columns: int, path: Path) -> int:
@@ -138,22 +146,26 @@ def load_csv(
     """``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` from a CSV file of one example per
     row. ``label_column`` (an index, negative from the end, or a header name) holds the labels; with
     None every column is a feature and ``Y`` is None. Blank lines and lines starting with ``#`` are
-    skipped; a first line that is not all numbers is the header of column names."""
+    skipped; a first line in which no cell is a number is the header of column names. Every other
+    line must be all numbers: an empty or non-numeric cell is a ``ValueError`` naming the file, the
+    line and the column (both counted from 1)."""
     path = _existing_file(path)
     names: list[str] | None = None
     rows: list[list[float]] = []
     try:
-        with open(path, newline="", encoding="utf-8") as file:
+        with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: drops the BOM of Excel's "CSV UTF-8"
             reader = csv.reader(file, delimiter=delimiter)
             for row in reader:
                 if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                     continue
                 values, bad = _floats(row)
-                if bad is not None:
-                    if names is None and not rows:
-                        names = [cell.strip() for cell in row]
-                        continue
-                    raise ValueError(f"data file {path}, line {reader.line_num}: {bad.strip()!r} is not a number")
+                if names is None and not rows and len(bad) == len(row):  # no cell a number: the header
+                    names = [cell.strip() for cell in row]
+                    continue
+                if bad:
+                    first = names is None and not rows  # a first line of numbers and text is no header either
+                    hint = " (a first line is the header when none of its cells is a number)" if first else ""
+                    raise ValueError(_not_a_number(path, reader.line_num, row, bad[0], names) + hint)
                 width = len(rows[0]) if rows else len(names) if names is not None else len(values)
                 if len(values) != width:
                     raise ValueError(
