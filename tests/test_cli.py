@@ -67,7 +67,7 @@ def test_train_evaluate_predict_round_trip(moons):
     assert cost == pytest.approx(model.cost(X_TEST, Y_TEST), abs=1e-6)
 
     expected = model.predict(X_TEST)[0]
-    arraynet_cli("predict", moons / "m.npz", moons / "test.csv", "-o", moons / "p.npz")
+    arraynet_cli("predict", moons / "m.npz", moons / "test.csv", "--label-column", "label", "-o", moons / "p.npz")
     with np.load(moons / "p.npz") as saved:
         np.testing.assert_array_equal(saved["predictions"], [expected])
         np.testing.assert_allclose(saved["probabilities"], model.predict_proba(X_TEST), rtol=1e-12)
@@ -76,8 +76,41 @@ def test_train_evaluate_predict_round_trip(moons):
     table = np.loadtxt(moons / "p.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(table[:, 0], expected)
     np.testing.assert_allclose(table[:, 1], model.predict_proba(X_TEST)[0], rtol=1e-12)
-    printed = arraynet_cli("predict", moons / "m.npz", moons / "test.csv").stdout  # to standard output
+    printed = arraynet_cli("predict", moons / "m.npz", moons / "test.csv", "--label-column", "-1").stdout  # to stdout
     assert printed == (moons / "p.csv").read_text()
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    model = arraynet.NeuralNetwork([2, 3, 1], hidden_activation="tanh", seed=0)
+    model.fit(X_TEST, Y_TEST, learning_rate=1.0, num_iterations=100)
+    return model, model.save(tmp_path / "m.npz")
+
+
+def test_predict_leaves_out_the_label_column_it_is_given_by_name_or_index(saved_model, tmp_path, capsys):
+    model, path = saved_model
+    write_csv(tmp_path / "first.csv", np.vstack([Y_TEST, X_TEST]), header="y,x1,x2")  # the label column first
+    for label_column in ("y", "0", "-3"):
+        assert main(["predict", str(path), str(tmp_path / "first.csv"), "--label-column", label_column]) == 0
+        table = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
+        np.testing.assert_array_equal(table[:, 0], model.predict(X_TEST)[0])
+
+
+def test_predict_refuses_a_csv_whose_columns_do_not_match_the_model(saved_model, tmp_path, capsys):
+    """Never a guess: one column too many (labels, or a feature the model lacks) needs --label-column."""
+    _, path = saved_model
+    write_csv(tmp_path / "first.csv", np.vstack([Y_TEST, X_TEST]), header="y,x1,x2")
+    assert error_of(capsys, "predict", path, tmp_path / "first.csv") == (
+        f"arraynet: error: data file {tmp_path / 'first.csv'} has 3 columns and the model takes n_x = 2 features: "
+        f"it needs 2, or 3 with --label-column naming the label column (an index or a header name)"
+    )
+    write_csv(tmp_path / "x.csv", X_TEST)
+    assert error_of(capsys, "predict", path, tmp_path / "x.csv", "--label-column", "-1") == (
+        f"arraynet: error: data file {tmp_path / 'x.csv'} has 2 columns and the model takes n_x = 2 features: "
+        f"with --label-column -1 it needs n_x + 1 = 3"
+    )
+    write_csv(tmp_path / "one.csv", X_TEST[:1])
+    assert "has 1 columns and the model takes n_x = 2 features: it needs 2" in error_of(capsys, "predict", path, tmp_path / "one.csv")
 
 
 def test_train_on_a_course_h5_image_set_with_logistic_regression_in_float32(tmp_path):

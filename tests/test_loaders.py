@@ -75,6 +75,16 @@ def test_csv_with_a_byte_order_mark_keeps_every_row(tmp_path, header, label_colu
     np.testing.assert_array_equal(Y, [[0, 1, 0]])
 
 
+def test_csv_label_column_left_out_without_reading_it(tmp_path):
+    """read_labels=False: a file to predict may hold placeholders where its labels are unknown."""
+    path = write_csv(tmp_path / "d.csv", "y,a,b\nnan,1,2\n7,3,4\n")
+    X, Y = load_csv(path, label_column="y", read_labels=False)
+    np.testing.assert_array_equal(X, [[1, 3], [2, 4]])
+    assert Y is None
+    with pytest.raises(ValueError, match=r"labels \(column 'y'\) in .* must be finite"):
+        load_csv(path, label_column="y")
+
+
 def test_csv_without_labels_is_all_features(tmp_path):
     X, Y = load_data(write_csv(tmp_path / "d.csv", "1,2,3\n4,5,6\n"), labels=False)
     np.testing.assert_array_equal(X, [[1, 4], [2, 5], [3, 6]])

@@ -141,11 +141,12 @@ def _column_index(label_column: int | str, names: list[str] | None, columns: int
 
 
 def load_csv(
-    path: str | os.PathLike[str], label_column: int | str | None = -1, delimiter: str = ","
+    path: str | os.PathLike[str], label_column: int | str | None = -1, delimiter: str = ",", *, read_labels: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` from a CSV file of one example per
     row. ``label_column`` (an index, negative from the end, or a header name) holds the labels; with
-    None every column is a feature and ``Y`` is None. Blank lines and lines starting with ``#`` are
+    None every column is a feature and ``Y`` is None. With ``read_labels`` False the label column is
+    left out of ``X`` and not read (``Y`` is None): the labels of a file to predict. Blank lines and lines starting with ``#`` are
     skipped; a first line in which no cell is a number is the header of column names. Every other
     line must be all numbers: an empty or non-numeric cell is a ``ValueError`` naming the file, the
     line and the column (both counted from 1)."""
@@ -186,6 +187,8 @@ def load_csv(
     if table.shape[0] < 2:
         raise ValueError(f"data file {path} has one column: it needs at least one feature besides the labels")
     X = _features(np.delete(table, index, axis=0), f"features in {path}")
+    if not read_labels:
+        return X, None
     column = repr(names[index]) if names is not None else index
     return X, _labels(table[index], X.shape[1], f"labels (column {column}) in {path}")
 

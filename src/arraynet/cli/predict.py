@@ -11,9 +11,9 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..backends import to_numpy
-from ..loaders import as_input_of, load_data
+from ..loaders import as_input_of, load_csv, load_data
 from ..serialization import load
-from .train import DATA_HELP, add_placement_arguments
+from .train import DATA_HELP, add_data_arguments, add_placement_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".npz")
 
@@ -25,16 +25,30 @@ def _write_csv(file: TextIO, predictions: np.ndarray, probabilities: np.ndarray)
     )
 
 
+def _features(args: argparse.Namespace, n_x: int | None) -> np.ndarray:
+    """The features of DATA. A CSV must have the model's ``n_x`` columns, or ``n_x + 1`` of which
+    ``--label-column`` names the labels (left out, not read); the labels of .npz and HDF5 files are
+    not read."""
+    if args.data.suffix.lower() != ".csv":
+        return load_data(args.data, split=args.split, labels=False)[0]
+    labelled = args.label_column is not None
+    X, _ = load_csv(args.data, label_column=args.label_column, read_labels=False)
+    if n_x is not None and X.shape[0] != n_x:
+        columns = X.shape[0] + labelled
+        needed = (
+            f"with --label-column {args.label_column} it needs n_x + 1 = {n_x + 1}" if labelled else
+            f"it needs {n_x}, or {n_x + 1} with --label-column naming the label column (an index or a header name)"
+        )
+        raise ValueError(f"data file {args.data} has {columns} columns and the model takes n_x = {n_x} features: {needed}")
+    return X
+
+
 def run(args: argparse.Namespace) -> int:
     output = args.output
     if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"--output must end in {' or '.join(OUTPUT_SUFFIXES)}; got {output.name!r}")
     model = load(args.model, backend=args.backend, device=args.device)
-    X, _ = load_data(args.data, split=args.split, labels=False)
-    n_x = model._n_x()  # known: a loaded model has its parameters
-    if n_x is not None and X.shape[0] == n_x + 1 and args.data.suffix.lower() == ".csv":
-        X = np.delete(X, args.label_column, axis=0)  # the file's labels, not used to predict
-    X = as_input_of(model, X)
+    X = as_input_of(model, _features(args, model._n_x()))
     probabilities = np.asarray(to_numpy(model.predict_proba(X)), dtype=np.float64)[0]
     predictions = (probabilities > 0.5).astype(np.int64)  # model.predict's rule, without a second forward pass
     if output is None:
@@ -54,8 +68,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict", help="predictions of a saved model on a data file",
         description="Predict the label (0 or 1) and the probability of label 1 of each example of DATA "
-        "with the model saved in MODEL. A CSV with one column more than the model's features has its "
-        "label column dropped; the labels of .npz and HDF5 files are not read.",
+        "with the model saved in MODEL. A CSV has one column per feature of the model, and one more if "
+        "--label-column names it (that column is not used); the labels of .npz and HDF5 files are not read.",
     )
     parser.add_argument("model", metavar="MODEL", type=Path, help="a model file written by 'arraynet train' or model.save")
     parser.add_argument("data", metavar="DATA", type=Path, help=DATA_HELP)
@@ -64,10 +78,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="write the predictions to this .csv (columns prediction, probability) or .npz (arrays "
         "predictions and probabilities, shape (1, m)); default: CSV on standard output",
     )
-    parser.add_argument(
-        "--label-column", type=int, default=-1, metavar="INDEX",
-        help="CSV: the label column to drop when the file has one (index, negative from the end); default: the last",
-    )
-    parser.add_argument("--split", default="test", help="HDF5: read the images {SPLIT}_set_x; default: %(default)s")
+    add_data_arguments(parser, split="test", labels=False)
     add_placement_arguments(parser)
     parser.set_defaults(run=run)

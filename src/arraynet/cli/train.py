@@ -53,10 +53,13 @@ def column(text: str) -> int | str:
         return text
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, split: str) -> None:
+def add_data_arguments(parser: argparse.ArgumentParser, split: str, labels: bool = True) -> None:
+    """``--label-column`` and ``--split``; with ``labels`` False (predict) a CSV has no label
+    column unless ``--label-column`` names one."""
+    default = "the last" if labels else "none, every column is a feature"
     parser.add_argument(
-        "--label-column", type=column, default=-1, metavar="COLUMN",
-        help="CSV: the label column, an index (negative from the end) or a header name; default: the last",
+        "--label-column", type=column, default=-1 if labels else None, metavar="COLUMN",
+        help=f"CSV: the label column, an index (negative from the end) or a header name; default: {default}",
     )
     parser.add_argument(
         "--split", default=split,
