@@ -229,6 +229,39 @@ def test_errors_name_the_problem(moons, capsys):
     )
 
 
+def test_train_checks_where_it_writes_before_training(moons, capsys, monkeypatch):
+    """A bad -o or --plot is found before the training, not after it; nothing is written."""
+    train = ["train", moons / "train.npz", "--iterations", "5"]
+    (moons / "folder").mkdir()
+    assert error_of(capsys, *train, "-o", moons / "folder") == (
+        f"arraynet: error: --output {moons / 'folder'} is a folder: name the model file, e.g. {moons / 'folder' / 'model.npz'}"
+    )
+    (moons / "file").write_text("")
+    assert error_of(capsys, *train, "--plot", moons / "file" / "plots", "-o", moons / "m.npz").startswith(
+        f"arraynet: error: --plot: cannot make the folder {moons / 'file' / 'plots'}: "
+    )
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    assert error_of(capsys, *train, "--plot", moons / "plots", "-o", moons / "m.npz") == (
+        'arraynet: error: --plot needs matplotlib: pip install "arraynet[plot]"'
+    )
+    assert main(["demo", "--iterations", "5", "--plot", str(moons / "plots")]) == 1
+    assert capsys.readouterr().out == ""  # no training started
+    assert not (moons / "m.npz").exists() and not (moons / "plots").exists()
+
+
+def test_train_saves_the_model_before_the_plots_so_a_failing_plot_keeps_it(moons, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+
+    def fail(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("arraynet.plots.plot_cost", fail)
+    assert error_of(capsys, "train", moons / "train.npz", "--iterations", "5", "--plot", moons / "plots", "-o", moons / "m.npz") == (
+        "arraynet: error: No space left on device"
+    )
+    assert arraynet.load(moons / "m.npz").layer_dims == [2, 4, 1]
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow on the way to NaN
 def test_a_diverging_training_is_a_one_line_error(moons, capsys):
     err = error_of(capsys, "train", moons / "train.npz", "--learning-rate", "1e308", "--iterations", "5", "--record-every", "1")

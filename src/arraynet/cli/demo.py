@@ -9,10 +9,12 @@ from .. import __version__
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
 from ..datasets import load_flower
 from ..models import NeuralNetwork
-from .train import write_plots
+from .train import check_plot_directory, write_plots
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.plot is not None:
+        check_plot_directory(args.plot)
     X_host, Y_host = load_flower()
     X = asarray(X_host, args.backend)
     Y = asarray(Y_host, args.backend)

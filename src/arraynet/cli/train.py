@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -142,11 +144,24 @@ def describe(model: Model) -> str:
     return "logistic regression"
 
 
+def check_plot_directory(directory: Path) -> None:
+    """Before a training: matplotlib is there and ``directory`` (``--plot``) exists or is made, so
+    that no plot fails after the training."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError('--plot needs matplotlib: pip install "arraynet[plot]"')
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--plot: cannot make the folder {directory}: {exc.strerror or exc}") from exc
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"--plot: cannot write into the folder {directory}")
+
+
 def write_plots(directory: Path, model: Model, history: History, X: Any, Y: Any, learning_rate: float) -> list[Path]:
-    """The cost curve, and the decision boundary when the data has 2 features, into ``directory``."""
+    """The cost curve, and the decision boundary when the data has 2 features, into ``directory``
+    (made by ``check_plot_directory``)."""
     from ..plots import plot_cost, plot_decision_boundary
 
-    directory.mkdir(parents=True, exist_ok=True)
     paths = [plot_cost(history, directory / "cost.png", learning_rate=learning_rate)]
     if X.shape[0] == 2:
         paths.append(plot_decision_boundary(model, X, Y, directory / "decision_boundary.png"))
@@ -154,8 +169,13 @@ def write_plots(directory: Path, model: Model, history: History, X: Any, Y: Any,
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.output.parent.is_dir():  # before the training, not after it
+    # the places to write, checked before the training, not after it
+    if args.output.is_dir():
+        raise ValueError(f"--output {args.output} is a folder: name the model file, e.g. {args.output / 'model.npz'}")
+    if not args.output.parent.is_dir():
         raise ValueError(f"--output: the folder {args.output.parent} does not exist")
+    if args.plot is not None:
+        check_plot_directory(args.plot)
     X, Y = load_split(args.data, args)
     test = None if args.test is None else load_split(args.test, args, split="test")
     model = build_model(args, X.shape[0])
@@ -171,11 +191,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
     if test is not None:
         print(f"test accuracy: {100 * model.accuracy(*test):.2f}% (m = {test[0].shape[1]})")
+    print(f"saved the model to {model.save(args.output)}")  # before the plots: a plot that fails keeps it
     if args.plot is not None:
         learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
         for path in write_plots(args.plot, model, history, X, Y, learning_rate):
             print(f"wrote {path}")
-    print(f"saved the model to {model.save(args.output)}")
     return 0
 
 
