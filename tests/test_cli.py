@@ -196,6 +196,26 @@ def test_a_bad_option_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "argument --hidden: expected integers separated by commas" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--hidden", ""], "argument --hidden: expected at least one size"),
+        (["train", "--activations", " , "], "argument --activations: expected at least one name"),
+        (["train", "--activations", "tanh,sigmoid", "--activation", "relu"], "argument --activation: not allowed with argument --activations"),
+        (["sweep", "--hidden-sizes", "2,4", "--hidden", "7"], "argument --hidden: not allowed with argument --hidden-sizes"),
+        (["sweep", "--learning-rates", "0.1,1", "--learning-rate", "2"], "argument --learning-rate: not allowed with argument --learning-rates"),
+        (["sweep", "--hidden-sizes", ""], "argument --hidden-sizes: expected at least one size"),
+    ],
+    ids=["empty hidden", "empty activations", "activation and activations", "hidden-sizes and hidden", "rates and rate", "empty sizes"],
+)
+def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, argv, message):
+    """Never one option silently dropped for another: exit 2 before any data is read."""
+    with pytest.raises(SystemExit) as exited:
+        main([argv[0], str(tmp_path / "none.npz"), *argv[1:]])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
+
+
 def error_of(capsys, *argv):
     assert main([str(a) for a in argv]) == 1
     err = capsys.readouterr().err  # may also hold an INFO line, e.g. the backend "auto" chose

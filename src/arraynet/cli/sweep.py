@@ -63,4 +63,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     swept.add_argument("--learning-rates", type=float_list, metavar="RATES", help="e.g. 0.01,0.001,0.0001")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="also plot the cost curves and accuracies to FILE (.png, .svg, .pdf, ...)")
     add_training_arguments(parser)
-    parser.set_defaults(run=run)
+
+    def run_unless_conflicting(args: argparse.Namespace) -> int:
+        """The swept option replaces its single-value one: both given is a usage error (exit 2)."""
+        for swept_option, option in (("hidden_sizes", "hidden"), ("learning_rates", "learning_rate")):
+            if getattr(args, swept_option) is not None and getattr(args, option) is not None:
+                parser.error(f"argument --{option.replace('_', '-')}: not allowed with argument --{swept_option.replace('_', '-')}")
+        return run(args)
+
+    parser.set_defaults(run=run_unless_conflicting)

@@ -22,11 +22,13 @@ DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in RE
 
 
 def int_list(text: str) -> list[int]:
-    """``"4,4"`` -> ``[4, 4]``; ``""`` -> ``[]``."""
+    """``"4,4"`` -> ``[4, 4]``."""
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers separated by commas, e.g. 4,4; got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one size, e.g. 4 or 8,4")
     if any(value < 1 for value in values):
         raise argparse.ArgumentTypeError(f"sizes must be >= 1; got {text!r}")
     return values
@@ -44,7 +46,11 @@ def float_list(text: str) -> list[float]:
 
 
 def name_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """``"tanh, sigmoid"`` -> ``["tanh", "sigmoid"]``."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected at least one name, e.g. tanh,sigmoid")
+    return names
 
 
 def column(text: str) -> int | str:
@@ -87,8 +93,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--hidden", type=int_list, metavar="SIZES",
         help="the hidden layer sizes n_1,...,n_{L-1}: layer_dims = [n_x, SIZES..., 1]; default: 4",
     )
-    model.add_argument("--activation", choices=tuple(ACTIVATIONS), help="of the hidden layers; default: relu")
-    model.add_argument(
+    activations = model.add_mutually_exclusive_group()
+    activations.add_argument("--activation", choices=tuple(ACTIVATIONS), help="of the hidden layers; default: relu")
+    activations.add_argument(
         "--activations", type=name_list, metavar="NAMES",
         help="one activation per layer instead, e.g. tanh,tanh,sigmoid",
     )
@@ -116,7 +123,7 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
         if given:
             raise ValueError(f"{', '.join(given)} describe a network's layers; they do not apply to --model logistic")
         return LogisticRegression(init=args.init or "zeros", seed=args.seed)
-    layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]
+    layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
     return NeuralNetwork(
         layer_dims,
         hidden_activation=args.activation or "relu",
