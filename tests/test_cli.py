@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,6 +215,17 @@ def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, a
         main([argv[0], str(tmp_path / "none.npz"), *argv[1:]])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
+
+
+def test_the_exit_codes_the_readme_documents(tmp_path, capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    documented = re.search(r"exits (\d) on success, (\d) on an\s+error.*?and (\d) on a usage error", readme, re.DOTALL)
+    success, error, usage = map(int, documented.groups())
+    assert main(["train", str(tmp_path / "none.csv")]) == error
+    with pytest.raises(SystemExit) as exited:
+        main(["train", str(tmp_path / "none.csv"), "--bogus"])
+    assert exited.value.code == usage
+    assert main(["info"]) == success
 
 
 def error_of(capsys, *argv):

@@ -46,7 +46,8 @@ class _StderrHandler(logging.Handler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 on success, 1 on an error)."""
+    """Run the command line; returns the exit code (0 on success, 1 on an error). A usage error
+    (argparse's) exits with 2: ``SystemExit(2)``."""
     args = _parser().parse_args(argv)
     _show_log_messages()
     try:
