@@ -10,6 +10,7 @@ from typing import TextIO
 import numpy as np
 
 from .._atomic import atomic_path
+from ..activations import Sigmoid
 from ..backends import to_numpy
 from ..loaders import as_input_of, load_csv, load_data
 from ..serialization import load
@@ -49,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--output must end in {' or '.join(OUTPUT_SUFFIXES)}; got {output.name!r}")
     model = load(args.model, backend=args.backend, device=args.device)
     X = as_input_of(model, _features(args, model._n_x()))
-    probabilities = np.asarray(to_numpy(model.predict_proba(X)), dtype=np.float64)[0]
-    predictions = (probabilities > 0.5).astype(np.int64)  # model.predict's rule, without a second forward pass
+    ZL = model.decision_function(X)  # one forward pass for both: A^[L] = sigma(Z^[L]) as predict_proba
+    probabilities = np.asarray(to_numpy(Sigmoid()(ZL)), dtype=np.float64)[0]
+    predictions = (np.asarray(to_numpy(ZL))[0] > 0).astype(np.int64)  # model.predict's rule
     if output is None:
         _write_csv(sys.stdout, predictions, probabilities)
         return 0
