@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 
 import arraynet
+from arraynet.backends import backend_name
 
 X = np.random.default_rng(0).standard_normal((2, 6))
 Y = np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
@@ -203,3 +205,37 @@ def test_a_device_the_backend_cannot_use_is_a_clear_error():
         arraynet.asarray(X, "numpy", device="gpu")
     with pytest.raises(ValueError, match=r"dtype must name a dtype of numpy, one of .*float64.*; got 'asarray'"):
         arraynet.asarray(X, "numpy", dtype="asarray")
+
+
+def _half_dtypes(xp):
+    dtypes = [getattr(xp, name) for name in ("float16", "bfloat16") if hasattr(xp, name)]
+    if not dtypes:
+        pytest.skip(f"{backend_name(xp)} has no half-precision dtype")
+    return dtypes
+
+
+def test_half_precision_is_refused_with_how_to_convert(xp, to_xp):
+    """README: a model works in float32 or float64 (integer and bool data become a float). float16
+    and bfloat16, in which the updates underflow, are refused wherever they come in: X, Y or the
+    parameters; the conversion the message names is the way out."""
+    name = backend_name(xp)
+    for half in _half_dtypes(xp):
+        X_half, Y_half = to_xp(X, dtype=half), to_xp(Y, dtype=half)
+        got = re.escape(str(X_half.dtype))
+        with pytest.raises(
+            TypeError,
+            match=rf"X must be float32 or float64 \(or integer or bool, which become a float\); got dtype {got}: "
+            rf"convert it with arraynet.asarray\(X, '{name}', dtype='float32'\) \(or 'float64'\)",
+        ):
+            network().fit(X_half, to_xp(Y))
+        with pytest.raises(TypeError, match=rf"Y must be float32 or float64 .*; got dtype {got}: convert it with"):
+            network().fit(to_xp(X), Y_half)
+        parameters = {key: to_xp(value, dtype=half) for key, value in arraynet.initialize_parameters([2, 3, 1], seed=0).items()}
+        message = rf"parameters\['W1'\] must be float32 or float64; got dtype {got}: convert it with arraynet.asarray"
+        with pytest.raises(TypeError, match=message):
+            network().set_parameters(parameters)
+        with pytest.raises(TypeError, match=message):
+            arraynet.forward(parameters, to_xp(X), ["tanh", "sigmoid"])
+        model = network()
+        model.fit(arraynet.asarray(X_half, name, dtype="float32"), Y_half == 1, num_iterations=2)
+        assert model.get_parameters()["W1"].dtype == xp.float32

@@ -54,6 +54,17 @@ def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: 
         )
 
 
+def check_float_dtype(xp: ModuleType, dtype: Any, argument: str, also: str = "", fix: str | None = None) -> None:
+    """``dtype`` (of ``argument``) must be float32 or float64, the floating dtypes arraynet computes
+    in: in float16 or bfloat16 the updates ``alpha dW`` underflow and ``1/m`` is subnormal for large
+    m, so training stalls or drifts without a word. ``also`` names what else the caller accepts;
+    ``fix`` says how to comply (by default: convert with ``arraynet.asarray``). Metadata only."""
+    if dtype != xp.float32 and dtype != xp.float64:
+        if fix is None:
+            fix = f"convert it with arraynet.asarray({argument}, {backend_name(xp)!r}, dtype='float32') (or 'float64')"
+        raise TypeError(f"{argument} must be float32 or float64{also}; got dtype {dtype}: {fix}")
+
+
 def float_dtype(xp: ModuleType, x: Any, device: Any, like: Any = None) -> Any:
     """The floating dtype for data ``x``: its own if floating, else ``like``'s or the default float."""
     if xp.isdtype(x.dtype, "real floating"):
@@ -70,6 +81,14 @@ def _is_numeric(xp: ModuleType, dtype: Any) -> bool:
         return False
 
 
+def _check_data_dtype(xp: ModuleType, x: Any, argument: str, expected: str) -> None:
+    """Data ``x`` (X or Y) must be bool, integer (both become a float) or float32/float64."""
+    if not _is_numeric(xp, x.dtype):
+        raise TypeError(f"{argument} must hold {expected}; got dtype {x.dtype}")
+    if xp.isdtype(x.dtype, "real floating"):
+        check_float_dtype(xp, x.dtype, argument, also=" (or integer or bool, which become a float)")
+
+
 def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the model") -> tuple[Any, ModuleType, Any]:
     """Validate ``X`` of shape ``(n_x, m)``; return it as floating, with its namespace and device.
 
@@ -83,8 +102,7 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
     xp = namespace_of(X)
     device = array_api_compat.device(X)
     dtype = None if like is None else like.dtype
-    if not _is_numeric(xp, X.dtype):
-        raise TypeError(f"X must hold real numbers (bool, integer or float); got dtype {X.dtype}")
+    _check_data_dtype(xp, X, "X", "real numbers (bool, integer or float)")
     if X.ndim != 2:
         raise ValueError(
             f"X must be 2-D of shape (n_x, m), one example per column; got shape {tuple(X.shape)}"
@@ -114,8 +132,7 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> An
     return them in X's dtype."""
     Y = as_array(Y, "Y")
     check_same_place(xp, device, Y, "Y", other)
-    if not _is_numeric(xp, Y.dtype):
-        raise TypeError(f"Y must hold the labels 0 and 1; got dtype {Y.dtype}")
+    _check_data_dtype(xp, Y, "Y", "the labels 0 and 1")
     m = X.shape[1]
     if tuple(Y.shape) != (1, m):
         raise ValueError(
@@ -157,7 +174,8 @@ def check_parameters(
 ) -> tuple[dict[str, Any], ModuleType, Any]:
     """Validate a mapping of arrays (``argument``: the parameters, or their gradients) against the
     expected ``shapes``; return it with its namespace and device. All entries must share one
-    library, one device and one floating dtype: ``like``'s when given. Metadata only: no sync."""
+    library, one device and one floating dtype (float32 or float64): ``like``'s when given.
+    Metadata only: no sync."""
     if not isinstance(parameters, Mapping):
         raise TypeError(f"{argument} must be a mapping of name to array; got {type(parameters).__name__}")
     missing = [key for key in shapes if key not in parameters]
@@ -173,6 +191,8 @@ def check_parameters(
     xp = namespace_of(reference)
     device = array_api_compat.device(reference)
     dtype = reference.dtype
+    if like is None:
+        check_float_dtype(xp, dtype, reference_name)
     for key, expected in shapes.items():
         value = checked[key]
         check_same_place(xp, device, value, f"{argument}[{key!r}]", reference_name)
