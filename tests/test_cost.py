@@ -57,3 +57,44 @@ def test_model_cost_at_extreme_logits_is_finite(xp, to_xp):
     Y = to_xp(np.array([[0.0, 0.0, 1.0]]))
     assert model.cost(X, Y) == pytest.approx(1e4 / 3, rel=1e-12)
     assert to_numpy(model.predict_proba(X)).tolist() == [[1.0, 0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    "AL, found",
+    [
+        ([[2.0, -1.0]], r"values from -1\.0 to 2\.0"),  # the seed's formula gives J = -0.69
+        ([[1.5, 0.2]], r"values from 0\.2 to 1\.5"),  # J = -0.09
+        ([[0.5, -1e-300]], r"values from -1e-300 to 0\.5"),
+        ([[0.5, math.nan]], "NaN"),
+        ([[math.inf, 0.5]], r"values from 0\.5 to inf"),
+    ],
+    ids=["above and below", "above", "barely below", "NaN", "Inf"],
+)
+def test_predictions_outside_zero_one_are_refused_not_given_a_cost(xp, to_xp, AL, found):
+    """Cross-entropy is defined for probabilities: outside [0, 1] it is negative or NaN, not a cost."""
+    with pytest.raises(ValueError, match=rf"AL must hold probabilities in \[0, 1\] \(.*\); got {found}$"):
+        arraynet.compute_cost(to_xp(np.array(AL)), to_xp(np.array([[1.0, 0.0]])))
+    with pytest.raises(ValueError, match=r"AL must hold probabilities in \[0, 1\]"):
+        arraynet.compute_cost(to_xp(np.array(AL)), to_xp(np.array([[1.0, 0.0]])), ZL=to_xp(np.zeros((1, 2))))
+
+
+def test_the_ends_of_zero_one_are_probabilities(xp, to_xp):
+    """0 and 1 themselves are allowed: a right prediction's loss is 0 (and a wrong one's is inf)."""
+    cost = arraynet.compute_cost(to_xp(np.array([[1.0, 0.0]])), to_xp(np.array([[1.0, 0.0]])))
+    assert float(cost) == 0.0
+
+
+def test_predictions_and_logits_must_be_float32_or_float64(xp, to_xp):
+    Y = to_xp(np.array([[1.0, 0.0]]))
+    with pytest.raises(TypeError, match=r"AL must be float32 or float64; got dtype .*int"):
+        arraynet.compute_cost(to_xp(np.array([[1, 0]])), Y)
+    AL = to_xp(np.array([[0.7, 0.2]]))
+    with pytest.raises(TypeError, match=r"ZL must have the dtype of AL, .*float64; got .*float32"):
+        arraynet.compute_cost(AL, Y, ZL=to_xp(np.array([[0.8, -1.4]]), dtype="float32"))
+    with pytest.raises(ValueError, match=r"AL must hold at least one prediction \(m >= 1\); got shape \(1, 0\)"):
+        arraynet.compute_cost(to_xp(np.zeros((1, 0))), to_xp(np.zeros((1, 0))))
+
+
+def test_strings_as_logits_are_a_type_error():
+    with pytest.raises(TypeError, match=r"ZL must have the dtype of AL, float64; got <U3"):
+        arraynet.compute_cost(np.array([[0.5]]), np.array([[1.0]]), ZL=np.array([["0.1"]]))

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any
 
 import array_api_compat
 
-from ._validation import as_array, check_same_place, check_Y
+from ._validation import as_array, check_float_dtype, check_same_place, check_Y
 from .backends import namespace_of
 
 __all__ = ["compute_cost"]
@@ -35,19 +36,42 @@ def cost_from_probabilities(AL: Any, Y: Any, xp: ModuleType) -> Any:
     return -xp.mean(xp.log(xp.where(Y == 1, AL, 1.0 - AL)))
 
 
-def check_cost_arguments(AL: Any, Y: Any, ZL: Any = None) -> tuple[Any, Any, Any, ModuleType]:
-    """``compute_cost``'s arguments, checked, and their namespace: ``(AL, Y, ZL, xp)``."""
+def check_predictions(AL: Any, Y: Any) -> tuple[Any, Any, ModuleType]:
+    """Predictions ``AL`` of shape ``(1, m)`` in float32 or float64 and their labels ``Y``
+    (``check_Y``), checked: ``(AL, Y, xp)``. ``AL``'s values are not read (no device sync)."""
     AL = as_array(AL, "AL")
     xp = namespace_of(AL)
     device = array_api_compat.device(AL)
+    check_float_dtype(xp, AL.dtype, "AL")
     if AL.ndim != 2 or AL.shape[0] != 1:
         raise ValueError(f"AL must have shape (1, m), one prediction per example; got {tuple(AL.shape)}")
-    Y = check_Y(Y, AL, xp, device, other="AL")
+    if AL.shape[1] == 0:
+        raise ValueError(f"AL must hold at least one prediction (m >= 1); got shape {tuple(AL.shape)}")
+    return AL, check_Y(Y, AL, xp, device, other="AL"), xp
+
+
+def check_probabilities(AL: Any, xp: ModuleType) -> None:
+    """Every entry of ``AL`` must be a probability in [0, 1] (NaN is not): outside it the
+    cross-entropy is negative or NaN, not a cost. Two device syncs (its min and max)."""
+    low, high = float(xp.min(AL)), float(xp.max(AL))  # NaN propagates through min and max
+    if not 0.0 <= low <= high <= 1.0:
+        found = "NaN" if math.isnan(low) or math.isnan(high) else f"values from {low!r} to {high!r}"
+        raise ValueError(
+            f"AL must hold probabilities in [0, 1] (the sigmoid output A^[L] that forward returns); got {found}"
+        )
+
+
+def check_cost_arguments(AL: Any, Y: Any, ZL: Any = None) -> tuple[Any, Any, Any, ModuleType]:
+    """``compute_cost``'s arguments, checked, and their namespace: ``(AL, Y, ZL, xp)``."""
+    AL, Y, xp = check_predictions(AL, Y)
+    check_probabilities(AL, xp)
     if ZL is not None:
         ZL = as_array(ZL, "ZL")
-        check_same_place(xp, device, ZL, "ZL", "AL")
+        check_same_place(xp, array_api_compat.device(AL), ZL, "ZL", "AL")
         if tuple(ZL.shape) != tuple(AL.shape):
             raise ValueError(f"ZL must have the shape of AL, {tuple(AL.shape)}; got {tuple(ZL.shape)}")
+        if ZL.dtype != AL.dtype:
+            raise TypeError(f"ZL must have the dtype of AL, {AL.dtype}; got {ZL.dtype}")
     return AL, Y, ZL, xp
 
 
@@ -58,6 +82,11 @@ def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
     finite for logits of any size; from ``AL`` alone the cost is ``inf`` where ``AL`` has rounded
     to 0 or 1 against its label (NumPy warns of the ``log(0)``). Returns a 0-d array in the
     namespace and on the device of ``AL``.
+
+    ``AL`` must hold probabilities in [0, 1] (float32 or float64), ``Y`` the labels 0 and 1, and
+    ``ZL`` AL's shape and dtype; otherwise a ``ValueError`` or ``TypeError`` says which and what it
+    got. Checking AL's values costs two device syncs: training computes its cost from the logits
+    and skips them.
     """
     AL, Y, ZL, xp = check_cost_arguments(AL, Y, ZL)
     return cost_from_probabilities(AL, Y, xp) if ZL is None else cost_from_logits(ZL, Y, xp)

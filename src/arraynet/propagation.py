@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ._validation import as_array, check_learning_rate, check_parameters, check_X
 from .activations import Activation, ActivationLike, Sigmoid, get_activation
-from .cost import check_cost_arguments
+from .cost import check_predictions
 
 __all__ = ["LayerCache", "backward", "forward", "update"]
 
@@ -120,7 +120,7 @@ def check_backward_arguments(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
 ) -> tuple[Any, Any, Sequence[LayerCache], list[Activation], ModuleType]:
     """``backward``'s arguments, checked, and their namespace: ``(AL, Y, caches, activations, xp)``."""
-    AL, Y, _, xp = check_cost_arguments(AL, Y)
+    AL, Y, xp = check_predictions(AL, Y)
     if len(caches) == 0:
         raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
     return AL, Y, caches, check_activations(activations, len(caches)), xp
