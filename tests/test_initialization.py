@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.backends import to_numpy
+from arraynet.backends import backend_name, get_namespace, namespace_of, to_numpy
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,40 @@ def test_layer_dims_must_be_at_least_two_positive_integers(layer_dims):
 def test_unknown_init_names_the_choices():
     with pytest.raises(ValueError, match=r"init must be one of 'small', 'xavier', 'he', 'zeros'; got 'glorot'"):
         arraynet.initialize_parameters([2, 1], "glorot")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float16", "bfloat16"])
+def test_a_dtype_other_than_float32_or_float64_is_refused(xp, dtype):
+    """Integer weights would be truncated to zeros, every unit the same [seed 3.7]; float16 and
+    bfloat16 underflow in training. The dtype object and its name are refused alike."""
+    if not hasattr(xp, dtype):
+        pytest.skip(f"{backend_name(xp)} has no {dtype}")
+    with pytest.raises(TypeError, match=rf"dtype must be float32 or float64; got dtype .*{dtype}.*: pass dtype="):
+        arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype=getattr(xp, dtype))
+    if dtype in xp.__array_namespace_info__().dtypes():
+        with pytest.raises(TypeError, match=r"dtype must be float32 or float64"):
+            arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype=dtype)
+
+
+def test_a_dtype_may_be_given_by_name(xp, device):
+    parameters = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype="float32", device=device)
+    assert all(value.dtype == xp.float32 for value in parameters.values())
+
+
+def test_the_plain_library_module_stands_for_its_namespace():
+    """xp=torch (or numpy) gives what xp=get_namespace("torch") gives: arrays that forward accepts."""
+    torch = pytest.importorskip("torch")
+    for module, name in ((torch, "torch"), (np, "numpy")):
+        parameters = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=module)
+        expected = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=get_namespace(name))
+        for key, value in expected.items():
+            assert namespace_of(parameters[key]) is get_namespace(name)
+            assert parameters[key].dtype == value.dtype
+            np.testing.assert_array_equal(to_numpy(parameters[key]), to_numpy(value))
+        arraynet.forward(parameters, module.ones((2, 4), dtype=parameters["W1"].dtype), ["tanh", "sigmoid"])
+
+
+@pytest.mark.parametrize("xp", ["torch", arraynet, None.__class__], ids=["a name", "another module", "a class"])
+def test_anything_else_as_xp_says_what_xp_must_be(xp):
+    with pytest.raises(TypeError, match=r"xp must be the Array API namespace of one of numpy, .* \(e\.g\. arraynet\.backends\.get_namespace\('torch'\)"):
+        arraynet.initialize_parameters([2, 3, 1], xp=xp)

@@ -139,6 +139,30 @@ def get_namespace(backend: str = "auto") -> ModuleType:
     return importlib.import_module(_NAMESPACES[backend])
 
 
+def as_namespace(xp: Any) -> ModuleType:
+    """The namespace arraynet computes with for ``xp``: one that ``get_namespace`` returns, or the
+    plain library module (``numpy``, ``torch``, ``cupy``) mapped to its array-api-compat wrapper,
+    which is what ``namespace_of`` gives for that library's arrays."""
+    if isinstance(xp, ModuleType):
+        for name, module in _NAMESPACES.items():
+            if xp.__name__ in (module, module.removeprefix("array_api_compat.")):
+                return get_namespace(name)
+    raise TypeError(
+        f"xp must be the Array API namespace of one of {', '.join(BACKENDS)} (e.g. "
+        f"arraynet.backends.get_namespace('torch'), or the module torch itself); got {xp!r}"
+    )
+
+
+def dtype_argument(xp: ModuleType, dtype: Any) -> Any:
+    """``dtype`` as a dtype of namespace ``xp``: a dtype itself, or its name ("float32")."""
+    if not isinstance(dtype, str):
+        return dtype
+    dtypes = xp.__array_namespace_info__().dtypes()
+    if dtype not in dtypes:
+        raise ValueError(f"dtype must name a dtype of {backend_name(xp)}, one of {', '.join(dtypes)}; got {dtype!r}")
+    return dtypes[dtype]
+
+
 def backend_name(xp: ModuleType) -> str:
     """The backend name of namespace ``xp`` (the inverse of ``get_namespace``)."""
     for name, module in _NAMESPACES.items():
@@ -188,11 +212,7 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
     of ``x`` is kept. Moving data is always this explicit call: arraynet never moves data silently.
     """
     xp = get_namespace(backend)
-    if isinstance(dtype, str):
-        dtypes = xp.__array_namespace_info__().dtypes()
-        if dtype not in dtypes:
-            raise ValueError(f"dtype must name a dtype of {backend_name(xp)}, one of {', '.join(dtypes)}; got {dtype!r}")
-        dtype = dtypes[dtype]
+    dtype = dtype_argument(xp, dtype)
     try:
         device = _device_argument(xp, device)
         if is_array(x) and namespace_of(x) is xp and (device is None or array_api_compat.device(x) == device):

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .backends import get_namespace
+from ._validation import check_float_dtype
+from .backends import as_namespace, backend_name, dtype_argument, get_namespace
 
 __all__ = ["INITS", "initialize_parameters"]
 
@@ -71,13 +72,20 @@ def initialize_parameters(
     0.01 [seed 3.7], ``"xavier"`` ``1/sqrt(n_{l-1})``, ``"he"`` ``sqrt(2/n_{l-1})``, ``"zeros"`` 0;
     ``b^[l]`` of shape ``(n_l, 1)`` is zero. Arrays are made in namespace ``xp`` (NumPy by default)
     with ``dtype`` (the namespace's default float by default) on ``device``.
+
+    ``xp`` is a namespace of ``arraynet.backends.get_namespace`` or the plain library module
+    (``numpy``, ``torch``, ``cupy``), which stands for its array-api-compat namespace; anything
+    else is a ``TypeError``. ``dtype`` is float32 or float64 of that namespace, or its name
+    ("float32"): an integer dtype would truncate the weights to zeros [seed 3.7] and float16 or
+    bfloat16 underflow in training, so either is a ``TypeError``.
     """
     dims = check_layer_dims(layer_dims)
     scale_of = INITS[check_init(init)]
-    if xp is None:
-        xp = get_namespace("numpy")
+    xp = get_namespace("numpy") if xp is None else as_namespace(xp)
     if dtype is None:
         dtype = xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+    dtype = dtype_argument(xp, dtype)
+    check_float_dtype(xp, dtype, "dtype", fix=f"pass dtype={backend_name(xp)}'s float32 or float64, or None for its default")
     rng = np.random.default_rng(check_seed(seed))
     parameters = {}
     for l in range(1, len(dims)):
