@@ -205,23 +205,48 @@ def _device_argument(xp: ModuleType, device: Any) -> Any:
     return device
 
 
+# what array libraries raise for a device or a conversion they cannot do (PyTorch built without
+# CUDA raises AssertionError)
+_LIBRARY_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError, AssertionError)
+
+
+def _checked_device(xp: ModuleType, device: Any) -> Any:
+    """The device object of namespace ``xp`` that ``device`` names, checked by making an empty
+    array there; a ValueError listing the usable devices when it cannot be used."""
+    try:
+        return array_api_compat.device(xp.empty((0,), device=_device_argument(xp, device)))
+    except _LIBRARY_ERRORS as exc:
+        devices = ", ".join(map(str, _devices(xp)))
+        raise ValueError(
+            f"device must be one of {backend_name(xp)}'s devices usable here ({devices}); got {device!r}"
+        ) from exc
+
+
+def _describe(x: Any) -> str:
+    """``x`` in a few words for an error: its type, and its dtype and shape when it has them."""
+    if hasattr(x, "dtype") and hasattr(x, "shape"):
+        return f"{type(x).__name__} of dtype {x.dtype} and shape {tuple(x.shape)}"
+    return type(x).__name__
+
+
 def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None) -> Any:
     """``x`` as an array of ``backend`` on ``device``, copied through the host when it must move.
 
     ``dtype`` may be a dtype of the target library or its name ("float32"); by default the dtype
     of ``x`` is kept. Moving data is always this explicit call: arraynet never moves data silently.
+    A device the backend cannot use is a ValueError listing those it can; data it cannot convert
+    (text, or a dtype the device does not support) is a ValueError or TypeError naming ``x``, the
+    target and the library's reason.
     """
     xp = get_namespace(backend)
     dtype = dtype_argument(xp, dtype)
+    target = None if device is None else _checked_device(xp, device)
     try:
-        device = _device_argument(xp, device)
-        if is_array(x) and namespace_of(x) is xp and (device is None or array_api_compat.device(x) == device):
+        if is_array(x) and namespace_of(x) is xp and (target is None or array_api_compat.device(x) == target):
             return x if dtype is None else xp.astype(x, dtype)
-        return xp.asarray(to_numpy(x), dtype=dtype, device=device)
-    except (TypeError, ValueError, RuntimeError, NotImplementedError, AssertionError) as exc:
-        if device is None:
-            raise
-        devices = ", ".join(map(str, _devices(xp)))
-        raise ValueError(
-            f"device must be one of {backend_name(xp)}'s devices usable here ({devices}); got {device!r}"
-        ) from exc
+        return xp.asarray(to_numpy(x), dtype=dtype, device=target)
+    except _LIBRARY_ERRORS as exc:
+        where = "" if device is None else f" on device {device!r}"
+        as_dtype = "" if dtype is None else f" of dtype {dtype}"
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(f"cannot convert x ({_describe(x)}) to an array of {backend_name(xp)}{as_dtype}{where}: {exc}") from exc
