@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.backends import backend_name
+from arraynet.backends import backend_info, backend_name
 
 
 def test_a_device_the_library_does_not_have_lists_the_usable_ones(xp):
@@ -42,3 +42,26 @@ def test_a_dtype_the_device_does_not_support_is_named_not_the_device():
     assert isinstance(error.value.__cause__, ValueError)
     converted = arraynet.asarray(np.ones((2, 2)), "array_api_strict", device="no_float64", dtype="float32")
     assert converted.shape == (2, 2)
+
+
+def test_pytorchs_meta_device_is_not_offered_or_accepted(tmp_path):
+    """PyTorch's "meta" device holds shapes without values: nothing can be trained there, so it is
+    not a usable device (info, asarray, model.to, load) and tensors made there are refused."""
+    torch = pytest.importorskip("torch")
+    (info,) = [info for info in backend_info() if info.name == "torch"]
+    assert "cpu" in info.devices and "meta" not in info.devices
+    refused = r"device must be one of torch's devices usable here \((?:(?!meta)[^)])+\); got"
+    for meta in ("meta", torch.device("meta")):
+        with pytest.raises(ValueError, match=refused):
+            arraynet.asarray(np.ones((2, 3)), "torch", device=meta)
+    X, Y = arraynet.load_flower()
+    model = arraynet.LogisticRegression()
+    model.fit(X, Y, num_iterations=1)
+    with pytest.raises(ValueError, match=refused):
+        model.to("torch", "meta")
+    assert isinstance(model.get_parameters()["w"], np.ndarray)  # left where it was
+    path = model.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match=refused):
+        arraynet.load(path, "torch", "meta")
+    with pytest.raises(ValueError, match=r"X is on PyTorch's 'meta' device, which holds no values"):
+        arraynet.LogisticRegression().fit(torch.ones((2, 3), device="meta"), torch.ones((1, 3), device="meta"))

@@ -19,10 +19,18 @@ def as_array(x: Any, argument: str) -> Any:
     """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers.
 
     A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
-    recorded through 10,000 updates would hold every intermediate array in memory.
+    recorded through 10,000 updates would hold every intermediate array in memory. One on PyTorch's
+    "meta" device (shapes without values) is a ValueError.
     """
     if is_array(x):
-        return x.detach() if array_api_compat.is_torch_array(x) else x
+        if not array_api_compat.is_torch_array(x):
+            return x
+        if x.is_meta:
+            raise ValueError(
+                f"{argument} is on PyTorch's 'meta' device, which holds no values; make it on a device "
+                f"with data, e.g. arraynet.asarray(..., 'torch', device='cpu')"
+            )
+        return x.detach()
     if isinstance(x, (list, tuple)):
         try:
             return np.asarray(x)

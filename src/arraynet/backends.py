@@ -94,11 +94,18 @@ def _library_version(name: str) -> str | None:
     return str(getattr(library, "__version__", "unknown"))
 
 
+def _holds_no_data(device: Any) -> bool:
+    """Whether ``device`` is PyTorch's "meta" device: its tensors have shapes and dtypes but no
+    values, so nothing can be computed, read or trained there."""
+    return str(device) == "meta"
+
+
 def _devices(xp: ModuleType) -> tuple[Any, ...]:
-    """The devices of namespace ``xp`` (without PyTorch's warning about its legacy device types)."""
+    """The devices of namespace ``xp`` that can hold data (without PyTorch's warning about its
+    legacy device types)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return tuple(xp.__array_namespace_info__().devices())
+        return tuple(d for d in xp.__array_namespace_info__().devices() if not _holds_no_data(d))
 
 
 def backend_info() -> tuple[BackendInfo, ...]:
@@ -213,13 +220,18 @@ _LIBRARY_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError, Ass
 def _checked_device(xp: ModuleType, device: Any) -> Any:
     """The device object of namespace ``xp`` that ``device`` names, checked by making an empty
     array there; a ValueError listing the usable devices when it cannot be used."""
+    reason = None
     try:
-        return array_api_compat.device(xp.empty((0,), device=_device_argument(xp, device)))
+        checked = array_api_compat.device(xp.empty((0,), device=_device_argument(xp, device)))
     except _LIBRARY_ERRORS as exc:
-        devices = ", ".join(map(str, _devices(xp)))
-        raise ValueError(
-            f"device must be one of {backend_name(xp)}'s devices usable here ({devices}); got {device!r}"
-        ) from exc
+        reason = exc
+    else:
+        if not _holds_no_data(checked):
+            return checked
+    devices = ", ".join(map(str, _devices(xp)))
+    raise ValueError(
+        f"device must be one of {backend_name(xp)}'s devices usable here ({devices}); got {device!r}"
+    ) from reason
 
 
 def _describe(x: Any) -> str:
