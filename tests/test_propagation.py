@@ -204,3 +204,54 @@ def test_compute_cost_checks_its_arguments():
         arraynet.compute_cost(AL, Y[0])
     with pytest.raises(ValueError, match=r"ZL must have the shape of AL, \(1, 7\); got \(2, 7\)"):
         arraynet.compute_cost(AL, Y, ZL=X[:2])
+
+
+def test_forward_takes_what_update_takes():
+    """Parameters as nested lists work in forward as they do in update; the result is the same."""
+    X, _ = data()
+    parameters = arraynet.initialize_parameters([3, 4, 1], seed=0)
+    AL, _ = arraynet.forward(parameters, X, ["tanh", "sigmoid"])
+    from_lists, _ = arraynet.forward({k: v.tolist() for k, v in parameters.items()}, X, ["tanh", "sigmoid"])
+    np.testing.assert_array_equal(from_lists, AL)
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (lambda p: [p["W1"], p["b1"]], TypeError, r"parameters must be a mapping of name to array; got list"),
+        (lambda p: {**p, "W1": p["W1"].ravel()}, ValueError, r"parameters\['W1'\] must have shape \(n_l, n_\{l-1\}\); got \(12,\)"),
+        (lambda p: {**p, "W2": "W2"}, TypeError, r"parameters\['W2'\] must be an array"),
+        (lambda p: {**p, "W2": np.ones((1, 5))}, ValueError, r"parameters\['W2'\] must have shape \(1, 4\); got \(1, 5\)"),
+        (lambda p: {**p, "W1": [[1.0, 2.0, 3.0], [4.0]]}, ValueError, r"parameters\['W1'\] must be a rectangular array"),
+        (lambda p: {"b1": p["b1"]}, ValueError, r"parameters must hold W1, b1, \.\.\., WL, bL; got keys \['b1'\]"),
+    ],
+    ids=["not a mapping", "1-D W1", "W2 not an array", "W2 of another layer", "ragged W1", "no W"],
+)
+def test_forward_names_what_is_wrong_with_the_parameters(bad, error, message):
+    X, _ = data()
+    parameters = arraynet.initialize_parameters([3, 4, 1], seed=0)
+    with pytest.raises(error, match=message):
+        arraynet.forward(bad(parameters), X, ["tanh", "sigmoid"])
+
+
+def test_backward_names_what_is_wrong_with_the_caches(xp, to_xp):
+    """The caches must be forward's for AL: one LayerCache per layer, for AL's m examples."""
+    X, Y = to_xp(data()[0]), to_xp(data()[1])
+    g = ["tanh", "tanh", "sigmoid"]
+    parameters = {k: to_xp(v) for k, v in arraynet.initialize_parameters([3, 4, 2, 1], seed=0).items()}
+    AL, caches = arraynet.forward(parameters, X, g)
+    other = {k: to_xp(v) for k, v in arraynet.initialize_parameters([3, 5, 2, 1], seed=0).items()}
+    _, caches_of_other = arraynet.forward(other, X, g)
+    cases = [
+        ((AL[:, :3], Y[:, :3], caches), ValueError, r"caches\[0\]\['A_prev'\] must have shape \(3, 3\); got \(3, 7\)"),
+        ((AL, Y, [tuple(c) for c in caches]), TypeError, r"caches\[0\] must be a LayerCache \(A_prev, W, Z, A\), as forward returns; got tuple"),
+        ((AL, Y, caches[0]), TypeError, r"caches must be the list of LayerCaches that forward returns; got LayerCache"),
+        ((AL, Y, [caches[0], *caches_of_other[1:]]), ValueError, r"caches\[1\]\['A_prev'\] must have shape \(4, 7\); got \(5, 7\)"),
+        ((AL, Y, [caches[0], caches[1]._replace(W=caches[1].W[0, ...])]), ValueError, r"caches\[1\]\['W'\] must have shape \(n_l, n_\{l-1\}\); got \(4,\)"),
+        ((AL, Y, []), ValueError, r"caches must hold one LayerCache per layer, as forward returns them; got none"),
+    ]
+    for arguments, error, message in cases:
+        with pytest.raises(error, match=message):
+            arraynet.backward(*arguments, g)
+    with pytest.raises(ValueError, match=r"caches\[1\]\['W'\] must have shape \(1, 4\); got \(2, 4\)"):  # not the last layer
+        arraynet.backward(AL, Y, caches[:2], ["tanh", "sigmoid"])

@@ -73,6 +73,21 @@ def check_float_dtype(xp: ModuleType, dtype: Any, argument: str, also: str = "",
         raise TypeError(f"{argument} must be float32 or float64{also}; got dtype {dtype}: {fix}")
 
 
+def check_mapping(value: Any, argument: str) -> None:
+    """``value`` must be a mapping of name to array (parameters, gradients)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{argument} must be a mapping of name to array; got {type(value).__name__}")
+
+
+def as_matrix(x: Any, argument: str, shape: str) -> Any:
+    """``as_array(x)``, which must be 2-D (``shape`` says which shape, e.g. ``"(n_x, 1)"``), so that
+    its ``shape`` can be read before the full check. Metadata only."""
+    x = as_array(x, argument)
+    if x.ndim != 2:
+        raise ValueError(f"{argument} must have shape {shape}; got {tuple(x.shape)}")
+    return x
+
+
 def float_dtype(xp: ModuleType, x: Any, device: Any, like: Any = None) -> Any:
     """The floating dtype for data ``x``: its own if floating, else ``like``'s or the default float."""
     if xp.isdtype(x.dtype, "real floating"):
@@ -174,6 +189,28 @@ def check_count(value: Any, argument: str, minimum: int) -> int:
     return int(value)
 
 
+def check_shapes(
+    arrays: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]], argument: str
+) -> dict[str, Any]:
+    """``arrays`` (named ``argument``) must have exactly the keys of ``shapes``, each an array
+    (``as_array``) of its shape; returned as arrays. Shapes only: no sync, no namespace lookup."""
+    check_mapping(arrays, argument)
+    missing = [key for key in shapes if key not in arrays]
+    extra = [key for key in arrays if key not in shapes]
+    if missing or extra:
+        raise ValueError(
+            f"{argument} must have exactly the keys {', '.join(shapes)}; "
+            f"missing {missing or 'none'}, unexpected {extra or 'none'}"
+        )
+    checked = {key: as_array(arrays[key], f"{argument}[{key!r}]") for key in shapes}
+    for key, expected in shapes.items():
+        if tuple(checked[key].shape) != tuple(expected):
+            raise ValueError(
+                f"{argument}[{key!r}] must have shape {tuple(expected)}; got {tuple(checked[key].shape)}"
+            )
+    return checked
+
+
 def check_parameters(
     parameters: Mapping[str, Any],
     shapes: Mapping[str, tuple[int, ...]],
@@ -181,33 +218,19 @@ def check_parameters(
     like: Any = None,
 ) -> tuple[dict[str, Any], ModuleType, Any]:
     """Validate a mapping of arrays (``argument``: the parameters, or their gradients) against the
-    expected ``shapes``; return it with its namespace and device. All entries must share one
-    library, one device and one floating dtype (float32 or float64): ``like``'s when given.
-    Metadata only: no sync."""
-    if not isinstance(parameters, Mapping):
-        raise TypeError(f"{argument} must be a mapping of name to array; got {type(parameters).__name__}")
-    missing = [key for key in shapes if key not in parameters]
-    extra = [key for key in parameters if key not in shapes]
-    if missing or extra:
-        raise ValueError(
-            f"{argument} must have exactly the keys {', '.join(shapes)}; "
-            f"missing {missing or 'none'}, unexpected {extra or 'none'}"
-        )
+    expected ``shapes`` (``check_shapes``); return it with its namespace and device. All entries
+    must share one library, one device and one floating dtype (float32 or float64): ``like``'s
+    when given. Metadata only: no sync."""
+    checked = check_shapes(parameters, shapes, argument)
     first = next(iter(shapes))
-    checked = {key: as_array(parameters[key], f"{argument}[{key!r}]") for key in shapes}
     reference, reference_name = (checked[first], f"{argument}[{first!r}]") if like is None else (like, "the parameters")
     xp = namespace_of(reference)
     device = array_api_compat.device(reference)
     dtype = reference.dtype
     if like is None:
         check_float_dtype(xp, dtype, reference_name)
-    for key, expected in shapes.items():
-        value = checked[key]
+    for key, value in checked.items():
         check_same_place(xp, device, value, f"{argument}[{key!r}]", reference_name)
-        if tuple(value.shape) != tuple(expected):
-            raise ValueError(
-                f"{argument}[{key!r}] must have shape {tuple(expected)}; got {tuple(value.shape)}"
-            )
         if not xp.isdtype(value.dtype, "real floating") or value.dtype != dtype:
             raise TypeError(
                 f"{argument}[{key!r}] must have the floating dtype of {reference_name} ({dtype}); "
@@ -221,10 +244,7 @@ def check_logistic_n_x(parameters: Mapping[str, Any]) -> int:
     (an array or a nested list); ``check_parameters`` then checks them against that shape."""
     if not isinstance(parameters, Mapping) or "w" not in parameters:
         check_parameters(parameters, {"w": (0, 1), "b": ()})  # reports the missing key or the wrong type
-    w = as_array(parameters["w"], "parameters['w']")
-    if w.ndim != 2:
-        raise ValueError(f"parameters['w'] must have shape (n_x, 1); got {tuple(w.shape)}")
-    return int(w.shape[0])
+    return int(as_matrix(parameters["w"], "parameters['w']", "(n_x, 1)").shape[0])
 
 
 def check_finite(arrays: Mapping[str, Any], xp: ModuleType, argument: str = "parameters") -> None:

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from ._validation import as_array, check_learning_rate, check_parameters, check_X
+from ._validation import (
+    as_array,
+    as_matrix,
+    check_learning_rate,
+    check_mapping,
+    check_parameters,
+    check_shapes,
+    check_X,
+)
 from .activations import Activation, ActivationLike, Sigmoid, get_activation
 from .cost import check_predictions
 
@@ -108,10 +116,14 @@ def _layer_count(parameters: Mapping[str, Any]) -> int:
 def check_forward_arguments(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
 ) -> tuple[dict[str, Any], Any, list[Activation], ModuleType]:
-    """``forward``'s arguments, checked, and their namespace: ``(parameters, X, activations, xp)``."""
+    """``forward``'s arguments, checked, and their namespace: ``(parameters, X, activations, xp)``.
+    ``layer_dims`` are read from the 2-D ``W1, ..., WL``; then every parameter is checked against
+    them. Metadata only, except ``check_X``'s finiteness check of X."""
+    check_mapping(parameters, "parameters")
     L = _layer_count(parameters)
-    layer_dims = [parameters["W1"].shape[1]] + [parameters[f"W{l}"].shape[0] for l in range(1, L + 1)]
-    parameters, xp, _ = check_parameters(parameters, network_shapes(layer_dims))
+    weights = {f"W{l}": as_matrix(parameters[f"W{l}"], f"parameters['W{l}']", "(n_l, n_{l-1})") for l in range(1, L + 1)}
+    layer_dims = [weights["W1"].shape[1]] + [W.shape[0] for W in weights.values()]
+    parameters, xp, _ = check_parameters({**parameters, **weights}, network_shapes(layer_dims))
     X, _, _ = check_X(X, layer_dims[0], parameters["W1"], "the parameters")
     return parameters, X, check_activations(activations, L), xp
 
@@ -121,9 +133,33 @@ def check_backward_arguments(
 ) -> tuple[Any, Any, Sequence[LayerCache], list[Activation], ModuleType]:
     """``backward``'s arguments, checked, and their namespace: ``(AL, Y, caches, activations, xp)``."""
     AL, Y, xp = check_predictions(AL, Y)
+    caches = check_caches(caches, AL)
+    return AL, Y, caches, check_activations(activations, len(caches)), xp
+
+
+def check_caches(caches: Sequence[LayerCache], AL: Any) -> list[LayerCache]:
+    """``caches`` as ``forward`` returns them for ``AL``'s m examples: one ``LayerCache`` per layer
+    l = 1..L with ``A_prev`` of shape ``(n_{l-1}, m)``, ``W`` ``(n_l, n_{l-1})``, ``Z`` and ``A``
+    ``(n_l, m)``, the sizes following from layer to layer and ``A^[L]`` of AL's shape. Shapes
+    only (no sync, no namespace lookup: a step in a user's loop pays a few microseconds a layer);
+    ``forward`` made them in one library, device and dtype."""
+    if isinstance(caches, (str, LayerCache)) or not isinstance(caches, Sequence):
+        raise TypeError(f"caches must be the list of LayerCaches that forward returns; got {type(caches).__name__}")
     if len(caches) == 0:
         raise ValueError("caches must hold one LayerCache per layer, as forward returns them; got none")
-    return AL, Y, caches, check_activations(activations, len(caches)), xp
+    m = AL.shape[1]
+    checked = []
+    n_prev = None
+    for i, cache in enumerate(caches):
+        if not isinstance(cache, LayerCache):
+            raise TypeError(f"caches[{i}] must be a LayerCache (A_prev, W, Z, A), as forward returns; got {type(cache).__name__}")
+        W = as_matrix(cache.W, f"caches[{i}]['W']", "(n_l, n_{l-1})")
+        n = AL.shape[0] if i == len(caches) - 1 else W.shape[0]  # A^[L] is AL
+        n_prev = W.shape[1] if n_prev is None else n_prev
+        shapes = {"A_prev": (n_prev, m), "W": (n, n_prev), "Z": (n, m), "A": (n, m)}
+        checked.append(LayerCache(**check_shapes(cache._asdict(), shapes, f"caches[{i}]")))
+        n_prev = n
+    return checked
 
 
 def check_update_arguments(
@@ -131,8 +167,9 @@ def check_update_arguments(
 ) -> tuple[Mapping[str, Any], Mapping[str, Any], float]:
     """``update``'s arguments, checked: ``(parameters, grads, learning_rate)``; each gradient
     ``dK`` has the shape, library, device and dtype of its parameter ``K``."""
-    if not isinstance(parameters, Mapping) or not parameters:
-        raise TypeError(f"parameters must be a non-empty mapping of name to array; got {parameters!r}")
+    check_mapping(parameters, "parameters")
+    if not parameters:
+        raise TypeError("parameters must be a non-empty mapping of name to array; got an empty one")
     shapes = {key: tuple(as_array(value, f"parameters[{key!r}]").shape) for key, value in parameters.items()}
     parameters, _, _ = check_parameters(parameters, shapes)
     like = next(iter(parameters.values()))
