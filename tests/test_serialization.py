@@ -266,3 +266,14 @@ def test_a_logistic_regression_file_with_a_mismatched_n_x(tmp_path):
 def test_an_unknown_backend_is_named_before_the_file_is_read(saved):
     with pytest.raises(ValueError, match="backend must be 'auto' or one of"):
         arraynet.load(saved, backend="tensorflow")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_file_with_nan_or_inf_parameters(saved, value):
+    def poison(arrays):
+        arrays["W2"] = arrays["W2"].copy()
+        arrays["W2"][0, 0] = value
+
+    rewrite(saved, None, poison)
+    with pytest.raises(arraynet.ModelFileError, match=r"model file .*model\.npz is inconsistent: parameters\['W2'\] must be finite; it contains NaN or Inf"):
+        arraynet.load(saved)

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import atomic_path
-from ._validation import check_parameters
+from ._validation import check_finite, check_parameters
 from .activations import ACTIVATIONS, Activation
 from .backends import asarray, get_namespace, to_numpy
 from .models import LogisticRegression, Model, NeuralNetwork
@@ -184,7 +184,8 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
             if value.dtype.name != dtype:
                 raise ValueError(f"the header says dtype {dtype!r} but {key!r} is {value.dtype.name}")
         shapes = model._shapes(layer_dims[0])
-        parameters = check_parameters(arrays, shapes)[0]
+        parameters, xp, _ = check_parameters(arrays, shapes)
+        check_finite(parameters, xp)  # on the host, before they move
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
     model.set_parameters({key: asarray(value, backend, device) for key, value in parameters.items()})
