@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -187,10 +188,15 @@ def test_a_corrupted_file(saved):
 
 
 def test_files_that_are_not_arraynet_models(tmp_path):
-    text = tmp_path / "notes.npz"
-    text.write_text("W1,b1\n1,2\n")
-    with pytest.raises(arraynet.ModelFileError, match=r"notes\.npz is not a readable \.npz archive"):
-        arraynet.load(text)
+    for name in ("notes.npz", "data.csv"):  # e.g. the data given as the model, arguments swapped
+        text = tmp_path / name
+        text.write_text("W1,b1\n1,2\n")
+        with pytest.raises(
+            arraynet.ModelFileError,
+            match=rf"^model file {re.escape(str(text))} is not a readable \.npz archive: it is another kind of "
+            r"file, not an arraynet model \(a model file is written by arraynet train or model\.save\)$",
+        ):
+            arraynet.load(text)
     single = tmp_path / "array.npy"
     np.save(single, np.ones(3))
     with pytest.raises(arraynet.ModelFileError, match=r"array\.npy holds a single NumPy array"):

@@ -30,6 +30,8 @@ __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 FORMAT = "arraynet.model"
 FORMAT_VERSION = 1
 HEADER_KEY = "__arraynet__"
+_ZIP_MAGIC = b"PK"  # how a .npz (a zip archive) begins, even a truncated one
+_NPY_MAGIC = b"\x93NUMPY"  # how a single array's .npy begins
 # what may go wrong while reading an archive, its members or its header
 _READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
 
@@ -108,6 +110,16 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         raise ModelFileError(f"model file {path} does not exist")
     if not path.is_file():
         raise ModelFileError(f"model file {path} is not a file")
+    try:
+        with open(path, "rb") as file:
+            start = file.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise ModelFileError(f"model file {path} cannot be read: {exc}") from exc
+    if start and not start.startswith((_ZIP_MAGIC, _NPY_MAGIC)):  # empty: truncated, said below
+        raise ModelFileError(
+            f"model file {path} is not a readable .npz archive: it is another kind of file, not an "
+            f"arraynet model (a model file is written by arraynet train or model.save)"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except _READ_ERRORS as exc:
