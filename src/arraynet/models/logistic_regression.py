@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .._validation import as_array, check_parameters
+from .._validation import check_logistic_n_x
 from ..activations import Sigmoid
 from ..initialization import check_init, check_seed, initialize_parameters
 from .base import Model
@@ -36,12 +36,7 @@ class LogisticRegression(Model):
         return None if self._parameters is None else self._parameters["w"].shape[0]
 
     def _n_x_of(self, parameters: Mapping[str, Any]) -> int:
-        if not isinstance(parameters, Mapping) or "w" not in parameters:
-            check_parameters(parameters, self._shapes(0))  # reports the missing key or the wrong type
-        w = as_array(parameters["w"], "parameters['w']")
-        if w.ndim != 2:
-            raise ValueError(f"parameters['w'] must have shape (n_x, 1); got {tuple(w.shape)}")
-        return int(w.shape[0])
+        return check_logistic_n_x(parameters)
 
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
         return {"w": (n_x, 1), "b": ()}
