@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from array_api_compat import device
 
 from ..activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .ops import NumpyOps, TorchOps
@@ -48,7 +49,7 @@ def make_step(
     if ops is None or any(type(g) not in _ACTIVATIONS for g in activations):
         return None
     if any(
-        type(value) is not type(X) or value.dtype != X.dtype or value.device != X.device
+        type(value) is not type(X) or value.dtype != X.dtype or device(value) != device(X)
         for value in parameters.values()
     ):
         return None
