@@ -147,7 +147,7 @@ def load_csv(
     row. ``label_column`` (an index, negative from the end, or a header name) holds the labels; with
     None every column is a feature and ``Y`` is None. With ``read_labels`` False the label column is
     left out of ``X`` and not read (``Y`` is None): the labels of a file to predict. Blank lines and lines starting with ``#`` are
-    skipped; a first line in which no cell is a number is the header of column names. Every other
+    skipped; a first line with a cell of text is the header of column names. Every other
     line must be all numbers: an empty or non-numeric cell is a ``ValueError`` naming the file, the
     line and the column (both counted from 1)."""
     path = _existing_file(path)
@@ -160,12 +160,12 @@ def load_csv(
                 if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                     continue
                 values, bad = _floats(row)
-                if names is None and not rows and len(bad) == len(row):  # no cell a number: the header
-                    names = [cell.strip() for cell in row]
+                if names is None and not rows and any(row[i].strip() for i in bad):  # text: the header
+                    names = [cell.strip() for cell in row]  # (names may be numbers: pandas' "0,1,y")
                     continue
                 if bad:
-                    first = names is None and not rows  # a first line of numbers and text is no header either
-                    hint = " (a first line is the header when none of its cells is a number)" if first else ""
+                    first = names is None and not rows  # a first line of numbers and empty cells is data
+                    hint = " (a first line is the header when one of its cells is text)" if first else ""
                     raise ValueError(_not_a_number(path, reader.line_num, row, bad[0], names) + hint)
                 width = len(rows[0]) if rows else len(names) if names is not None else len(values)
                 if len(values) != width:
