@@ -64,9 +64,11 @@ def test_a_dtype_other_than_float32_or_float64_is_refused(xp, dtype):
             arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype=dtype)
 
 
-def test_a_dtype_may_be_given_by_name(xp, device):
+def test_a_dtype_may_be_given_by_name_or_as_pythons_float(xp, device):
     parameters = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype="float32", device=device)
     assert all(value.dtype == xp.float32 for value in parameters.values())
+    parameters = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=xp, dtype=float, device=device)
+    assert all(value.dtype == xp.float64 for value in parameters.values())
 
 
 def test_the_plain_library_module_stands_for_its_namespace():

@@ -199,6 +199,13 @@ def test_parameters_that_overflow_in_the_last_update_raise_with_the_history_so_f
     assert not np.any(model.get_parameters()["w"])  # the zeros of iteration 0
 
 
+def test_a_cost_that_is_not_finite_before_any_update_says_so():
+    model = arraynet.NeuralNetwork([2, 8, 1], hidden_activation="relu", seed=0)
+    with pytest.raises(arraynet.DivergenceError, match=r"the cost is inf at iteration 0, before any update") as error:
+        model.fit(X_FLOWER * 1e307, Y_FLOWER, num_iterations=5, record_every=1)
+    assert error.value.iteration == 0 and error.value.history.iterations == []
+
+
 def test_a_diverging_fit_raises_divergence_error_alone_and_the_callback_keeps_the_users_errstate():
     """Overflow on the way to a NaN cost is what DivergenceError reports: no NumPy RuntimeWarning
     comes before it (this suite turns them into errors, as ``python -W error`` does)."""

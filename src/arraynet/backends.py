@@ -161,7 +161,10 @@ def as_namespace(xp: Any) -> ModuleType:
 
 
 def dtype_argument(xp: ModuleType, dtype: Any) -> Any:
-    """``dtype`` as a dtype of namespace ``xp``: a dtype itself, or its name ("float32")."""
+    """``dtype`` as a dtype of namespace ``xp``: a dtype itself, its name ("float32"), or Python's
+    ``float`` (float64, as NumPy reads it)."""
+    if dtype is float:
+        dtype = "float64"
     if not isinstance(dtype, str):
         return dtype
     dtypes = xp.__array_namespace_info__().dtypes()

@@ -200,7 +200,11 @@ class Model:
                                 f"the cost became {cost} at iteration {i} (it is checked at the recorded "
                                 f"iterations, every record_every = {record_every}; the last finite cost "
                                 f"was at iteration {kept}); the model keeps its parameters from iteration "
-                                f"{kept}. Try a smaller learning_rate than {learning_rate}",
+                                f"{kept}. Try a smaller learning_rate than {learning_rate}"
+                                if i > 0
+                                else f"the cost is {cost} at iteration 0, before any update: the starting "
+                                "parameters give no finite cost on this data (look for NaN, Inf or huge "
+                                "values in X and in the parameters); the model keeps them",
                                 iteration=i,
                                 history=history,
                             )
@@ -251,7 +255,8 @@ class Model:
     def predict(self, X: Any) -> Any:
         """Labels 0 or 1, shape ``(1, m)``, in the parameters' dtype: 1 where ``A^[L] > 0.5``, read
         as ``Z^[L] > 0`` (the same in exact arithmetic, and ``sigma`` rounds to 0.5 for ``|z|``
-        below about 1e-8 in float32), so the labels agree with ``decision_function``'s signs."""
+        up to about 1e-7 in float32, 1e-16 in float64), so the labels agree with
+        ``decision_function``'s signs."""
         ZL = self.decision_function(X)
         return namespace_of(ZL).astype(ZL > 0, ZL.dtype)
 
