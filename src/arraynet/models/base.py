@@ -73,6 +73,21 @@ class _GenericStep:
         return self.parameters
 
 
+def _divergence_message(cost: float, i: int, kept: int, record_every: int, learning_rate: float) -> str:
+    """What ``fit`` says when the cost read at iteration ``i`` is ``cost``, not finite."""
+    if i == 0:
+        return (
+            f"the cost is {cost} at iteration 0, before any update: the starting parameters give no "
+            "finite cost on this data (look for NaN, Inf or huge values in X and in the parameters); "
+            "the model keeps them"
+        )
+    return (
+        f"the cost became {cost} at iteration {i} (it is checked at the recorded iterations, every "
+        f"record_every = {record_every}; the last finite cost was at iteration {kept}); the model keeps "
+        f"its parameters from iteration {kept}. Try a smaller learning_rate than {learning_rate}"
+    )
+
+
 def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
     """``callback(*arguments)`` under NumPy's floating-point ``errstate``: the user's own
     settings, not those of the training loop around it."""
@@ -197,14 +212,7 @@ class Model:
                             kept = history.iterations[-1] if history.iterations else 0
                             history.iterations_run, history.seconds = i, time.perf_counter() - start
                             raise DivergenceError(
-                                f"the cost became {cost} at iteration {i} (it is checked at the recorded "
-                                f"iterations, every record_every = {record_every}; the last finite cost "
-                                f"was at iteration {kept}); the model keeps its parameters from iteration "
-                                f"{kept}. Try a smaller learning_rate than {learning_rate}"
-                                if i > 0
-                                else f"the cost is {cost} at iteration 0, before any update: the starting "
-                                "parameters give no finite cost on this data (look for NaN, Inf or huge "
-                                "values in X and in the parameters); the model keeps them",
+                                _divergence_message(cost, i, kept, record_every, learning_rate),
                                 iteration=i,
                                 history=history,
                             )
