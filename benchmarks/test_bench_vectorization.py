@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from workloads import DOT_N, LEARNING_RATE, LR_SHAPE, describe, host_data
 
-from arraynet import loops
-from arraynet.cost import cost_from_logits
+from arraynet.kernel import loops
+from arraynet.kernel.cost import cost_from_logits
+from arraynet.kernel.propagation import _update
 from arraynet.models.logistic_regression import LogisticRegression
-from arraynet.propagation import _update
 
 
 @pytest.mark.parametrize("implementation", ["loop", "vectorized"])

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 import arraynet
-from arraynet import loops
-from arraynet.activations import get_activation
 from arraynet.backends import _unusable_reason, get_namespace
-from arraynet.fastpaths.buffered import make_step
-from arraynet.propagation import _backward, _forward, _update
+from arraynet.kernel import loops
+from arraynet.kernel.activations import get_activation
+from arraynet.kernel.propagation import _backward, _forward, _update
+from arraynet.steps.buffered import make_step
 
 SIZE = os.environ.get("ARRAYNET_BENCH_SIZE", "full")
 if SIZE not in ("smoke", "quick", "full"):

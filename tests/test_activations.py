@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.activations import get_activation
 from arraynet.backends import to_numpy
+from arraynet.kernel.activations import get_activation
 
 from .conftest import assert_same_place
 

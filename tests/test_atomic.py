@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import arraynet
-from arraynet._atomic import atomic_path
+from arraynet.io._atomic import atomic_path
 
 
 def test_a_directory_as_the_target_is_an_error_that_names_it_and_leaves_nothing_behind(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from arraynet.benchreport import load_results, write_report
+from arraynet.cli.benchreport import load_results, write_report
 
 
 def entry(median: float, **info) -> dict:

@@ -301,7 +301,7 @@ def test_a_diverging_training_is_a_one_line_error(moons, capsys):
 def test_quiet_turns_the_progress_bar_off_even_on_a_terminal(moons, capsys, monkeypatch):
     """Without --quiet a terminal gets the bar (tqdm, after its delay); with it, never."""
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    monkeypatch.setattr(arraynet.progress, "DELAY", 0.0)
+    monkeypatch.setattr(arraynet.models.progress, "DELAY", 0.0)
     train = ["train", str(moons / "train.npz"), "--iterations", "300", "-o", str(moons / "m.npz")]
     assert main(train) == 0
     assert "300/300" in capsys.readouterr().err  # tqdm's bar, at its end

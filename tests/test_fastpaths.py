@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.activations import Activation, Sigmoid
 from arraynet.backends import to_numpy
-from arraynet.fastpaths import ENVIRONMENT_VARIABLE, fast_paths_enabled
-from arraynet.fastpaths.buffered import BufferedStep, make_step
+from arraynet.kernel.activations import Activation, Sigmoid
+from arraynet.steps import ENVIRONMENT_VARIABLE, fast_paths_enabled
+from arraynet.steps.buffered import BufferedStep, make_step
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()
 LAYER_DIMS = {1: [2, 1], 2: [2, 5, 1], 3: [2, 6, 4, 1]}

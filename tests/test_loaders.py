@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.loaders import load_csv, load_data, load_h5, load_npz
+from arraynet.io.loaders import load_csv, load_data, load_h5, load_npz
 
 RNG = np.random.default_rng(0)
 X3 = RNG.standard_normal((3, 6))  # n_x = 3, m = 6

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet import loops
 from arraynet.backends import to_numpy
-from arraynet.cost import cost_from_logits
+from arraynet.kernel import loops
+from arraynet.kernel.cost import cost_from_logits
 from arraynet.models.logistic_regression import LogisticRegression
 
 from .conftest import assert_same_place

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.history import History
+from arraynet.models.history import History
 
 pytest.importorskip("matplotlib")
 from arraynet.plots import plot_cost, plot_decision_boundary, plot_sweep

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet import serialization
 from arraynet.backends import backend_name, to_numpy
+from arraynet.io import serialization
 
 from .conftest import assert_same_place
 

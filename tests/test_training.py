@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet import progress
 from arraynet.backends import backend_name
+from arraynet.models import progress
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()
 

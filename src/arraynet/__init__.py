@@ -3,16 +3,16 @@ API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Ar
 
 __version__ = "0.1.0"  # first: modules below (the saved-model header, the CLI) read it
 
-from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .backends import BACKENDS, asarray, available_backends
-from .cost import compute_cost
-from .datasets import load_circles, load_flower, load_moons
-from .history import History
-from .initialization import initialize_parameters
-from .loaders import load_csv, load_data, load_h5, load_npz
+from .io.datasets import load_circles, load_flower, load_moons
+from .io.loaders import load_csv, load_data, load_h5, load_npz
+from .io.serialization import ModelFileError, load
+from .kernel.activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .kernel.cost import compute_cost
+from .kernel.initialization import initialize_parameters
+from .kernel.propagation import LayerCache, backward, forward, update
 from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
-from .propagation import LayerCache, backward, forward, update
-from .serialization import ModelFileError, load
+from .models.history import History
 
 __all__ = [
     "BACKENDS",

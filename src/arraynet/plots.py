@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_path
 from .backends import to_numpy
-from .history import History
-from .loaders import as_input_of
+from .io._atomic import atomic_path
+from .io.loaders import as_input_of
 from .models import Model
+from .models.history import History
 
 __all__ = ["plot_cost", "plot_decision_boundary", "plot_sweep"]
 

@@ -31,10 +31,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "arraynet.sklearn needs scikit-learn >= 1.6: pip install 'arraynet[sklearn]'"
     ) from exc
 
-from .activations import ActivationLike
 from .backends import asarray, backend_name, is_array, namespace_of
-from .history import History
+from .kernel.activations import ActivationLike
 from .models import LogisticRegression, Model, NeuralNetwork
+from .models.history import History
 
 __all__ = ["LogisticRegressionClassifier", "NeuralNetworkClassifier"]
 

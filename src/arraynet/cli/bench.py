@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .._atomic import atomic_path
-from ..benchreport import write_report
+from ..io._atomic import atomic_path
+from .benchreport import write_report
 
 # pytest-benchmark options per size: "smoke" proves the code runs (one round, tiny sizes, for CI)
 ROUNDS = {

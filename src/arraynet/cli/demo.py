@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
-from ..datasets import load_flower
+from ..io.datasets import load_flower
 from ..models import NeuralNetwork
 from .train import check_plot_directory, write_plots
 

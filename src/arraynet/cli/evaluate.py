@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..loaders import as_input_of, load_data
-from ..serialization import load
+from ..io.loaders import as_input_of, load_data
+from ..io.serialization import load
 from .train import DATA_HELP, add_data_arguments, add_placement_arguments
 
 

@@ -9,11 +9,11 @@ from typing import TextIO
 
 import numpy as np
 
-from .._atomic import atomic_path
-from ..activations import Sigmoid
 from ..backends import to_numpy
-from ..loaders import as_input_of, load_csv, load_data
-from ..serialization import load
+from ..io._atomic import atomic_path
+from ..io.loaders import as_input_of, load_csv, load_data
+from ..io.serialization import load
+from ..kernel.activations import Sigmoid
 from .train import DATA_HELP, add_data_arguments, add_placement_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".npz")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..activations import ACTIVATIONS
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
-from ..history import History
-from ..initialization import INITS
-from ..loaders import DATA_SUFFIXES, load_data
+from ..io.loaders import DATA_SUFFIXES, load_data
+from ..kernel.activations import ACTIVATIONS
+from ..kernel.initialization import INITS
 from ..models import LogisticRegression, Model, NeuralNetwork
+from ..models.history import History
 
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in README.md"
 

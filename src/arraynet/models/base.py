@@ -16,11 +16,11 @@ import numpy as np
 
 from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray, backend_name, namespace_of
-from ..cost import cost_from_logits
-from ..fastpaths import fast_paths_enabled
-from ..history import History
-from ..progress import progress_bar
-from ..propagation import _update
+from ..kernel.cost import cost_from_logits
+from ..kernel.propagation import _update
+from ..steps import fast_paths_enabled
+from .history import History
+from .progress import progress_bar
 
 __all__ = ["Callback", "DivergenceError", "Model", "NotFittedError"]
 
@@ -120,7 +120,7 @@ class Model:
         raise NotImplementedError
 
     def _fast_step(self, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float) -> Any:
-        """A fast path's step for this data (see ``arraynet.fastpaths``), or None for the generic
+        """A fast path's step for this data (see ``arraynet.steps``), or None for the generic
         kernel. It copies ``parameters``: the arrays the user holds never change."""
         return None
 
@@ -169,11 +169,11 @@ class Model:
         At each recorded iteration ``i``, ``callback(i, cost, model)`` is called, the model holding
         that iteration's parameters (those that gave ``cost``); if it returns a true value, training stops
         there, the model keeps those parameters and ``history.stopped_early`` is True.
-        ``progress``: a progress bar with the iteration and the cost (see ``arraynet.progress``);
+        ``progress``: a progress bar with the iteration and the cost (see ``arraynet.models.progress``);
         None shows it when standard error is a terminal and the run lasts over a second, False
         never. Both act only at recorded iterations, so they cost the other iterations nothing.
         ``fast_paths``: False runs the generic kernel even where a fast path applies (see
-        ``arraynet.fastpaths``; same numbers, the environment variable ``ARRAYNET_FAST_PATHS=0``
+        ``arraynet.steps``; same numbers, the environment variable ``ARRAYNET_FAST_PATHS=0``
         does the same for every fit); None follows that variable.
         """
         learning_rate = check_learning_rate(
@@ -298,8 +298,8 @@ class Model:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one ``.npz`` file at ``path``, atomically; ``arraynet.load(path)``
-        reads it back on any backend. See ``arraynet.serialization``."""
-        from ..serialization import save
+        reads it back on any backend. See ``arraynet.io.serialization``."""
+        from ..io.serialization import save
 
         return save(self, path)
 

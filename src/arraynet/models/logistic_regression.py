@@ -7,8 +7,8 @@ from types import ModuleType
 from typing import Any
 
 from .._validation import check_logistic_n_x
-from ..activations import Sigmoid
-from ..initialization import check_init, check_seed, initialize_parameters
+from ..kernel.activations import Sigmoid
+from ..kernel.initialization import check_init, check_seed, initialize_parameters
 from .base import Model
 
 __all__ = ["LogisticRegression"]

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from ..activations import ActivationLike
-from ..fastpaths.buffered import make_step
-from ..initialization import check_init, check_layer_dims, check_seed, initialize_parameters
-from ..propagation import _backward, _forward, check_activations, network_shapes
+from ..kernel.activations import ActivationLike
+from ..kernel.initialization import check_init, check_layer_dims, check_seed, initialize_parameters
+from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
+from ..steps.buffered import make_step
 from .base import Model
 
 __all__ = ["NeuralNetwork"]

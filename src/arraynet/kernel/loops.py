@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as device_of
 
-from ._validation import check_logistic_n_x, check_parameters, check_X, check_Y
+from .._validation import check_logistic_n_x, check_parameters, check_X, check_Y
+from ..backends import namespace_of
 from .activations import Activation, ActivationLike, Sigmoid
-from .backends import namespace_of
 from .cost import check_cost_arguments, cost_from_logits, cost_from_probabilities
 from .propagation import (
     LayerCache,

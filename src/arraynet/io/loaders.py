@@ -26,8 +26,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .backends import asarray, backend_name, namespace_of
-from .models import Model
+from ..backends import asarray, backend_name, namespace_of
+from ..models import Model
 
 __all__ = ["DATA_SUFFIXES", "as_input_of", "load_csv", "load_data", "load_h5", "load_npz"]
 

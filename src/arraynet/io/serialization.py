@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
+from .._validation import check_finite, check_parameters
+from ..backends import asarray, get_namespace, to_numpy
+from ..kernel.activations import ACTIVATIONS, Activation
+from ..models import LogisticRegression, Model, NeuralNetwork
 from ._atomic import atomic_path
-from ._validation import check_finite, check_parameters
-from .activations import ACTIVATIONS, Activation
-from .backends import asarray, get_namespace, to_numpy
-from .models import LogisticRegression, Model, NeuralNetwork
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 

@@ -6,7 +6,7 @@ A step of the generic kernel allocates every ``Z``, ``A``, ``dZ`` and gradient a
 layer (512 x 8192 in "wide") each is a new ``mmap`` that must be faulted in and zeroed, which shows
 as system time, and on PyTorch every operation also goes through the Array API wrappers. Here they
 are written over instead. The numbers are those of the generic kernel, bit for bit: same
-operations, same operands, same order (``arraynet.fastpaths.ops`` spells them for each library).
+operations, same operands, same order (``arraynet.steps.ops`` spells them for each library).
 
 Used for NumPy arrays and PyTorch CPU tensors of float32 or float64 with the four built-in
 activations (PyTorch on CUDA is not measured yet, so it keeps the generic kernel); ``make_step``
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
-from ..activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..kernel.activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .ops import NumpyOps, TorchOps
 
 __all__ = ["BufferedStep", "make_step"]

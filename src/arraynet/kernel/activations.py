@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from .backends import namespace_of
+from ..backends import namespace_of
 
 __all__ = ["Activation", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "get_activation"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import array_api_compat
 
-from ._validation import as_array, check_float_dtype, check_same_place, check_Y
-from .backends import namespace_of
+from .._validation import as_array, check_float_dtype, check_same_place, check_Y
+from ..backends import namespace_of
 
 __all__ = ["compute_cost"]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from ._validation import (
+from .._validation import (
     as_array,
     as_matrix,
     check_learning_rate,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._atomic import atomic_path
+from ..io._atomic import atomic_path
 
 __all__ = ["Result", "load_results", "write_report"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_float_dtype
-from .backends import as_namespace, backend_name, dtype_argument, get_namespace
+from .._validation import check_float_dtype
+from ..backends import as_namespace, backend_name, dtype_argument, get_namespace
 
 __all__ = ["INITS", "initialize_parameters"]
 
