@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 
 import arraynet
-from arraynet.backends import _unusable_reason, get_namespace
+from arraynet.backends import _unusable_reason, namespace_for_backend
 from arraynet.kernel import loops
-from arraynet.kernel.activations import get_activation
-from arraynet.kernel.propagation import _backward, _forward, _update
-from arraynet.steps.buffered import make_step
+from arraynet.steps import BufferedStep, Kernel, train_step
 
 SIZE = os.environ.get("ARRAYNET_BENCH_SIZE", "full")
 if SIZE not in ("smoke", "quick", "full"):
@@ -106,7 +104,7 @@ class Target:
 
     @property
     def xp(self) -> ModuleType:
-        return get_namespace(self.backend)
+        return namespace_for_backend(self.backend)
 
     def sync(self) -> None:
         """Wait for the device: a GPU timing must include the work it queued."""
@@ -165,15 +163,19 @@ def arrays(net: Net, target: Target, dtype: str) -> tuple[dict[str, Any], Any, A
 
 
 # -- one training step, by implementation -------------------------------------------------------
+def kernel_of(net: Net) -> Kernel:
+    """The math of ``net`` as the steps run it."""
+    return arraynet.NeuralNetwork(list(net.layer_dims), activations=list(net.activations))._kernel()
+
+
 def arraynet_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
-    """arraynet's vectorized kernel, as ``fit`` runs it: forward, backward, update."""
+    """arraynet's vectorized kernel, as ``fit`` runs it (``arraynet.steps.train_step``): forward,
+    backward, update."""
     parameters, X, Y = arrays(net, target, dtype)
-    activations = [get_activation(g) for g in net.activations]
-    xp = target.xp
+    generic = train_step(kernel_of(net), target.xp)
 
     def step() -> Any:
-        AL, caches = _forward(parameters, X, activations, xp)
-        new = _update(parameters, _backward(AL, Y, caches, activations, xp), LEARNING_RATE)
+        new, _ = generic(parameters, X, Y, LEARNING_RATE)
         target.sync()
         return new
 
@@ -184,7 +186,7 @@ def arraynet_buffered_step(net: Net, target: Target, dtype: str) -> Callable[[],
     """arraynet's buffered fast path, as ``fit`` runs it on NumPy and PyTorch CPU float32/float64:
     the same step, into buffers allocated once, the parameters updated in place."""
     parameters, X, Y = arrays(net, target, dtype)
-    fast = make_step(parameters, X, Y, [get_activation(g) for g in net.activations], LEARNING_RATE)
+    fast = BufferedStep.create(kernel_of(net), parameters, X, Y, LEARNING_RATE, target.xp)
 
     def step() -> Any:
         fast.forward()

@@ -1,5 +1,6 @@
 """One ``xp`` fixture runs a test on every backend under test.
 
+``backend_cases`` generates the test matrix (backend, device, dtype) that every module uses.
 Backends: NumPy, array-api-strict (the strict reference, on its extra device "device1" so that an
 array created on the default device fails), PyTorch on the CPU, CuPy where a CUDA device is
 usable, and JAX where it is installed (with its float64 mode on, as the float64 tests need). Choose with ``pytest --backends numpy,torch`` or ``ARRAYNET_TEST_BACKENDS=numpy,torch``;
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import types
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import array_api_compat
 import numpy as np
@@ -21,10 +24,53 @@ import pytest
 import arraynet
 from arraynet.backends import _device_argument, _unusable_reason, backend_name
 
-TESTED_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy", "jax")
-TEST_DEVICES = {"array_api_strict": "device1"}
-if os.environ.get("ARRAYNET_TEST_TORCH_DEVICE"):
-    TEST_DEVICES["torch"] = os.environ["ARRAYNET_TEST_TORCH_DEVICE"]
+# (backend, device) of every target under test: the device tests put their data on (None: the
+# backend's default); array-api-strict's extra "device1", so that an array made on the default
+# device fails
+_TORCH_DEVICE = os.environ.get("ARRAYNET_TEST_TORCH_DEVICE") or None
+TARGETS: tuple[tuple[str, str | None], ...] = (
+    ("numpy", None),
+    ("array_api_strict", "device1"),
+    ("torch", _TORCH_DEVICE),
+    ("cupy", None),
+    ("jax", None),
+)
+# the targets that compute on a GPU
+GPU_TARGETS: tuple[tuple[str, str | None], ...] = (("cupy", None), ("torch", "cuda:0"))
+TESTED_BACKENDS = tuple(backend for backend, _ in TARGETS)
+TEST_DEVICES = {backend: device for backend, device in TARGETS if device is not None}
+
+
+class Case(NamedTuple):
+    """One case of the test matrix: a backend, the device its data goes on, a floating dtype."""
+
+    backend: str
+    device: str | None
+    dtype: str | None  # "float32", "float64", or None for the data's own
+
+
+def backend_cases(
+    dtypes: Sequence[str | None] = (None,), targets: Sequence[tuple[str, str | None]] = TARGETS
+) -> list[Any]:
+    """The test matrix, backend x device x dtype, as ``pytest.param``s with ids ("numpy",
+    "torch-cuda:0-float32"): the one generator that every test module parametrizes with (as
+    scikit-learn's ``yield_namespace_device_dtype_combinations``). Whether a case can run here is
+    decided when it runs (``resolve_case``), so that ``--backends`` applies."""
+    params = []
+    for backend, device in targets:
+        for dtype in dtypes:
+            label = "-".join(part for part in (backend, device if backend != "array_api_strict" else None, dtype) if part)
+            params.append(pytest.param(Case(backend, device, dtype), id=label))
+    return params
+
+
+class Resolved(NamedTuple):
+    """A case made concrete: its namespace, device object and dtype object."""
+
+    xp: types.ModuleType
+    device: Any
+    dtype: Any
+    case: Case
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,34 +87,54 @@ def _requested(config: pytest.Config) -> list[str] | None:
     return None if not value else [name.strip() for name in value.split(",") if name.strip()]
 
 
-@pytest.fixture(params=TESTED_BACKENDS)
-def xp(request: pytest.FixtureRequest):
-    """The Array API namespace of the backend under test."""
-    name = request.param
-    requested = _requested(request.config)
-    if requested is not None and name not in requested:
-        pytest.skip(f"backend {name} not selected (--backends / ARRAYNET_TEST_BACKENDS)")
-    reason = _unusable_reason(name)
+def resolve_case(case: Case, config: pytest.Config) -> Resolved:
+    """The case's namespace, device and dtype; skipped with the reason when its backend is not
+    selected or not usable here, or its device is not there (failed instead when the backend was
+    selected by name)."""
+    requested = _requested(config)
+    if requested is not None and case.backend not in requested:
+        pytest.skip(f"backend {case.backend} not selected (--backends / ARRAYNET_TEST_BACKENDS)")
+    reason = _unusable_reason(case.backend)
     if reason is not None:
         if requested is not None:
-            pytest.fail(f"backend {name} was selected but {reason}")
-        pytest.skip(f"backend {name} is not usable: {reason}")
-    if name == "jax":
+            pytest.fail(f"backend {case.backend} was selected but {reason}")
+        pytest.skip(f"backend {case.backend} is not usable: {reason}")
+    if case.backend == "jax":
         import jax
 
         jax.config.update("jax_enable_x64", True)
         os.environ["JAX_ENABLE_X64"] = "1"  # and in the CLI tests' subprocesses
-    return arraynet.backends.get_namespace(name)
+    xp = arraynet.backends.namespace_for_backend(case.backend)
+    device = None
+    if case.device is not None:
+        try:
+            device = array_api_compat.device(xp.empty(0, device=_device_argument(xp, case.device)))
+        except (RuntimeError, AssertionError, ValueError) as exc:  # PyTorch without CUDA: AssertionError
+            if (case.backend, case.device) in GPU_TARGETS and case.device != _TORCH_DEVICE:
+                pytest.skip(f"needs a GPU: {case.backend} has no device {case.device} here ({exc})")
+            raise
+    dtype = None if case.dtype is None else getattr(xp, case.dtype)
+    return Resolved(xp, device, dtype, case)
+
+
+@pytest.fixture(params=backend_cases())
+def backend_case(request: pytest.FixtureRequest) -> Resolved:
+    """The case under test (``backend_cases``), resolved; tests parametrize it indirectly with
+    dtypes or other targets."""
+    return resolve_case(request.param, request.config)
 
 
 @pytest.fixture
-def device(xp):
+def xp(backend_case: Resolved) -> types.ModuleType:
+    """The Array API namespace of the backend under test."""
+    return backend_case.xp
+
+
+@pytest.fixture
+def device(backend_case: Resolved) -> Any:
     """The device tests put their data on: array-api-strict's extra "device1", PyTorch's
     ``$ARRAYNET_TEST_TORCH_DEVICE`` when set, else the default."""
-    name = TEST_DEVICES.get(backend_name(xp))
-    if name is None:
-        return None
-    return array_api_compat.device(xp.empty(0, device=_device_argument(xp, name)))
+    return backend_case.device
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.backends import _unusable_reason, backend_name, get_namespace, namespace_of, to_numpy
+from arraynet.backends import _unusable_reason, backend_name, namespace_for_backend, namespace_of, to_numpy
 
-from .conftest import TESTED_BACKENDS, assert_same_place
+from .conftest import GPU_TARGETS, TESTED_BACKENDS, assert_same_place, backend_cases
 
 X_FLOWER, Y_FLOWER = arraynet.load_flower()
 
@@ -145,7 +145,7 @@ def test_auto_falls_back_to_numpy_and_says_so_once(fake_cupy, caplog, cupy_devic
     caplog.set_level(logging.INFO, logger="arraynet")
     X, Y = arraynet.asarray(X_FLOWER), arraynet.asarray(Y_FLOWER)
     assert isinstance(X, np.ndarray) and isinstance(Y, np.ndarray)
-    assert backend_name(get_namespace("auto")) == "numpy"
+    assert backend_name(namespace_for_backend("auto")) == "numpy"
     model = flower_network()
     model.fit(X, Y, learning_rate=1.2, num_iterations=10)
     assert isinstance(model.predict(arraynet.asarray(X_FLOWER)), np.ndarray)
@@ -161,7 +161,7 @@ def test_auto_falls_back_to_numpy_and_says_so_once(fake_cupy, caplog, cupy_devic
 def test_auto_picks_cupy_when_a_cuda_device_is_usable(fake_cupy, caplog):
     fake_cupy(1)
     caplog.set_level(logging.INFO, logger="arraynet")
-    assert backend_name(get_namespace("auto")) == "cupy"
+    assert backend_name(namespace_for_backend("auto")) == "cupy"
     assert "cupy" in arraynet.available_backends()
     assert not caplog.records
 
@@ -190,17 +190,6 @@ def test_asarray_converts_the_dtype_by_name_or_refuses_a_name_it_does_not_know(x
 
 
 # -- a GPU gives the CPU's numbers ---------------------------------------------------------------
-GPU_BACKENDS = [
-    pytest.param(
-        "cupy", None, id="cupy",
-        marks=pytest.mark.skipif(_unusable_reason("cupy") is not None, reason=f"needs a GPU: {_unusable_reason('cupy')}"),
-    ),
-    pytest.param(
-        "torch", "cuda:0", id="torch-cuda",
-        marks=pytest.mark.skipif(_torch_cuda_reason() is not None, reason=f"needs a GPU: {_torch_cuda_reason()}"),
-    ),
-]
-
 # float64 within 1e-10 relative; float32 within sqrt(eps) = 3.5e-4, the usual bound for float32
 # results that went through many rounded steps: the two BLAS libraries sum in different orders,
 # and where the cost falls fastest (the planar net near iteration 200) a rounding difference grows
@@ -215,8 +204,7 @@ def _wide_data():
     return X, Y
 
 
-@pytest.mark.parametrize("backend, device", GPU_BACKENDS)
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("backend_case", backend_cases(("float64", "float32"), GPU_TARGETS), indirect=True)
 @pytest.mark.parametrize(
     "make_model, data, learning_rate",
     [
@@ -226,7 +214,8 @@ def _wide_data():
     ],
     ids=["planar", "wide", "logistic"],
 )
-def test_same_seed_trains_to_the_same_costs_on_the_gpu_as_on_numpy(backend, device, dtype, make_model, data, learning_rate):
+def test_same_seed_trains_to_the_same_costs_on_the_gpu_as_on_numpy(backend_case, make_model, data, learning_rate):
+    backend, device, dtype = backend_case.case
     X_host, Y_host = (array.astype(dtype) for array in data)
     on_cpu = make_model().fit(X_host, Y_host, learning_rate=learning_rate, num_iterations=300, record_every=50)
     model = make_model()

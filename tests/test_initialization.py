@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.backends import backend_name, get_namespace, namespace_of, to_numpy
+from arraynet.backends import backend_name, namespace_for_backend, namespace_of, to_numpy
 
 
 @pytest.mark.parametrize(
@@ -72,13 +72,13 @@ def test_a_dtype_may_be_given_by_name_or_as_pythons_float(xp, device):
 
 
 def test_the_plain_library_module_stands_for_its_namespace():
-    """xp=torch (or numpy) gives what xp=get_namespace("torch") gives: arrays that forward accepts."""
+    """xp=torch (or numpy) gives what xp=namespace_for_backend("torch") gives: arrays that forward accepts."""
     torch = pytest.importorskip("torch")
     for module, name in ((torch, "torch"), (np, "numpy")):
         parameters = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=module)
-        expected = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=get_namespace(name))
+        expected = arraynet.initialize_parameters([2, 3, 1], seed=0, xp=namespace_for_backend(name))
         for key, value in expected.items():
-            assert namespace_of(parameters[key]) is get_namespace(name)
+            assert namespace_of(parameters[key]) is namespace_for_backend(name)
             assert parameters[key].dtype == value.dtype
             np.testing.assert_array_equal(to_numpy(parameters[key]), to_numpy(value))
         arraynet.forward(parameters, module.ones((2, 4), dtype=parameters["W1"].dtype), ["tanh", "sigmoid"])
@@ -86,5 +86,5 @@ def test_the_plain_library_module_stands_for_its_namespace():
 
 @pytest.mark.parametrize("xp", ["torch", arraynet, None.__class__], ids=["a name", "another module", "a class"])
 def test_anything_else_as_xp_says_what_xp_must_be(xp):
-    with pytest.raises(TypeError, match=r"xp must be the Array API namespace of one of numpy, .* \(e\.g\. arraynet\.backends\.get_namespace\('torch'\)"):
+    with pytest.raises(TypeError, match=r"xp must be the Array API namespace of one of numpy, .* \(e\.g\. arraynet\.backends\.namespace_for_backend\('torch'\)"):
         arraynet.initialize_parameters([2, 3, 1], xp=xp)

@@ -1,7 +1,9 @@
 """Array backends: which Array API libraries arraynet can use, and moving data between them.
 
 The kernel never imports an array library: it receives the namespace ``xp`` resolved here, once per
-public call, from the data (``namespace_of``) or from a backend name (``get_namespace``).
+public call, from the data (``namespace_of``) or from a backend name (``namespace_for_backend``).
+Which library a namespace belongs to is asked with one family of predicates, array-api-compat's
+(``is_numpy_namespace(xp)``, ``is_torch_namespace(xp)``, ...), re-exported here.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ import functools
 import importlib
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import array_api_compat
 import numpy as np
+from array_api_compat import (
+    is_array_api_strict_namespace,
+    is_cupy_namespace,
+    is_jax_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+)
 
 __all__ = [
     "BackendInfo",
@@ -24,6 +34,12 @@ __all__ = [
     "backend_info",
     "backend_name",
     "get_namespace",
+    "is_array_api_strict_namespace",
+    "is_cupy_namespace",
+    "is_jax_namespace",
+    "is_numpy_namespace",
+    "is_torch_namespace",
+    "namespace_for_backend",
     "to_numpy",
 ]
 
@@ -117,7 +133,7 @@ def backend_info() -> tuple[BackendInfo, ...]:
         if reason is None:
             with warnings.catch_warnings():  # PyTorch warns while it probes its device types
                 warnings.simplefilter("ignore")
-                devices = tuple(str(d) for d in _devices(get_namespace(name)))
+                devices = tuple(str(d) for d in _devices(namespace_for_backend(name)))
         infos.append(BackendInfo(name, _library_version(name), devices, reason))
     return tuple(infos)
 
@@ -132,8 +148,9 @@ def _auto_backend() -> str:
     return "numpy"
 
 
-def get_namespace(backend: str = "auto") -> ModuleType:
-    """The Array API namespace of ``backend`` ("auto", "numpy", "cupy", "torch", ...)."""
+def namespace_for_backend(backend: str = "auto") -> ModuleType:
+    """The Array API namespace of ``backend`` ("auto", "numpy", "cupy", "torch", ...), by name
+    (``namespace_of`` gives that of an array)."""
     if backend == "auto":
         backend = _auto_backend()
     if backend not in _NAMESPACES:
@@ -146,17 +163,18 @@ def get_namespace(backend: str = "auto") -> ModuleType:
     return importlib.import_module(_NAMESPACES[backend])
 
 
+get_namespace = namespace_for_backend  # its name before 0.2.0, kept as an alias
+
+
 def as_namespace(xp: Any) -> ModuleType:
-    """The namespace arraynet computes with for ``xp``: one that ``get_namespace`` returns, or the
+    """The namespace arraynet computes with for ``xp``: one that ``namespace_for_backend`` returns, or the
     plain library module (``numpy``, ``torch``, ``cupy``) mapped to its array-api-compat wrapper,
     which is what ``namespace_of`` gives for that library's arrays."""
-    if isinstance(xp, ModuleType):
-        for name, module in _NAMESPACES.items():
-            if xp.__name__ in (module, module.removeprefix("array_api_compat.")):
-                return get_namespace(name)
+    if isinstance(xp, ModuleType) and backend_name(xp) in _IS_NAMESPACE:
+        return namespace_for_backend(backend_name(xp))
     raise TypeError(
         f"xp must be the Array API namespace of one of {', '.join(BACKENDS)} (e.g. "
-        f"arraynet.backends.get_namespace('torch'), or the module torch itself); got {xp!r}"
+        f"arraynet.backends.namespace_for_backend('torch'), or the module torch itself); got {xp!r}"
     )
 
 
@@ -173,10 +191,22 @@ def dtype_argument(xp: ModuleType, dtype: Any) -> Any:
     return dtypes[dtype]
 
 
+# backend name -> whether a namespace is that backend's: its library's module or its Array API
+# namespace (array-api-compat's predicates)
+_IS_NAMESPACE: dict[str, Callable[[Any], bool]] = {
+    "numpy": is_numpy_namespace,
+    "cupy": is_cupy_namespace,
+    "torch": is_torch_namespace,
+    "array_api_strict": is_array_api_strict_namespace,
+    "jax": is_jax_namespace,
+}
+
+
 def backend_name(xp: ModuleType) -> str:
-    """The backend name of namespace ``xp`` (the inverse of ``get_namespace``)."""
-    for name, module in _NAMESPACES.items():
-        if xp.__name__ == module:
+    """The backend name of namespace ``xp`` (the inverse of ``namespace_for_backend``), or the
+    module's own name for a library that is not one of ``BACKENDS``."""
+    for name, is_namespace in _IS_NAMESPACE.items():
+        if is_namespace(xp):
             return name
     return xp.__name__
 
@@ -206,9 +236,9 @@ def to_numpy(x: Any) -> np.ndarray:
 
 def _device_argument(xp: ModuleType, device: Any) -> Any:
     """Turn a device given by name into the backend's device object where the backend needs one."""
-    if isinstance(device, str) and xp.__name__ == "array_api_strict":
+    if isinstance(device, str) and is_array_api_strict_namespace(xp):
         return xp.Device(device)
-    if device is not None and xp.__name__ == "array_api_compat.cupy":
+    if device is not None and is_cupy_namespace(xp):
         import cupy
 
         return device if isinstance(device, cupy.cuda.Device) else cupy.cuda.Device(device)
@@ -253,7 +283,7 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
     (text, or a dtype the device does not support) is a ValueError or TypeError naming ``x``, the
     target and the library's reason.
     """
-    xp = get_namespace(backend)
+    xp = namespace_for_backend(backend)
     dtype = dtype_argument(xp, dtype)
     target = None if device is None else _checked_device(xp, device)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__
-from ..backends import backend_info, backend_name, get_namespace
+from ..backends import backend_info, backend_name, namespace_for_backend
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             state = f"not usable: {info.reason}"
         print(f"  {info.name:<{width}}  {version:<14}  {state}")
-    auto = backend_name(get_namespace("auto"))
+    auto = backend_name(namespace_for_backend("auto"))
     cupy = next(info for info in infos if info.name == "cupy")
     why = "" if cupy.usable else f" (CuPy is not usable: {cupy.reason})"
     print(f'backend "auto" picks: {auto}{why}')

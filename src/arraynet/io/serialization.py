@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import __version__
 from .._validation import check_finite, check_parameters
-from ..backends import asarray, get_namespace, to_numpy
+from ..backends import asarray, namespace_for_backend, to_numpy
 from ..kernel.activations import ACTIVATIONS, Activation
 from ..models import LogisticRegression, Model, NeuralNetwork
 from ._atomic import atomic_path
@@ -185,7 +185,7 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     Raises ``ModelFileError`` (a ``ValueError``) naming the file and the problem for a missing,
     truncated, corrupted, foreign (not written by arraynet), newer-format or inconsistent file.
     """
-    get_namespace(backend)  # an unknown or unusable backend fails before the file is read
+    namespace_for_backend(backend)  # an unknown or unusable backend fails before the file is read
     path = Path(path)
     header, arrays = _read(path)
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_float_dtype
-from ..backends import as_namespace, backend_name, dtype_argument, get_namespace
+from ..backends import as_namespace, backend_name, dtype_argument, namespace_for_backend
 
 __all__ = ["INITS", "initialize_parameters"]
 
@@ -73,7 +73,7 @@ def initialize_parameters(
     ``b^[l]`` of shape ``(n_l, 1)`` is zero. Arrays are made in namespace ``xp`` (NumPy by default)
     with ``dtype`` (the namespace's default float by default) on ``device``.
 
-    ``xp`` is a namespace of ``arraynet.backends.get_namespace`` or the plain library module
+    ``xp`` is a namespace of ``arraynet.backends.namespace_for_backend`` or the plain library module
     (``numpy``, ``torch``, ``cupy``), which stands for its array-api-compat namespace; anything
     else is a ``TypeError``. ``dtype`` is float32 or float64 of that namespace, or its name
     ("float32"): an integer dtype would truncate the weights to zeros [seed 3.7] and float16 or
@@ -81,7 +81,7 @@ def initialize_parameters(
     """
     dims = check_layer_dims(layer_dims)
     scale_of = INITS[check_init(init)]
-    xp = get_namespace("numpy") if xp is None else as_namespace(xp)
+    xp = namespace_for_backend("numpy") if xp is None else as_namespace(xp)
     if dtype is None:
         dtype = xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
     dtype = dtype_argument(xp, dtype)

@@ -17,8 +17,7 @@ import numpy as np
 from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
 from ..backends import asarray, backend_name, namespace_of
 from ..kernel.cost import cost_from_logits
-from ..kernel.propagation import _update
-from ..steps import fast_paths_enabled
+from ..steps import Kernel, choose_step, fast_paths_enabled
 from .history import History
 from .progress import progress_bar
 
@@ -49,28 +48,6 @@ class DivergenceError(FloatingPointError):
     def __reduce__(self) -> tuple[type[DivergenceError], tuple[str, int, History]]:
         # pickled whole (joblib and multiprocessing send exceptions between processes)
         return type(self), (str(self), self.iteration, self.history)
-
-
-class _GenericStep:
-    """The generic kernel's step, for ``fit``: ``forward()`` returns ``Z^[L]``, ``update()`` does
-    backward and the update [seed 3.5]. Each update makes new arrays, so ``snapshot()`` needs no copy."""
-
-    def __init__(
-        self, model: Model, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
-    ) -> None:
-        self.model, self.parameters, self.X, self.Y = model, parameters, X, Y
-        self.learning_rate, self.xp = learning_rate, xp
-
-    def forward(self) -> Any:
-        self._AL, ZL, self._caches = self.model._forward(self.parameters, self.X, self.xp)
-        return ZL
-
-    def update(self) -> None:
-        grads = self.model._backward(self._AL, self.Y, self._caches, self.xp)
-        self.parameters = _update(self.parameters, grads, self.learning_rate)
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.parameters
 
 
 def _divergence_message(cost: float, i: int, kept: int, record_every: int, learning_rate: float) -> str:
@@ -119,10 +96,9 @@ class Model:
     def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _fast_step(self, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float) -> Any:
-        """A fast path's step for this data (see ``arraynet.steps``), or None for the generic
-        kernel. It copies ``parameters``: the arrays the user holds never change."""
-        return None
+    def _kernel(self) -> Kernel:
+        """The model's math as the steps run it (``arraynet.steps``)."""
+        return Kernel(self._forward, self._backward)
 
     def _n_x(self) -> int | None:
         """The number of features the model expects, or None while that is unknown."""
@@ -193,11 +169,9 @@ class Model:
         if self._parameters is None:
             self._parameters = self._initial_parameters(X.shape[0], xp, X.dtype, device)
 
-        history = History(backend=backend_name(xp), device=str(device))
+        step = choose_step(self._kernel(), self._parameters, X, Y, learning_rate, xp, use_fast_paths)
+        history = History(backend=backend_name(xp), device=str(device), step=step.name)
         bar = progress_bar(num_iterations, progress)
-        step = self._fast_step(self._parameters, X, Y, learning_rate) if use_fast_paths else None
-        if step is None:
-            step = _GenericStep(self, self._parameters, X, Y, learning_rate, xp)
         last = num_iterations - 1
         start = time.perf_counter()
         outer = np.geterr()  # the user's settings, for the callback

@@ -13,7 +13,9 @@ class History:
     """What ``fit`` records: ``costs[k]`` is the cost of iteration ``iterations[k]``'s forward
     pass, before that iteration's update; both are plain Python lists.
 
-    ``backend`` and ``device`` say where the run went (``"torch"``, ``"cuda:0"``); ``seconds`` is
+    ``backend`` and ``device`` say where the run went (``"torch"``, ``"cuda:0"``), ``step`` what ran
+    its iterations (``"generic"``: the generic kernel; ``"buffered"``: the fast path that writes
+    into buffers, see ``arraynet.steps``); ``seconds`` is
     its wall-clock time and ``iterations_run`` the number of updates it made: ``num_iterations``,
     or fewer when a callback stopped it early (``stopped_early``), at the last recorded iteration.
     """
@@ -22,6 +24,7 @@ class History:
     costs: list[float] = field(default_factory=list)
     backend: str = ""
     device: str = ""
+    step: str = ""
     seconds: float = 0.0
     iterations_run: int = 0
     stopped_early: bool = False

@@ -9,7 +9,7 @@ from typing import Any
 from ..kernel.activations import ActivationLike
 from ..kernel.initialization import check_init, check_layer_dims, check_seed, initialize_parameters
 from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
-from ..steps.buffered import make_step
+from ..steps import Kernel
 from .base import Model
 
 __all__ = ["NeuralNetwork"]
@@ -72,8 +72,8 @@ class NeuralNetwork(Model):
     def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
 
-    def _fast_step(self, parameters: dict[str, Any], X: Any, Y: Any, learning_rate: float) -> Any:
-        return make_step(parameters, X, Y, self.activations, learning_rate)
+    def _kernel(self) -> Kernel:
+        return Kernel(self._forward, self._backward, tuple(self.activations))
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
         AL, caches = _forward(parameters, X, self.activations, xp)

@@ -1,35 +1,22 @@
-"""Fast paths beside the generic kernel: a backend-specific training step used where a benchmark
-shows it pays, chosen by namespace and dtype, with the generic kernel as the fallback.
+"""How one iteration of batch gradient descent runs: the Step protocol (``base``), the generic
+kernel's step (``generic``), the fast steps beside it (``buffered``, over each library's in-place
+operations in ``ops``) and the choice among them (``selection``). ``fit`` asks ``choose_step`` for
+a step and runs it; a new backend or engine is a new step here, never a branch in the kernel."""
 
-Every fast path can be switched off: by ``fit(..., fast_paths=False)`` for one run, or for the
-whole process by the environment variable ``ARRAYNET_FAST_PATHS=0``. An explicit argument wins
-over the variable. What is kept, and the measurements that justify it: README, "Performance".
-"""
+from .base import Kernel, NotApplicable, Step
+from .buffered import BufferedStep
+from .generic import GenericStep, train_step
+from .selection import ENVIRONMENT_VARIABLE, FAST_STEPS, choose_step, fast_paths_enabled
 
-from __future__ import annotations
-
-import os
-
-__all__ = ["ENVIRONMENT_VARIABLE", "fast_paths_enabled"]
-
-ENVIRONMENT_VARIABLE = "ARRAYNET_FAST_PATHS"
-_OFF = ("0", "false", "no", "off")
-_ON = ("", "1", "true", "yes", "on")
-
-
-def fast_paths_enabled(fast_paths: bool | None = None) -> bool:
-    """Whether to use the fast paths: ``fast_paths`` when it is a bool, else what
-    ``ARRAYNET_FAST_PATHS`` says (on when unset)."""
-    if fast_paths is not None:
-        if not isinstance(fast_paths, bool):
-            raise TypeError(f"fast_paths must be True, False or None; got {fast_paths!r}")
-        return fast_paths
-    value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
-    if value in _OFF:
-        return False
-    if value in _ON:
-        return True
-    raise ValueError(
-        f"the environment variable {ENVIRONMENT_VARIABLE} must be one of "
-        f"{', '.join(map(repr, _OFF + _ON[1:]))} or unset; got {os.environ[ENVIRONMENT_VARIABLE]!r}"
-    )
+__all__ = [
+    "ENVIRONMENT_VARIABLE",
+    "FAST_STEPS",
+    "BufferedStep",
+    "GenericStep",
+    "Kernel",
+    "NotApplicable",
+    "Step",
+    "choose_step",
+    "fast_paths_enabled",
+    "train_step",
+]

@@ -1,114 +1,78 @@
-"""The in-place operations the buffered step needs, for each library that writes results into a
-given array (``out=``): NumPy and PyTorch. Each method performs the same arithmetic as the generic
-kernel's expression it stands for, so the buffered step's numbers are the kernel's, bit for bit.
+"""``InPlaceOps`` (``arraynet.kernel.inplace``) for each library that writes results into a given
+array: NumPy here (``out=``, ``where=``), PyTorch in ``torch_ops`` (imported only for tensors).
+Each method performs the arithmetic of the Array API expression it stands for, so the buffered
+step's numbers are the generic kernel's, bit for bit.
 
-The Array API standard has no ``out=``; this is the one place where the two libraries' spellings of
-it differ (PyTorch has no ``where=`` and no scalar-first ``subtract``).
+A new library is a subclass of ``InPlaceOps`` (in a module of its own if it imports the library),
+with a line in ``ops_for``;
+``tests/test_steps.py`` holds it to the base's methods and signatures (library functions bound
+directly: to the declared call, by running every operation against its Array API expression).
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NumpyOps", "TorchOps"]
+from ..backends import is_numpy_namespace, is_torch_namespace
+from ..kernel.inplace import InPlaceOps
+
+__all__ = ["NumpyOps", "ops_for"]
 
 
-class NumpyOps:
-    """NumPy's ufuncs with ``out=``."""
+class NumpyOps(InPlaceOps):
+    """NumPy's ufuncs with ``out=``, bound directly where they take the declared call as it is."""
 
     matmul = staticmethod(np.matmul)
     add = staticmethod(np.add)
     subtract = staticmethod(np.subtract)
+    subtract_from = staticmethod(np.subtract)  # (value, a, out=) is value - a
     multiply = staticmethod(np.multiply)
     divide = staticmethod(np.divide)
-    tanh = staticmethod(np.tanh)
-    exp = staticmethod(np.exp)
-    abs = staticmethod(np.abs)
     negative = staticmethod(np.negative)
+    abs = staticmethod(np.abs)
+    exp = staticmethod(np.exp)
+    tanh = staticmethod(np.tanh)
     maximum = staticmethod(np.maximum)
+    clamp_min = staticmethod(np.maximum)  # (a, value, out=) is maximum(a, value)
+    greater = staticmethod(np.greater)
+    greater_equal = staticmethod(np.greater_equal)
 
-    @staticmethod
-    def empty(shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:
-        """An uninitialized array of ``shape`` with ``like``'s dtype (or bool)."""
-        return np.empty(shape, bool if boolean else like.dtype)
-
-    @staticmethod
-    def copy(a: Any) -> Any:
-        return np.array(a, copy=True)
-
-    @staticmethod
-    def sum_columns(a: Any, out: Any) -> None:
-        """``sum(a, axis=1, keepdims=True)`` into ``out``."""
-        np.sum(a, axis=1, keepdims=True, out=out)
-
-    @staticmethod
-    def relu(Z: Any, out: Any) -> None:
-        """``max(Z, 0)``."""
-        np.maximum(Z, 0.0, out=out)
-
-    @staticmethod
-    def one_minus(a: Any, out: Any) -> None:
-        """``1 - a``."""
-        np.subtract(1.0, a, out=out)
-
-    @staticmethod
-    def fill_where_nonnegative(a: Any, Z: Any, value: float, mask: Any) -> None:
-        """``where(Z >= 0, value, a)`` over ``a``."""
-        np.greater_equal(Z, 0.0, out=mask)
-        np.copyto(a, value, where=mask)
-
-    @staticmethod
-    def positive(Z: Any, out: Any) -> None:
-        """``Z > 0`` as 1/0 in ``out``'s dtype."""
-        np.greater(Z, 0.0, out=out)
-
-    @staticmethod
-    def leaky_relu_backward(dA: Any, Z: Any, slope: float, scratch: Any, mask: Any) -> None:
-        """``where(Z > 0, dA, slope dA)`` over ``dA``: ``dA`` scaled where not ``Z > 0``."""
-        np.greater(Z, 0.0, out=mask)
-        np.logical_not(mask, out=mask)
-        np.multiply(dA, slope, out=dA, where=mask)
-
-
-class TorchOps:
-    """PyTorch's functions with ``out=``, for tensors on any device."""
-
-    def __init__(self) -> None:
-        import torch
-
-        self.torch = torch
-        self.matmul, self.add, self.subtract = torch.matmul, torch.add, torch.sub
-        self.multiply, self.divide, self.maximum = torch.mul, torch.div, torch.maximum
-        self.tanh, self.exp, self.abs, self.negative = torch.tanh, torch.exp, torch.abs, torch.neg
+    def __init__(self, xp: ModuleType) -> None:
+        self.xp = xp
 
     def empty(self, shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:
-        dtype = self.torch.bool if boolean else like.dtype
-        return self.torch.empty(shape, dtype=dtype, device=like.device)
+        return np.empty(shape, bool if boolean else like.dtype)
 
     def copy(self, a: Any) -> Any:
-        return a.clone()
+        return np.array(a, copy=True)
 
-    def sum_columns(self, a: Any, out: Any) -> None:
-        self.torch.sum(a, dim=1, keepdim=True, out=out)
+    def assign(self, out: Any, a: Any) -> None:
+        np.copyto(out, a)
 
-    def relu(self, Z: Any, out: Any) -> None:
-        self.torch.clamp_min(Z, 0.0, out=out)
+    def fill_where(self, a: Any, mask: Any, value: float) -> None:
+        np.copyto(a, value, where=mask)
 
-    def one_minus(self, a: Any, out: Any) -> None:
-        # -a + 1 is 1 - a exactly: IEEE subtraction is the addition of the negation
-        self.torch.neg(a, out=out)
-        out.add_(1.0)
+    def scale_where_not(self, a: Any, mask: Any, value: float, scratch: Any) -> None:
+        np.logical_not(mask, out=mask)
+        np.multiply(a, value, out=a, where=mask)
 
-    def fill_where_nonnegative(self, a: Any, Z: Any, value: float, mask: Any) -> None:
-        self.torch.ge(Z, 0.0, out=mask)
-        a.masked_fill_(mask, value)
+    def sum_columns(self, a: Any, *, out: Any) -> None:
+        np.sum(a, axis=1, keepdims=True, out=out)
 
-    def positive(self, Z: Any, out: Any) -> None:
-        self.torch.gt(Z, 0.0, out=out)
 
-    def leaky_relu_backward(self, dA: Any, Z: Any, slope: float, scratch: Any, mask: Any) -> None:
-        self.torch.gt(Z, 0.0, out=mask)
-        self.torch.mul(dA, slope, out=scratch)
-        self.torch.where(mask, dA, scratch, out=dA)
+def ops_for(xp: ModuleType, X: Any) -> InPlaceOps | None:
+    """The in-place operations for data ``X`` of namespace ``xp``, or None where there are none
+    measured to pay: NumPy, and PyTorch on the CPU (PyTorch on CUDA is not measured yet), in
+    float32 or float64."""
+    if X.dtype not in (xp.float32, xp.float64):
+        return None
+    if is_numpy_namespace(xp):
+        return NumpyOps(xp)
+    if is_torch_namespace(xp) and X.device.type == "cpu":
+        from .torch_ops import TorchOps  # X is a tensor: PyTorch is imported already
+
+        return TorchOps(xp)
+    return None

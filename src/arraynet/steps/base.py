@@ -1,0 +1,80 @@
+"""The Step protocol: what ``fit`` relies on to run batch gradient descent [seed 2.5, 3.5], whatever
+runs the iterations (the generic kernel, buffers written in place, a compiler, a cluster).
+
+``fit`` makes one step per run and then, for each iteration ``i``:
+
+1. ``ZL = step.forward()``: ``Z^[L]`` of the current parameters (for the cost, read only at the
+   recorded iterations). A step may compute the whole iteration here; its update takes effect at 3.
+2. at a recorded iteration, ``step.snapshot()``: the current parameters, as arrays that later
+   iterations leave alone (the model keeps them if training stops there).
+3. ``step.update()``: the parameters become those after this iteration's update.
+
+``step.parameters`` is the current parameters (after the last ``update``), which the step may
+change in place. A step class is made by ``create(kernel, parameters, X, Y, learning_rate, xp)``,
+which raises ``NotApplicable``, saying why, where it cannot run this training (another library,
+device or dtype, a model it does not know); ``arraynet.steps.choose_step`` then tries the next
+one, down to the generic kernel's, which applies everywhere. It never changes the arrays in
+``parameters``: a step that updates in place works on its own copy.
+
+Every step gives the generic kernel's numbers: bit for bit where it runs the same operations in the
+same order (the buffered step), within a stated tolerance where a compiler reorders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ..kernel.activations import Activation
+
+__all__ = ["Kernel", "NotApplicable", "Step"]
+
+# (parameters, X, xp) -> (A^[L], Z^[L], caches)
+Forward = Callable[[Mapping[str, Any], Any, ModuleType], tuple[Any, Any, Any]]
+# (A^[L], Y, caches, xp) -> gradients {"dW1": ..., ...}, one per parameter
+Backward = Callable[[Any, Any, Any, ModuleType], dict[str, Any]]
+
+
+class NotApplicable(Exception):
+    """A step cannot run this training; the message says why."""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A model's math as a step runs it: its ``forward`` [seed 3.1] and ``backward`` [seed 3.5]
+    functions (the generic kernel's, taking ``xp``), and, for an L-layer network with parameters
+    ``W1, b1, ..., WL, bL``, its activations ``g^[1], ..., g^[L]``, which steps that work layer by
+    layer need (None for another model)."""
+
+    forward: Forward
+    backward: Backward
+    activations: Sequence[Activation] | None = None
+
+
+@runtime_checkable
+class Step(Protocol):
+    """One run of batch gradient descent on ``(X, Y)``: see the module's docstring."""
+
+    name: ClassVar[str]  # how History.step and the logs name it: "generic", "buffered", ...
+    parameters: dict[str, Any]
+
+    @classmethod
+    def create(
+        cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
+    ) -> Step:
+        """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
+        ...
+
+    def forward(self) -> Any:
+        """``Z^[L]`` of the current parameters."""
+        ...
+
+    def update(self) -> None:
+        """The parameters become those after the update of the iteration ``forward`` began."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current parameters, as arrays that later iterations leave alone."""
+        ...

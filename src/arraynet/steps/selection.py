@@ -1,0 +1,70 @@
+"""Which step runs a training: the first fast step that applies, else the generic kernel's.
+
+Fast steps sit beside the generic kernel, never instead of it, and every one can be switched off:
+by ``fit(..., fast_paths=False)`` for one run, or for the whole process by the environment
+variable ``ARRAYNET_FAST_PATHS=0``. An explicit argument wins over the variable. What is kept, and
+the measurements that justify it: README, "Performance".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from .base import Kernel, NotApplicable, Step
+from .buffered import BufferedStep
+from .generic import GenericStep
+
+__all__ = ["ENVIRONMENT_VARIABLE", "FAST_STEPS", "choose_step", "fast_paths_enabled"]
+
+logger = logging.getLogger("arraynet")
+
+ENVIRONMENT_VARIABLE = "ARRAYNET_FAST_PATHS"
+_OFF = ("0", "false", "no", "off")
+_ON = ("", "1", "true", "yes", "on")
+
+# tried in this order; the first whose create() does not raise NotApplicable runs
+FAST_STEPS: tuple[type[Step], ...] = (BufferedStep,)
+
+
+def fast_paths_enabled(fast_paths: bool | None = None) -> bool:
+    """Whether to use the fast steps: ``fast_paths`` when it is a bool, else what
+    ``ARRAYNET_FAST_PATHS`` says (on when unset)."""
+    if fast_paths is not None:
+        if not isinstance(fast_paths, bool):
+            raise TypeError(f"fast_paths must be True, False or None; got {fast_paths!r}")
+        return fast_paths
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    raise ValueError(
+        f"the environment variable {ENVIRONMENT_VARIABLE} must be one of "
+        f"{', '.join(map(repr, _OFF + _ON[1:]))} or unset; got {os.environ[ENVIRONMENT_VARIABLE]!r}"
+    )
+
+
+def choose_step(
+    kernel: Kernel,
+    parameters: Mapping[str, Any],
+    X: Any,
+    Y: Any,
+    learning_rate: float,
+    xp: ModuleType,
+    fast_paths: bool | None = None,
+) -> Step:
+    """The step that runs batch gradient descent on checked ``(X, Y)`` in namespace ``xp`` from
+    ``parameters``: the first of ``FAST_STEPS`` that applies when the fast paths are on
+    (``fast_paths_enabled(fast_paths)``), else ``GenericStep``. Why a fast step did not apply is
+    logged (logger ``"arraynet"``, level DEBUG)."""
+    if fast_paths_enabled(fast_paths):
+        for step in FAST_STEPS:
+            try:
+                return step.create(kernel, parameters, X, Y, learning_rate, xp)
+            except NotApplicable as reason:
+                logger.debug("the %s step does not apply: %s", step.name, reason)
+    return GenericStep.create(kernel, parameters, X, Y, learning_rate, xp)

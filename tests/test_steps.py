@@ -1,0 +1,290 @@
+"""The steps of ``fit`` (``arraynet.steps``): every one gives the generic kernel's numbers bit for
+bit, it is chosen only where it applies and says why not, it can be switched off, it never changes
+an array the user holds, and every step and every library's in-place operations keep one declared
+interface."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.backends import _unusable_reason, backend_name, to_numpy
+from arraynet.kernel.activations import Activation
+from arraynet.kernel.inplace import InPlaceOps
+from arraynet.steps import (
+    ENVIRONMENT_VARIABLE,
+    FAST_STEPS,
+    BufferedStep,
+    GenericStep,
+    Kernel,
+    NotApplicable,
+    Step,
+    choose_step,
+    fast_paths_enabled,
+    train_step,
+)
+from arraynet.steps import ops as ops_module
+
+from .conftest import backend_cases
+
+X_FLOWER, Y_FLOWER = arraynet.load_flower()
+LAYER_DIMS = {1: [2, 1], 2: [2, 5, 1], 3: [2, 6, 4, 1]}
+
+
+def network(L, hidden="tanh"):
+    return arraynet.NeuralNetwork(LAYER_DIMS[L], hidden_activation=hidden, seed=1)
+
+
+class Halved(Activation):
+    """An activation arraynet does not ship, defined by forward and backward alone."""
+
+    def forward(self, Z, xp):
+        return 0.5 * Z
+
+    def backward(self, dA, Z, A, xp):
+        return 0.5 * dA
+
+
+def buffered_applies(X) -> bool:
+    """Where the buffered step runs: NumPy, and PyTorch on the CPU, float32 and float64."""
+    name = backend_name(arraynet.backends.namespace_of(X))
+    return name == "numpy" or (name == "torch" and X.device.type == "cpu")
+
+
+# -- the fast steps equal the generic kernel -------------------------------------------------------
+@pytest.mark.parametrize("backend_case", backend_cases(("float64", "float32")), indirect=True)
+@pytest.mark.parametrize("L", [1, 2, 3])
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", Halved()], ids=str)
+def test_every_step_trains_to_the_generic_kernels_costs_and_parameters_bit_for_bit(hidden, L, backend_case, to_xp):
+    if L == 1 and hidden != "sigmoid":
+        pytest.skip("one layer is the sigmoid output alone")
+    X, Y = to_xp(X_FLOWER, backend_case.case.dtype), to_xp(Y_FLOWER, backend_case.case.dtype)
+    fast, generic = network(L, hidden), network(L, hidden)
+    fast_history = fast.fit(X, Y, learning_rate=0.5, num_iterations=60, record_every=10)
+    generic_history = generic.fit(X, Y, learning_rate=0.5, num_iterations=60, record_every=10, fast_paths=False)
+    assert fast_history.step == ("buffered" if buffered_applies(X) else "generic")
+    assert generic_history.step == "generic"
+    assert fast_history.iterations == generic_history.iterations == [0, 10, 20, 30, 40, 50, 59]
+    assert fast_history.costs == generic_history.costs
+    expected = generic.get_parameters()
+    for key, value in fast.get_parameters().items():
+        assert type(value) is type(X) and value.dtype == X.dtype
+        np.testing.assert_array_equal(to_numpy(value), to_numpy(expected[key]))
+
+
+def test_the_generic_step_is_a_pure_function_of_the_parameters():
+    model = network(2)
+    parameters = arraynet.initialize_parameters(LAYER_DIMS[2], seed=1)
+    copies = {key: value.copy() for key, value in parameters.items()}
+    xp = arraynet.backends.namespace_of(X_FLOWER)
+    step = train_step(model._kernel(), xp)
+    updated, ZL = step(parameters, X_FLOWER, Y_FLOWER, 0.5)
+    again, ZL_again = step(parameters, X_FLOWER, Y_FLOWER, 0.5)
+    for key, value in parameters.items():
+        np.testing.assert_array_equal(value, copies[key])  # nothing changed in place
+        np.testing.assert_array_equal(updated[key], again[key])  # same input, same output
+    np.testing.assert_array_equal(ZL, ZL_again)
+    AL, caches = arraynet.forward(parameters, X_FLOWER, ["tanh", "sigmoid"])
+    np.testing.assert_array_equal(ZL, caches[-1].Z)  # Z^[L] of the parameters given, before the update
+    grads = arraynet.backward(AL, Y_FLOWER, caches, ["tanh", "sigmoid"])
+    expected = arraynet.update(parameters, grads, 0.5)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(updated[key], value)
+
+
+# -- which step runs -----------------------------------------------------------------------------
+def test_a_fast_step_that_does_not_apply_says_why_and_the_generic_kernel_runs(xp, to_xp, caplog):
+    caplog.set_level(logging.DEBUG, logger="arraynet")
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    model = arraynet.LogisticRegression()
+    history = model.fit(X, Y, num_iterations=3)
+    assert history.step == "generic"
+    assert "the buffered step does not apply: the model is not an L-layer network" in caplog.text
+    caplog.clear()
+    parameters = {key: to_xp(value) for key, value in arraynet.initialize_parameters([2, 3, 1], seed=0).items()}
+    kernel = network(2)._kernel()
+    step = choose_step(kernel, parameters, X, Y, 0.1, xp)
+    assert isinstance(step, BufferedStep if buffered_applies(X) else GenericStep)
+    assert isinstance(step, Step)
+    if not buffered_applies(X):
+        assert "the buffered step does not apply: no in-place operations for" in caplog.text
+
+
+def test_the_buffered_step_refuses_what_it_cannot_run():
+    kernel = network(2)._kernel()
+    xp = arraynet.backends.namespace_of(X_FLOWER)
+    parameters = arraynet.initialize_parameters([2, 3, 1], seed=0)
+    half = {key: value.astype(np.float16) for key, value in parameters.items()}
+    with pytest.raises(NotApplicable, match="no in-place operations for ndarray of dtype float16"):
+        BufferedStep.create(kernel, half, X_FLOWER.astype(np.float16), Y_FLOWER.astype(np.float16), 0.1, xp)
+    with pytest.raises(NotApplicable, match="not an L-layer network"):
+        BufferedStep.create(Kernel(kernel.forward, kernel.backward), parameters, X_FLOWER, Y_FLOWER, 0.1, xp)
+    single = {key: value.astype(np.float32) for key, value in parameters.items()}
+    with pytest.raises(NotApplicable, match="not in X's dtype"):
+        BufferedStep.create(kernel, single, X_FLOWER, Y_FLOWER, 0.1, xp)
+
+
+def test_the_environment_variable_switches_the_fast_path_off_and_the_argument_wins(monkeypatch):
+    def step(**options):
+        return network(2).fit(X_FLOWER, Y_FLOWER, num_iterations=3, **options).step
+
+    assert step() == "buffered"
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "0")
+    assert step() == "generic"
+    assert step(fast_paths=True) == "buffered"
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "1")
+    assert step(fast_paths=False) == "generic"
+    assert step() == "buffered"
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", "off"])
+def test_the_environment_variable_reads_the_usual_words_for_off(monkeypatch, value):
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, value)
+    assert fast_paths_enabled() is False
+    assert fast_paths_enabled(True) is True
+
+
+def test_a_bad_switch_is_an_error_that_names_it(monkeypatch):
+    with pytest.raises(TypeError, match="fast_paths must be True, False or None; got 'no'"):
+        network(2).fit(X_FLOWER, Y_FLOWER, num_iterations=1, fast_paths="no")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "maybe")
+    with pytest.raises(ValueError, match=f"{ENVIRONMENT_VARIABLE} must be one of .* got 'maybe'"):
+        network(2).fit(X_FLOWER, Y_FLOWER, num_iterations=1)
+
+
+# -- what the user holds never changes -----------------------------------------------------------
+def test_fit_never_changes_the_arrays_the_user_holds(xp, to_xp):
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    initial = arraynet.initialize_parameters(LAYER_DIMS[3], seed=2)
+    mine = {key: to_xp(value) for key, value in initial.items()}
+    model = network(3, "relu")
+    model.set_parameters(mine)
+    kept = []
+    model.fit(
+        X,
+        Y,
+        learning_rate=0.5,
+        num_iterations=30,
+        record_every=10,
+        callback=lambda i, cost, model: kept.append((model.get_parameters(), model.cost(X, Y))),
+    )
+    after_first = model.get_parameters()
+    copies = {key: np.array(to_numpy(value), copy=True) for key, value in after_first.items()}
+    model.fit(X, Y, learning_rate=0.5, num_iterations=30)
+    for key, value in initial.items():
+        np.testing.assert_array_equal(to_numpy(mine[key]), value)
+    for key, value in after_first.items():
+        np.testing.assert_array_equal(to_numpy(value), copies[key])
+    # what a callback saw is still the parameters that gave that iteration's cost
+    for parameters, cost in kept:
+        probe = network(3, "relu")
+        probe.set_parameters(parameters)
+        assert probe.cost(X, Y) == cost
+    assert len({id(parameters["W1"]) for parameters, _ in kept}) == len(kept)
+
+
+def test_a_diverging_run_raises_as_on_the_generic_kernel():
+    X = X_FLOWER * 1e3
+    errors, costs = [], []
+    for fast_paths in (True, False):
+        model = network(2, "relu")
+        with pytest.raises(arraynet.DivergenceError) as caught:
+            model.fit(X, Y_FLOWER, learning_rate=1e200, num_iterations=50, record_every=1, fast_paths=fast_paths)
+        errors.append(caught.value.iteration)
+        costs.append(model.cost(X, Y_FLOWER))
+    assert errors[0] == errors[1] >= 1
+    assert costs[0] == costs[1] and np.isfinite(costs[0])
+
+
+# -- one interface per kind of plug-in (thinc's test_ops_consistency) ------------------------------
+def _ops_classes():
+    modules = [ops_module]
+    if _unusable_reason("torch") is None:
+        modules.append(importlib.import_module("arraynet.steps.torch_ops"))
+    return [
+        cls
+        for module in modules
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, InPlaceOps) and cls is not InPlaceOps
+    ]
+
+
+OPS = _ops_classes()
+DECLARED = {name for name in vars(InPlaceOps) if not name.startswith("_") and callable(getattr(InPlaceOps, name))}
+
+
+def test_there_are_in_place_operations_for_numpy_and_torch():
+    if _unusable_reason("torch") is not None:
+        pytest.skip(f"backend torch is not usable: {_unusable_reason('torch')}")
+    assert {cls.__name__ for cls in OPS} == {"NumpyOps", "TorchOps"}
+
+
+@pytest.mark.parametrize("ops", OPS, ids=lambda cls: cls.__name__)
+def test_every_libraries_in_place_operations_have_the_declared_methods_and_signatures(ops):
+    assert not ops.__abstractmethods__, f"{ops.__name__} leaves {sorted(ops.__abstractmethods__)} undefined"
+    public = {name for name in dir(ops) if not name.startswith("_") and callable(getattr(ops, name))}
+    assert public == DECLARED  # nothing more, nothing less
+    for name in DECLARED:
+        method = inspect.getattr_static(ops, name)
+        function = method.__func__ if isinstance(method, staticmethod) else method
+        if inspect.isfunction(function):  # written here: the declared parameters, in order
+            assert inspect.signature(function) == inspect.signature(getattr(InPlaceOps, name)), name
+        # a library function bound directly is held to the declared call by the next test
+
+
+def test_the_in_place_operations_compute_the_array_api_expressions_they_stand_for(xp, to_xp):
+    ops = ops_module.ops_for(xp, to_xp(X_FLOWER))
+    if ops is None:
+        pytest.skip(f"{backend_name(xp)} has no in-place operations here")
+    rng = np.random.default_rng(0)
+    a, b = to_xp(rng.standard_normal((3, 4))), to_xp(rng.standard_normal((3, 4)))
+    out, mask = ops.empty((3, 4), a), ops.empty((3, 4), a, boolean=True)
+    cases = {  # each called as InPlaceOps declares it
+        "matmul": (lambda: ops.matmul(a[:, :3], b[:3, :], out=out), a[:, :3] @ b[:3, :]),
+        "add": (lambda: ops.add(a, b, out=out), a + b),
+        "subtract": (lambda: ops.subtract(a, 0.5, out=out), a - 0.5),
+        "subtract_from": (lambda: ops.subtract_from(1.0, a, out=out), 1.0 - a),
+        "multiply": (lambda: ops.multiply(a, b, out=out), a * b),
+        "divide": (lambda: ops.divide(a, b, out=out), a / b),
+        "negative": (lambda: ops.negative(a, out=out), -a),
+        "abs": (lambda: ops.abs(a, out=out), xp.abs(a)),
+        "exp": (lambda: ops.exp(a, out=out), xp.exp(a)),
+        "tanh": (lambda: ops.tanh(a, out=out), xp.tanh(a)),
+        "maximum": (lambda: ops.maximum(a, b, out=out), xp.maximum(a, b)),
+        "clamp_min": (lambda: ops.clamp_min(a, 0.0, out=out), xp.maximum(a, 0.0)),
+        "greater": (lambda: ops.greater(a, 0.0, out=out), xp.astype(a > 0, a.dtype)),
+        "greater_equal": (lambda: ops.greater_equal(a, 0.0, out=out), xp.astype(a >= 0, a.dtype)),
+        "assign": (lambda: ops.assign(out, b), b),
+        "copy": (lambda: ops.assign(out, ops.copy(a)), a),
+    }
+    for name, (run, expected) in cases.items():
+        run()
+        np.testing.assert_array_equal(to_numpy(out), to_numpy(expected), err_msg=name)
+    ops.greater(a, 0.0, out=mask)
+    filled = ops.copy(a)
+    ops.fill_where(filled, mask, 1.0)
+    np.testing.assert_array_equal(to_numpy(filled), to_numpy(xp.where(a > 0, 1.0, a)))
+    scaled = ops.copy(a)
+    ops.scale_where_not(scaled, mask, 0.1, out)
+    np.testing.assert_array_equal(to_numpy(scaled), to_numpy(xp.where(a > 0, a, 0.1 * a)))
+    sums = ops.empty((3, 1), a)
+    ops.sum_columns(a, out=sums)
+    np.testing.assert_array_equal(to_numpy(sums), to_numpy(xp.sum(a, axis=1, keepdims=True)))
+    assert set(cases) | {"empty", "fill_where", "scale_where_not", "sum_columns"} == DECLARED
+
+
+STEPS = (GenericStep, *FAST_STEPS)
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda cls: cls.name)
+def test_every_step_keeps_the_step_protocol(step):
+    declared = {name: inspect.signature(getattr(Step, name)) for name in ("create", "forward", "update", "snapshot")}
+    for name, signature in declared.items():
+        assert list(inspect.signature(getattr(step, name)).parameters) == list(signature.parameters), name
+    assert isinstance(step.name, str) and step.name
+    assert len({cls.name for cls in STEPS}) == len(STEPS)
