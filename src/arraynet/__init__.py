@@ -1,8 +1,8 @@
 """arraynet: logistic regression and L-layer neural networks written once against the Python Array
 API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Array API library."""
 
-__version__ = "0.1.0"  # first: modules below (the saved-model header, the CLI) read it
-
+from . import _moved
+from ._version import __version__ as __version__
 from .backends import BACKENDS, asarray, available_backends
 from .io.datasets import load_circles, load_flower, load_moons
 from .io.loaders import load_csv, load_data, load_h5, load_npz
@@ -44,3 +44,10 @@ __all__ = [
     "load_npz",
     "update",
 ]
+
+_moved.install()
+
+
+def __getattr__(name: str) -> object:
+    """The module paths before 0.2.0 (``arraynet.propagation``, ...): see ``arraynet._moved``."""
+    return _moved.old_submodule(__name__, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -253,3 +253,18 @@ def check_finite(arrays: Mapping[str, Any], xp: ModuleType, argument: str = "par
     for key, value in arrays.items():
         if not bool(xp.all(xp.isfinite(value))):
             raise ValueError(f"{argument}[{key!r}] must be finite; it contains NaN or Inf")
+
+
+def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
+    """``layer_dims`` as a list of ints: at least 2 sizes, each an integer >= 1."""
+    dims = list(layer_dims) if isinstance(layer_dims, (list, tuple, np.ndarray)) else None
+    if (
+        dims is None
+        or len(dims) < 2
+        or not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and int(n) >= 1 for n in dims)
+    ):
+        raise ValueError(
+            "layer_dims must be a list of at least 2 positive integers [n_x, n_1, ..., n_L]; "
+            f"got {layer_dims!r}"
+        )
+    return [int(n) for n in dims]

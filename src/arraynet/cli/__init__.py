@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
 from . import bench, demo, evaluate, info, predict, sweep, train
 
 __all__ = ["main"]

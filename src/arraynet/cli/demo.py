@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
 from ..io.datasets import load_flower
 from ..models import NeuralNetwork

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import __version__
+from .._version import __version__
 from ..backends import backend_info, backend_name, namespace_for_backend
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..backends import BACKENDS, asarray, backend_name, namespace_of
 from ..io.loaders import DATA_SUFFIXES, load_data
 from ..kernel.activations import ACTIVATIONS

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from .._validation import check_finite, check_parameters
+from .._version import __version__
 from ..backends import asarray, namespace_for_backend, to_numpy
 from ..kernel.activations import ACTIVATIONS, Activation
 from ..models import LogisticRegression, Model, NeuralNetwork

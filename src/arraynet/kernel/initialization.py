@@ -3,6 +3,7 @@ zero biases are fine.
 
 Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in float64 and only then moved
 to the data's namespace, device and dtype, so the same seed gives the same network on every backend.
+That host generator is the kernel's one use of NumPy: the Array API standard has no random numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_float_dtype
+from .._validation import check_float_dtype, check_layer_dims
 from ..backends import as_namespace, backend_name, dtype_argument, namespace_for_backend
 
 __all__ = ["INITS", "initialize_parameters"]
@@ -33,21 +34,6 @@ def check_init(init: str) -> str:
     if not isinstance(init, str) or init not in INITS:
         raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
     return init
-
-
-def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
-    """``layer_dims`` as a list of ints: at least 2 sizes, each an integer >= 1."""
-    dims = list(layer_dims) if isinstance(layer_dims, (list, tuple, np.ndarray)) else None
-    if (
-        dims is None
-        or len(dims) < 2
-        or not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and int(n) >= 1 for n in dims)
-    ):
-        raise ValueError(
-            "layer_dims must be a list of at least 2 positive integers [n_x, n_1, ..., n_L]; "
-            f"got {layer_dims!r}"
-        )
-    return [int(n) for n in dims]
 
 
 def check_seed(seed: int | None) -> int | None:

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 from array_api_compat import device as device_of
 
 from .._validation import check_logistic_n_x, check_parameters, check_X, check_Y
@@ -169,12 +168,10 @@ def _cost(AL: Any, Y: Any, ZL: Any, xp: ModuleType) -> Any:
         losses = [
             float(cost_from_logits(ew.scalar(z[0]), ew.scalar(t[0]), xp)) for z, t in zip(_columns(ZL), y)
         ]
-    else:
-        with np.errstate(divide="ignore"):  # log(0) = -inf, as the vectorized form says
-            losses = [
-                float(cost_from_probabilities(ew.scalar(a[0]), ew.scalar(t[0]), xp))
-                for a, t in zip(_columns(AL), y)
-            ]
+    else:  # log(0) = -inf where AL rounded against its label, with NumPy's warning, as vectorized
+        losses = [
+            float(cost_from_probabilities(ew.scalar(a[0]), ew.scalar(t[0]), xp)) for a, t in zip(_columns(AL), y)
+        ]
     J = 0.0
     for loss in losses:
         J += loss

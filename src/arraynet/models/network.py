@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
+from .._validation import check_layer_dims
 from ..kernel.activations import ActivationLike
-from ..kernel.initialization import check_init, check_layer_dims, check_seed, initialize_parameters
+from ..kernel.initialization import check_init, check_seed, initialize_parameters
 from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
 from ..steps import Kernel
 from .base import Model
