@@ -7,6 +7,7 @@ ModelFileError (a ValueError) naming the file and the problem.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -283,3 +284,132 @@ def test_a_file_with_nan_or_inf_parameters(saved, value):
     rewrite(saved, None, poison)
     with pytest.raises(arraynet.ModelFileError, match=r"model file .*model\.npz is inconsistent: parameters\['W2'\] must be finite; it contains NaN or Inf"):
         arraynet.load(saved)
+
+
+# -- hostile files: every damage is a ModelFileError, with bounded work before trust ------------------
+HEADER = serialization.HEADER_KEY + ".npy"
+
+
+def _forge(path, members, compression=zipfile.ZIP_STORED):
+    """Write a zip of ``members`` (name -> bytes) at ``path``."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _npy(array=None, header=None):
+    """A .npy member: of ``array``, or a raw ``header`` dict (a forgery) followed by no data."""
+    buffer = io.BytesIO()
+    if array is not None:
+        np.lib.format.write_array(buffer, array, allow_pickle=False)
+    else:
+        np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def test_every_single_byte_flip_is_a_model_file_error_or_loads(tmp_path):
+    path = tmp_path / "model.npz"
+    model = arraynet.NeuralNetwork([2, 4, 1], seed=0)
+    model.fit(X_FLOWER, Y_FLOWER, num_iterations=2)
+    model.save(path)
+    data = path.read_bytes()
+    escaped = []
+    for offset in range(len(data)):
+        for change in (lambda b: b ^ 0x01, lambda b: 99):
+            flipped = bytearray(data)
+            flipped[offset] = change(flipped[offset])
+            path.write_bytes(bytes(flipped))
+            try:
+                arraynet.load(path)
+            except arraynet.ModelFileError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - what the test looks for
+                escaped.append((offset, type(exc).__name__, str(exc)[:80]))
+    assert escaped == []
+
+
+@pytest.mark.parametrize("field, value", [(8, None), (10, 99)], ids=["encrypted flag", "compression method"])
+def test_the_central_directory_flags_of_the_issue(saved, field, value):
+    data = bytearray(saved.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    if value is None:
+        data[central + field] |= 1  # "encrypted": zipfile raises RuntimeError
+    else:
+        data[central + field] = value  # unknown compression: NotImplementedError
+    saved.write_bytes(bytes(data))
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz is truncated or corrupted"):
+        arraynet.load(saved)
+
+
+def test_a_member_that_is_not_a_numpy_array(saved):
+    members = _members(saved)
+    members["notes.txt"] = b"hello"
+    _forge(saved, members)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz is corrupted: its member 'notes\.txt' is not a NumPy array"):
+        arraynet.load(saved)
+
+
+def test_a_header_of_deeply_nested_brackets(saved):
+    members = _members(saved)
+    members[HEADER] = _npy(np.frombuffer(b"[" * 100_000, dtype=np.uint8))
+    _forge(saved, members)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz has a corrupted header"):
+        arraynet.load(saved)
+
+
+def test_a_member_that_claims_a_huge_shape_is_refused_before_any_allocation(saved):
+    members = _members(saved)
+    members["W1.npy"] = _npy(header={"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    _forge(saved, members)
+    with pytest.raises(arraynet.ModelFileError, match=r"parameters\['W1'\] must have shape \(5, 2\); got \(1000000, 1000000\)"):
+        arraynet.load(saved)
+    # a header that agrees, [10^6, 10^6, 1], over members that hold no data: too small for what it declares
+    header = {**json.loads(np.lib.format.read_array(io.BytesIO(members[HEADER])).tobytes()), "layer_dims": [10**6, 10**6, 1]}
+    header["activations"] = header["activations"][1:]
+    shapes = {"W1": (10**6, 10**6), "b1": (10**6, 1), "W2": (1, 10**6), "b2": (1, 1)}
+    forged = {HEADER: _npy(np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))}
+    forged.update({f"{key}.npy": _npy(header={"descr": "<f8", "fortran_order": False, "shape": shape}) for key, shape in shapes.items()})
+    _forge(saved, forged)
+    with pytest.raises(arraynet.ModelFileError, match=r"member 'W1' holds \d+ bytes, fewer than the 8000000000000"):
+        arraynet.load(saved)
+
+
+def test_a_compressed_member_larger_than_its_declared_array_is_refused_before_decompression(saved, monkeypatch):
+    members = _members(saved)
+    members["W1.npy"] = members["W1.npy"] + b"\x00" * (64 << 20)  # 64 MiB of padding, deflated to ~64 KiB
+    _forge(saved, members, zipfile.ZIP_DEFLATED)
+    assert saved.stat().st_size < 1 << 20
+    opened = []
+    open_member = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or open_member(self, name, *a, **k))
+    with pytest.raises(arraynet.ModelFileError, match=r"member 'W1' holds 6710\d+ bytes, where the float64 array of shape \(5, 2\)"):
+        arraynet.load(saved)
+    assert opened == [HEADER]  # W1 was never decompressed
+
+
+def test_save_keeps_the_permission_bits_of_the_file_it_replaces(saved):
+    os.chmod(saved, 0o600)
+    trained_logistic().save(saved)
+    assert saved.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_into_a_folder_that_cannot_be_written_names_the_target(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.x.tmp.npz"))
+
+    monkeypatch.setattr("arraynet.io._atomic.tempfile.mkstemp", refuse)
+    with pytest.raises(PermissionError, match=rf"cannot write {re.escape(str(tmp_path / 'model.npz'))}: Permission denied in the folder"):
+        trained_logistic().save(tmp_path / "model.npz")
+
+
+def test_save_refuses_parameters_that_are_not_finite(tmp_path):
+    model = trained_logistic()
+    model._parameters = {**model._parameters, "b": np.array(-np.inf)}  # what a run that blew up could hold
+    with pytest.raises(ValueError, match=r"cannot save the model to .*model\.npz: parameter 'b' holds NaN or Inf"):
+        model.save(tmp_path / "model.npz")
+    assert os.listdir(tmp_path) == []

@@ -4,6 +4,7 @@ renamed over it (``os.replace``, atomic on one file system) only once complete."
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,19 +17,28 @@ __all__ = ["atomic_path"]
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s directory, with ``path``'s suffix (so that writers
     which infer the format from it still do); on success it replaces ``path``, on failure it is
-    removed and ``path`` is left as it was. The file gets the permissions the umask gives new files."""
+    removed and ``path`` is left as it was. A file that replaces another keeps that one's
+    permission bits; a new one gets those the umask gives new files. A folder that cannot be
+    written is a ``PermissionError`` naming ``path``."""
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
     if path.is_dir():
         raise IsADirectoryError(f"cannot write {path}: it is a directory; give a file name in it")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror} in the folder {path.parent}") from exc
     os.close(descriptor)
     try:
         yield Path(temporary)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        if path.exists():
+            mode = stat.S_IMODE(path.stat().st_mode)
+        else:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

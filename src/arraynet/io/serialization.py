@@ -10,9 +10,9 @@ and read with ``allow_pickle=False``, so loading a model file can never run code
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,8 @@ FORMAT_VERSION = 1
 HEADER_KEY = "__arraynet__"
 _ZIP_MAGIC = b"PK"  # how a .npz (a zip archive) begins, even a truncated one
 _NPY_MAGIC = b"\x93NUMPY"  # how a single array's .npy begins
-# what may go wrong while reading an archive, its members or its header
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+_MAX_HEADER_BYTES = 1 << 16  # a header takes a few hundred bytes
+_NPY_HEADER_BYTES = 1 << 12  # room for a member's own .npy header beside its data
 
 
 class ModelFileError(ValueError):
@@ -88,11 +88,15 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
 
     The parameters are copied to the host as NumPy arrays in their dtype. The archive is written to
     a temporary file in the same directory and renamed over ``path`` only once complete
-    (``atomic_path``), so an existing file is replaced whole and a crash never leaves half a model
-    behind; a missing directory raises ``FileNotFoundError``.
+    (``atomic_path``), so an existing file is replaced whole (keeping its permission bits) and a crash
+    never leaves half a model behind; a missing directory raises ``FileNotFoundError``, a folder
+    that cannot be written ``PermissionError``, parameters with NaN or Inf ``ValueError``.
     """
     path = Path(path)
     parameters = {key: to_numpy(value) for key, value in model.get_parameters().items()}
+    for key, value in parameters.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"cannot save the model to {path}: parameter {key!r} holds NaN or Inf, which load refuses")
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters}
@@ -105,7 +109,14 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and the parameter arrays of the file at ``path``, checked as a file."""
+    """The header and the parameter arrays of the file at ``path``, checked as a file.
+
+    Bounded work before trust: the zip directory's member names and sizes, the header (at most
+    ``_MAX_HEADER_BYTES``) and each member's own ``.npy`` header (its dtype and shape) are checked
+    against what the header declares before any parameter is decompressed, so reading a file costs
+    at most about the size of the parameters it declares. Whatever a damaged file makes the zip or
+    ``.npy`` readers raise is a ``ModelFileError`` naming the file.
+    """
     if not path.exists():
         raise ModelFileError(f"model file {path} does not exist")
     if not path.is_file():
@@ -115,37 +126,69 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             start = file.read(len(_NPY_MAGIC))
     except OSError as exc:
         raise ModelFileError(f"model file {path} cannot be read: {exc}") from exc
-    if start and not start.startswith((_ZIP_MAGIC, _NPY_MAGIC)):  # empty: truncated, said below
+    if start.startswith(_NPY_MAGIC):
+        raise ModelFileError(f"{path} holds a single NumPy array, not an arraynet model (.npz archive)")
+    if start and not start.startswith(_ZIP_MAGIC):  # empty: truncated, said below
         raise ModelFileError(
             f"model file {path} is not a readable .npz archive: it is another kind of file, not an "
             f"arraynet model (a model file is written by arraynet train or model.save)"
         )
     try:
-        archive = np.load(path, allow_pickle=False)
-    except _READ_ERRORS as exc:
+        archive = zipfile.ZipFile(path)
+    # damaged bytes make the zip reader raise almost anything (BadZipFile, OSError, ValueError, ...)
+    except Exception as exc:
         raise ModelFileError(
             f"model file {path} is not a readable .npz archive (truncated, corrupted or another "
-            f"kind of file): {exc}"
+            f"kind of file): {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path} holds a single NumPy array, not an arraynet model (.npz archive)")
     with archive:
-        if HEADER_KEY not in archive.files:
+        members = {info.filename: info for info in archive.infolist()}
+        if HEADER_KEY + ".npy" not in members:
+            names = ", ".join(name.removesuffix(".npy") for name in members)
             raise ModelFileError(
                 f"{path} is not an arraynet model file: it has no arraynet header; it holds the "
-                f"arrays {', '.join(archive.files) or 'none'}"
+                f"arrays {names or 'none'}"
             )
+        header = _read_header(path, archive, members[HEADER_KEY + ".npy"])
         try:
-            arrays = {name: archive[name] for name in archive.files}
-        except _READ_ERRORS as exc:
-            raise ModelFileError(f"model file {path} is truncated or corrupted: {exc}") from exc
-    raw = arrays.pop(HEADER_KEY)
+            expected = _expected_parameters(header)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
+        stored = _check_members(path, archive, members, expected)
+        arrays = {key: _read_member(path, archive, members[key + ".npy"]) for key in stored}
+    return header, arrays
+
+
+def _read_npy(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, header_only: bool = False) -> Any:
+    """Member ``info`` as an array (``allow_pickle=False``), or only its ``.npy`` header
+    ``(shape, fortran_order, dtype)``; any failure of a damaged member is a ``ModelFileError``."""
+    try:
+        with archive.open(info) as member:
+            if not header_only:
+                return np.lib.format.read_array(member, allow_pickle=False)
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                return np.lib.format.read_array_header_1_0(member)
+            return np.lib.format.read_array_header_2_0(member)
+    # CRC errors, an unknown compression method, the "encrypted" flag, a bad .npy header, ...
+    except Exception as exc:
+        raise ModelFileError(f"model file {path} is truncated or corrupted: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+    """The JSON header, read only if its member is at most ``_MAX_HEADER_BYTES``."""
+    if info.file_size > _MAX_HEADER_BYTES:
+        raise ModelFileError(
+            f"model file {path} has a corrupted header: {info.file_size} bytes, where an arraynet "
+            f"header takes at most {_MAX_HEADER_BYTES}"
+        )
+    raw = _read_npy(path, archive, info)
     try:
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise ValueError(f"it is an array of dtype {raw.dtype} and shape {raw.shape}, not bytes")
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"model file {path} has a corrupted header: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"model file {path} has a corrupted header: {type(exc).__name__}: {exc}") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not an arraynet model file: its header is not arraynet's")
     version = header.get("format_version")
@@ -157,7 +200,67 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"{header.get('arraynet_version', '?')}); this arraynet {__version__} reads format "
             f"version {FORMAT_VERSION} and older: upgrade arraynet to load it"
         )
-    return header, arrays
+    return header
+
+
+def _expected_parameters(header: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], np.dtype]:
+    """The parameter shapes and the dtype that the header declares (a ValueError or TypeError when
+    it declares no model arraynet can build)."""
+    shapes = _build(header)._shapes(header["layer_dims"][0])
+    dtype = header.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"the header's dtype must be 'float32' or 'float64'; got {dtype!r}")
+    return shapes, np.dtype(dtype)
+
+
+def _check_members(
+    path: Path, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], expected: tuple[dict[str, tuple[int, ...]], np.dtype]
+) -> list[str]:
+    """The parameter names stored, checked from the zip directory and the members' ``.npy`` headers
+    against the header's shapes and dtype before any data is decompressed."""
+    shapes, dtype = expected
+    others = [name for name in members if not name.endswith(".npy")]
+    if others:
+        raise ModelFileError(f"model file {path} is corrupted: its member {others[0]!r} is not a NumPy array (.npy)")
+    stored = [name.removesuffix(".npy") for name in members if name != HEADER_KEY + ".npy"]
+    for key in stored:
+        if key in shapes:
+            limit = _NPY_HEADER_BYTES + math.prod(shapes[key]) * dtype.itemsize
+            if members[key + ".npy"].file_size > limit:
+                raise ModelFileError(
+                    f"model file {path} is corrupted: its member {key!r} holds {members[key + '.npy'].file_size} "
+                    f"bytes, where the {dtype.name} array of shape {shapes[key]} that the header declares takes "
+                    f"at most {limit}"
+                )
+    # stand-ins of the stored shapes and dtypes, no memory behind them, for the checks of set_parameters
+    described = {}
+    for key in stored:
+        shape, _, stored_dtype = _read_npy(path, archive, members[key + ".npy"], header_only=True)
+        if stored_dtype.hasobject:
+            raise ModelFileError(f"model file {path} is truncated or corrupted: {key!r} holds Python objects (a pickle)")
+        described[key] = np.broadcast_to(np.zeros((), stored_dtype), shape)
+    try:
+        for key, value in described.items():
+            if value.dtype != dtype:
+                raise ValueError(f"the header says dtype {dtype.name!r} but {key!r} is {value.dtype.name}")
+        check_parameters(described, shapes)
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
+    for key in stored:
+        needed = math.prod(shapes[key]) * dtype.itemsize
+        if members[key + ".npy"].file_size < needed:
+            raise ModelFileError(
+                f"model file {path} is truncated or corrupted: its member {key!r} holds "
+                f"{members[key + '.npy'].file_size} bytes, fewer than the {needed} of its {dtype.name} array of shape {shapes[key]}"
+            )
+    return stored
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    array = _read_npy(path, archive, info)
+    if not isinstance(array, np.ndarray):
+        raise ModelFileError(f"model file {path} is truncated or corrupted: {info.filename!r} is not an array")
+    return array
 
 
 def _build(header: dict[str, Any]) -> Model:
@@ -188,17 +291,11 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     namespace_for_backend(backend)  # an unknown or unusable backend fails before the file is read
     path = Path(path)
     header, arrays = _read(path)
+    model = _build(header)  # _read built it once already: the header is consistent
     try:
-        model = _build(header)
-        layer_dims = header["layer_dims"]
-        dtype = header.get("dtype")
-        for key, value in arrays.items():
-            if value.dtype.name != dtype:
-                raise ValueError(f"the header says dtype {dtype!r} but {key!r} is {value.dtype.name}")
-        shapes = model._shapes(layer_dims[0])
-        parameters, xp, _ = check_parameters(arrays, shapes)
+        parameters, xp, _ = check_parameters(arrays, model._shapes(header["layer_dims"][0]))
         check_finite(parameters, xp)  # on the host, before they move
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError) as exc:
         raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
     model.set_parameters({key: asarray(value, backend, device) for key, value in parameters.items()})
     return model
