@@ -267,3 +267,50 @@ def test_predict_labels_agree_with_the_sign_of_z_even_where_sigma_rounds_to_one_
 def test_predict_before_fit_says_what_to_do():
     with pytest.raises(arraynet.NotFittedError, match="has no parameters yet: call fit or set_parameters first"):
         flower_network().predict(X_FLOWER)
+
+
+def test_parameters_that_become_infinite_with_a_finite_cost_end_the_fit_and_the_model_keeps_finite_ones():
+    """A ReLU unit whose weights overflow to -inf is dead and the cost stays finite; the recorded
+    iterations check the parameters too, so neither the callback nor the model ever holds them."""
+    seen = []
+
+    def stop_at_3(i, cost, model):
+        seen.append(all(np.all(np.isfinite(value)) for value in model.get_parameters().values()))
+        return i == 3
+
+    model = arraynet.NeuralNetwork([2, 3, 1], seed=25)
+    with pytest.raises(arraynet.DivergenceError, match=r"the parameter W1 became NaN or Inf \(with the cost finite, .*\) at iteration 1") as error:
+        model.fit(np.ones((2, 1)), np.zeros((1, 1)), learning_rate=1.7e308, num_iterations=10, record_every=1, callback=stop_at_3)
+    assert error.value.iteration == 1 and error.value.history.iterations == [0]
+    assert seen == [True]
+    for value in model.get_parameters().values():
+        assert np.all(np.isfinite(value))
+
+
+def test_keyboard_interrupt_goes_through_fit_and_the_model_keeps_the_last_recorded_parameters(xp, to_xp):
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    at = {}
+
+    def interrupt(i, cost, model):
+        if i == 20:
+            at.update(parameters=model.get_parameters(), cost=cost)
+            raise KeyboardInterrupt
+
+    model = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, learning_rate=1.2, num_iterations=100, record_every=10, callback=interrupt)
+    held = model.get_parameters()
+    assert all(held[key] is value for key, value in at["parameters"].items())  # those of iteration 20
+    assert model.cost(X, Y) == at["cost"]
+
+
+def test_features_so_large_that_the_network_overflows_are_an_error_not_nan_probabilities(xp, to_xp):
+    model = arraynet.NeuralNetwork([2, 8, 8, 1], seed=0)
+    model.fit(to_xp(X_FLOWER), to_xp(Y_FLOWER), num_iterations=10)
+    X = np.full((2, 3), 1e308)
+    X[:, 0] = 1.0
+    for call in (model.predict_proba, model.predict, model.decision_function):
+        with pytest.raises(ValueError, match=r"the model's output is NaN for 2 of the 3 examples of X: .*\|X\| up to 1e\+308.*scale the features"):
+            call(to_xp(X))
+    probabilities = to_numpy(model.predict_proba(to_xp(X[:, :1])))
+    assert 0.0 <= probabilities.min() <= probabilities.max() <= 1.0

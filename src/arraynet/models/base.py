@@ -4,7 +4,9 @@ the rest, with the namespace and device resolved once per public call."""
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -50,19 +52,29 @@ class DivergenceError(FloatingPointError):
         return type(self), (str(self), self.iteration, self.history)
 
 
-def _divergence_message(cost: float, i: int, kept: int, record_every: int, learning_rate: float) -> str:
-    """What ``fit`` says when the cost read at iteration ``i`` is ``cost``, not finite."""
+def _divergence_message(problem: str, i: int, kept: int, record_every: int, learning_rate: float) -> str:
+    """What ``fit`` says when, at the recorded iteration ``i``, ``problem`` ("the cost became nan",
+    "W1 became NaN or Inf") was found."""
     if i == 0:
         return (
-            f"the cost is {cost} at iteration 0, before any update: the starting parameters give no "
+            f"{problem.replace('became', 'is')} at iteration 0, before any update: the starting parameters give no "
             "finite cost on this data (look for NaN, Inf or huge values in X and in the parameters); "
             "the model keeps them"
         )
     return (
-        f"the cost became {cost} at iteration {i} (it is checked at the recorded iterations, every "
-        f"record_every = {record_every}; the last finite cost was at iteration {kept}); the model keeps "
+        f"{problem} at iteration {i} (it is checked at the recorded iterations, every record_every = "
+        f"{record_every}; the last finite cost was at iteration {kept}); the model keeps "
         f"its parameters from iteration {kept}. Try a smaller learning_rate than {learning_rate}"
     )
+
+
+def _non_finite(parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
+    """The first parameter holding NaN or Inf, or None when all are finite: one device sync when
+    they are (the checks are combined), one more per parameter to name it when not."""
+    finite = [xp.all(xp.isfinite(value)) for value in parameters.values()]
+    if bool(functools.reduce(operator.and_, finite)):
+        return None
+    return next(key for key, ok in zip(parameters, finite) if not bool(ok))
 
 
 def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
@@ -138,9 +150,12 @@ class Model:
 
         Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
         draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype.
-        Records the cost at iterations 0, ``record_every``, ... and the last one. A cost that
-        becomes NaN or Inf raises ``DivergenceError``; the model then keeps the parameters of the
-        last iteration recorded with a finite cost.
+        Records the cost at iterations 0, ``record_every``, ... and the last one. A cost or a
+        parameter that becomes NaN or Inf (both are checked at the recorded iterations, and the
+        parameters after the last update) raises ``DivergenceError``; the model then keeps the
+        parameters of the last iteration recorded with a finite cost, so whatever ends a fit, the
+        model holds finite parameters. ``KeyboardInterrupt`` (Ctrl-C) goes through ``fit``, the
+        model holding the parameters of the last recorded iteration.
 
         At each recorded iteration ``i``, ``callback(i, cost, model)`` is called, the model holding
         that iteration's parameters (those that gave ``cost``); if it returns a true value, training stops
@@ -182,15 +197,20 @@ class Model:
                     ZL = step.forward()
                     if i % record_every == 0 or i == last:
                         cost = float(cost_from_logits(ZL, Y, xp))
-                        if not math.isfinite(cost):
+                        snapshot = step.snapshot()
+                        problem = f"the cost became {cost}" if not math.isfinite(cost) else None
+                        if problem is None and (key := _non_finite(snapshot, xp)) is not None:
+                            # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
+                            problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
+                        if problem is not None:
                             kept = history.iterations[-1] if history.iterations else 0
                             history.iterations_run, history.seconds = i, time.perf_counter() - start
                             raise DivergenceError(
-                                _divergence_message(cost, i, kept, record_every, learning_rate),
+                                _divergence_message(problem, i, kept, record_every, learning_rate),
                                 iteration=i,
                                 history=history,
                             )
-                        self._parameters = step.snapshot()
+                        self._parameters = snapshot
                         history.record(i, cost)
                         if bar is not None:
                             bar.update(i, cost)
@@ -201,11 +221,11 @@ class Model:
                     step.update()
                 else:
                     parameters = step.parameters
-                    if num_iterations and not all(bool(xp.all(xp.isfinite(p))) for p in parameters.values()):
+                    if num_iterations and (key := _non_finite(parameters, xp)) is not None:
                         history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
                         raise DivergenceError(
-                            f"the parameters became NaN or Inf in the update of iteration {last}; the "
-                            f"model keeps its parameters from iteration {last}. Try a smaller "
+                            f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
+                            f"the model keeps its parameters from iteration {last}. Try a smaller "
                             f"learning_rate than {learning_rate}",
                             iteration=last,
                             history=history,
@@ -219,20 +239,39 @@ class Model:
         return history
 
     # -- using a trained model -----------------------------------------------------------------
-    def predict_proba(self, X: Any) -> Any:
-        """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``."""
+    def _outputs(self, X: Any, Y: Any = None) -> tuple[Any, Any, Any, ModuleType]:
+        """``(A^[L], Z^[L], Y, xp)`` of the fitted model on ``X``, both checked against it (``Y``
+        None when not given).
+
+        ``Z^[L]`` holding NaN is a ValueError, not probabilities outside [0, 1]: finite features so
+        large that the network's arithmetic overflows (``inf - inf``) give no answer. One device
+        sync."""
         parameters = self._fitted_parameters()
-        X, xp, _ = self._check_X(X)
-        return self._forward(parameters, X, xp)[0]
+        X, xp, device = self._check_X(X)
+        if Y is not None:
+            Y = check_Y(Y, X, xp, device)
+        with np.errstate(over="ignore", invalid="ignore"):  # what overflows is said below, once
+            AL, ZL, _ = self._forward(parameters, X, xp)
+        if bool(xp.any(xp.isnan(ZL))):
+            count = int(xp.count_nonzero(xp.isnan(ZL)))
+            largest = float(xp.max(xp.abs(X)))
+            raise ValueError(
+                f"the model's output is NaN for {count} of the {X.shape[1]} examples of X: their features "
+                f"(|X| up to {largest:.3g}) overflow {X.dtype} arithmetic in the network; scale the "
+                "features (e.g. standardize them) before training and predicting"
+            )
+        return AL, ZL, Y, xp
+
+    def predict_proba(self, X: Any) -> Any:
+        """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``, in [0, 1]."""
+        return self._outputs(X)[0]
 
     def decision_function(self, X: Any) -> Any:
         """``Z^[L] = W^[L] A^[L-1] + b^[L]`` [seed 3.1] (``w^T X + b`` for logistic regression
         [seed 2.2]): each example's logit, shape ``(1, m)``, in X's namespace and device.
         ``A^[L] = sigma(Z^[L])``, so ``Z^[L] = log(A^[L] / (1 - A^[L]))``: positive where label 1
         is the likelier, and still finite and ordered where ``A^[L]`` has rounded to 0 or 1."""
-        parameters = self._fitted_parameters()
-        X, xp, _ = self._check_X(X)
-        return self._forward(parameters, X, xp)[1]
+        return self._outputs(X)[1]
 
     def predict(self, X: Any) -> Any:
         """Labels 0 or 1, shape ``(1, m)``, in the parameters' dtype: 1 where ``A^[L] > 0.5``, read
@@ -244,19 +283,14 @@ class Model:
 
     def cost(self, X: Any, Y: Any) -> float:
         """The cross-entropy cost ``J`` [seed 2.3] on ``(X, Y)``, computed stably from the logits."""
-        parameters = self._fitted_parameters()
-        X, xp, device = self._check_X(X)
-        Y = check_Y(Y, X, xp, device)
-        return float(cost_from_logits(self._forward(parameters, X, xp)[1], Y, xp))
+        _, ZL, Y, xp = self._outputs(X, Y)
+        return float(cost_from_logits(ZL, Y, xp))
 
     def accuracy(self, X: Any, Y: Any) -> float:
         """The fraction of examples whose predicted label (``predict``'s) equals ``Y``, as a float in
         [0, 1]."""
-        parameters = self._fitted_parameters()
-        X, xp, device = self._check_X(X)
-        Y = check_Y(Y, X, xp, device)
-        ZL = self._forward(parameters, X, xp)[1]
-        return int(xp.count_nonzero((ZL > 0) == (Y == 1))) / X.shape[1]
+        _, ZL, Y, xp = self._outputs(X, Y)
+        return int(xp.count_nonzero((ZL > 0) == (Y == 1))) / ZL.shape[1]
 
     # -- parameters ----------------------------------------------------------------------------
     def get_parameters(self) -> dict[str, Any]:
