@@ -239,3 +239,60 @@ def test_half_precision_is_refused_with_how_to_convert(xp, to_xp):
         model = network()
         model.fit(arraynet.asarray(X_half, name, dtype="float32"), Y_half == 1, num_iterations=2)
         assert model.get_parameters()["W1"].dtype == xp.float32
+
+
+# -- input that looked valid but was not --------------------------------------------------------------
+def test_a_numpy_masked_array_is_refused_as_np_matrix_is():
+    model = arraynet.LogisticRegression()
+    with pytest.raises(TypeError, match=r"X is a NumPy masked array, which arraynet does not support .* X\.filled\(value\)"):
+        model.fit(np.ma.masked_array(X, mask=X > 1), Y, num_iterations=1)
+    model.fit(X, Y, num_iterations=1)
+    with pytest.raises(TypeError, match=r"Y is a NumPy masked array"):
+        model.accuracy(X, np.ma.masked_array(Y))
+
+
+def test_labels_are_checked_before_they_are_cast_to_xs_dtype():
+    near = Y.copy()
+    near[0, :3] = 1 + 1e-9  # rounds to 1 in float32
+    with pytest.raises(ValueError, match=r"Y must hold binary labels: every entry 0 or 1; got other values: 1\.000000001"):
+        arraynet.LogisticRegression().fit(X.astype(np.float32), near, num_iterations=1)
+    with pytest.raises(ValueError, match=r"got other values: 1e\+39$"):  # inf in float32, not "must be finite"
+        arraynet.LogisticRegression().fit(X.astype(np.float32), np.full_like(Y, 1e39), num_iterations=1)
+    with pytest.raises(ValueError, match=r"got other values: -1, 2, 3, 4$"):
+        arraynet.LogisticRegression().fit(X, np.arange(-1, Y.shape[1] - 1, dtype=float).reshape(Y.shape), num_iterations=1)
+
+
+def test_bool_and_integer_labels_are_labels_on_every_backend(xp, to_xp):
+    X_here = to_xp(X)
+    for labels in (Y.astype(bool), Y.astype(np.int64)):
+        model = arraynet.LogisticRegression()
+        model.fit(X_here, to_xp(labels), num_iterations=5)
+        assert model.accuracy(X_here, to_xp(labels)) == model.accuracy(X_here, to_xp(Y))
+
+
+def test_big_endian_data_is_converted_to_the_same_numbers():
+    model, native = arraynet.LogisticRegression(), arraynet.LogisticRegression()
+    costs = model.fit(X.astype(">f8"), Y.astype(">f8"), num_iterations=20, record_every=5).costs
+    assert costs == native.fit(X, Y, num_iterations=20, record_every=5).costs
+    np.testing.assert_array_equal(model.predict_proba(X.astype(">f4").astype(">f8")), native.predict_proba(X.astype(np.float32).astype(np.float64)))
+
+
+def test_examples_given_as_rows_are_named_with_the_fix():
+    rows = np.zeros((569, 30))
+    with pytest.raises(ValueError, match=r"X has shape \(569, 30\): one example per column is expected .* pass X\.T, or use arraynet\.sklearn"):
+        arraynet.NeuralNetwork([30, 4, 1], seed=0).fit(rows, np.zeros((1, 569)), num_iterations=1)
+    with pytest.raises(ValueError, match=r"X has shape \(569, 30\): .*\(Y holds 569 labels\)"):
+        arraynet.LogisticRegression().fit(rows, np.zeros((1, 569)), num_iterations=1)
+
+
+def test_x_without_features_is_named_as_such():
+    with pytest.raises(ValueError, match=r"X must hold at least one feature \(n_x >= 1\); got shape \(0, 5\)"):
+        arraynet.LogisticRegression().fit(np.zeros((0, 5)), np.zeros((1, 5)), num_iterations=1)
+
+
+def test_a_list_given_to_a_model_of_another_library_is_named_as_a_list():
+    torch = pytest.importorskip("torch")
+    model = arraynet.LogisticRegression()
+    model.fit(torch.asarray(X), torch.asarray(Y), num_iterations=1)
+    with pytest.raises(TypeError, match=r"X is a list \(read as a numpy array\) but the model is torch"):
+        model.predict([[1.0], [2.0]])

@@ -12,16 +12,25 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .backends import backend_name, is_array, namespace_of
+from .backends import backend_name, is_array, namespace_of, to_numpy
 
 
 def as_array(x: Any, argument: str) -> Any:
     """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers.
 
-    A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
+    A NumPy array of the other byte order comes converted to the native one (the same values); a
+    masked array is a TypeError. A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
     recorded through 10,000 updates would hold every intermediate array in memory. One on PyTorch's
     "meta" device (shapes without values) is a ValueError.
     """
+    if isinstance(x, np.ma.MaskedArray):  # NumPy's arithmetic would apply or ignore the mask by turns
+        raise TypeError(
+            f"{argument} is a NumPy masked array, which arraynet does not support (its mask would be "
+            f"ignored by some operations and applied by others); pass {argument}.filled(value) or drop "
+            "the masked examples"
+        )
+    if isinstance(x, np.ndarray) and not x.dtype.isnative:  # big-endian data, e.g. from a FITS or .npy file
+        return x.astype(x.dtype.newbyteorder("="))
     if is_array(x):
         if not array_api_compat.is_torch_array(x):
             return x
@@ -42,16 +51,18 @@ def as_array(x: Any, argument: str) -> Any:
     )
 
 
-def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: str) -> None:
+def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: str, given: str | None = None) -> None:
     """``x`` must live in namespace ``xp`` on ``device``, like ``other``; data is never moved
-    silently, so the error says how to move it (or, when ``other`` is the model, the model)."""
+    silently, so the error says how to move it (or, when ``other`` is the model, the model).
+    ``given``: the type the caller passed when ``x`` is its conversion (a list read as NumPy)."""
     hint = f"move it with arraynet.asarray({argument}, backend={backend_name(xp)!r}, device=...)"
     if other == "the model":
         hint += " or move the model to the data with model.to(backend, device)"
     x_xp = namespace_of(x)
     if x_xp is not xp:
+        what = f"a {backend_name(x_xp)} array" if given is None else f"a {given} (read as a {backend_name(x_xp)} array)"
         raise TypeError(
-            f"{argument} is a {backend_name(x_xp)} array but {other} is {backend_name(xp)}: "
+            f"{argument} is {what} but {other} is {backend_name(xp)}: "
             f"arrays from two libraries cannot be mixed; {hint}"
         )
     x_device = array_api_compat.device(x)
@@ -119,9 +130,10 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
     library, device and floating dtype; integer or bool X takes that dtype. Without it, integer
     or bool X becomes the namespace's default float.
     """
+    given = type(X).__name__ if isinstance(X, (list, tuple)) else None
     X = as_array(X, "X")
     if like is not None:
-        check_same_place(namespace_of(like), array_api_compat.device(like), X, "X", other)
+        check_same_place(namespace_of(like), array_api_compat.device(like), X, "X", other, given)
     xp = namespace_of(X)
     device = array_api_compat.device(X)
     dtype = None if like is None else like.dtype
@@ -133,7 +145,11 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
     n, m = X.shape
     if m == 0:
         raise ValueError(f"X must hold at least one example (m >= 1); got shape {tuple(X.shape)}")
+    if n == 0:
+        raise ValueError(f"X must hold at least one feature (n_x >= 1); got shape {tuple(X.shape)}")
     if n_x is not None and n != n_x:
+        if m == n_x:
+            raise ValueError(_as_rows(X))
         raise ValueError(
             f"X must have n_x = {n_x} rows (features) for this model; got shape {tuple(X.shape)}"
         )
@@ -150,24 +166,38 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
     return X, xp, device
 
 
+def _as_rows(X: Any) -> str:
+    """What to say of ``X`` that holds one example per row."""
+    return (
+        f"X has shape {tuple(X.shape)}: one example per column is expected (the seed's (n_x, m)); "
+        "pass X.T, or use arraynet.sklearn's estimators for examples as rows"
+    )
+
+
 def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> Any:
     """Validate labels ``Y`` of shape ``(1, m)`` in {0, 1} for ``X`` (named ``other`` in errors);
-    return them in X's dtype."""
+    return them in X's dtype. The labels are checked in their own dtype, before the cast (in
+    float32, 1 + 1e-9 would round to 1 and 1e39 to inf)."""
+    given = type(Y).__name__ if isinstance(Y, (list, tuple)) else None
     Y = as_array(Y, "Y")
-    check_same_place(xp, device, Y, "Y", other)
+    check_same_place(xp, device, Y, "Y", other, given)
     _check_data_dtype(xp, Y, "Y", "the labels 0 and 1")
     m = X.shape[1]
     if tuple(Y.shape) != (1, m):
+        if other == "X" and math.prod(Y.shape) == X.shape[0] != m:
+            raise ValueError(_as_rows(X) + f" (Y holds {X.shape[0]} labels)")
         raise ValueError(
             f"Y must have shape (1, m) = (1, {m}) to match {other} of shape {tuple(X.shape)}; "
             f"got shape {tuple(Y.shape)}"
         )
-    Y = xp.astype(Y, X.dtype)
-    if not bool(xp.all(xp.isfinite(Y))):
-        raise ValueError("Y must be finite; it contains NaN or Inf")
-    if not bool(xp.all((Y == 0) | (Y == 1))):
-        raise ValueError("Y must hold binary labels: every entry 0 or 1; got other values")
-    return Y
+    if not xp.isdtype(Y.dtype, "bool") and not bool(xp.all((Y == 0) | (Y == 1))):  # one sync when all is well
+        if xp.isdtype(Y.dtype, "real floating") and not bool(xp.all(xp.isfinite(Y))):
+            raise ValueError("Y must be finite; it contains NaN or Inf")
+        found = np.unique(to_numpy(Y))
+        other_values = found[(found != 0) & (found != 1)]
+        shown = ", ".join(f"{value:.10g}" for value in other_values[:5]) + (", ..." if other_values.size > 5 else "")
+        raise ValueError(f"Y must hold binary labels: every entry 0 or 1; got other values: {shown}")
+    return xp.astype(Y, X.dtype)
 
 
 def check_learning_rate(learning_rate: Any) -> float:
