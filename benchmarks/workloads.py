@@ -197,7 +197,7 @@ def arraynet_buffered_step(net: Net, target: Target, dtype: str) -> Callable[[],
 
 
 def loops_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
-    """The same step through ``arraynet.loops``: one example, one unit at a time."""
+    """The same step through ``arraynet.kernel.loops``: one example, one unit at a time."""
     parameters, X, Y = arrays(net, target, dtype)
     activations = net.activations
 

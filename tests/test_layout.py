@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,14 @@ import arraynet
 from arraynet._moved import MOVED
 
 PACKAGE = Path(arraynet.__file__).parent
-ARRAY_LIBRARIES = {"numpy", "cupy", "torch", "jax", "dask"}
+ARRAY_LIBRARIES = {"numpy", "cupy", "torch", "jax", "dask", "array_api_strict"}
+
+
+def is_array_library(module: str) -> bool:
+    """An array library, or array-api-compat's wrapper of one (``array_api_compat.numpy``);
+    array-api-compat itself (``array_namespace``, ``device``) is the Array API's helper."""
+    parts = module.split(".")
+    return parts[0] in ARRAY_LIBRARIES or (parts[0] == "array_api_compat" and len(parts) > 1 and parts[1] in ARRAY_LIBRARIES)
 # the layers, lowest first; a module imports (at module level) only from its own layer or below
 LAYERS = [
     ("arraynet._version", "arraynet.backends"),
@@ -39,15 +47,34 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
+def _import_time_nodes(tree: ast.AST) -> list[ast.AST]:
+    """The nodes that run when the module is imported: everything but the bodies of functions
+    (their decorators and default values do run)."""
+    nodes: list[ast.AST] = []
+
+    def visit(node: ast.AST) -> None:
+        nodes.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            run_now = [*getattr(node, "decorator_list", []), *node.args.defaults, *node.args.kw_defaults]
+            for child in run_now:
+                if child is not None:
+                    visit(child)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return nodes
+
+
 def imports(name: str, module_level_only: bool) -> set[str]:
-    """The modules that module ``name`` imports, relative imports resolved (``from . import x``
-    counts as importing ``x`` where ``x`` is a module)."""
+    """The modules that module ``name`` imports (at import time only, with ``module_level_only``),
+    relative imports resolved (``from . import x`` counts as importing ``x`` where ``x`` is a
+    module), ``importlib.import_module("x")`` and ``__import__("x")`` with a literal name included."""
     path = MODULES[name]
     tree = ast.parse(path.read_text(), str(path))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    nodes = tree.body if module_level_only else list(ast.walk(tree))
-    if module_level_only:  # the bodies of module-level if/try (TYPE_CHECKING, optional imports)
-        nodes = [node for top in tree.body for node in ast.walk(top) if not isinstance(top, (ast.FunctionDef, ast.ClassDef))]
+    nodes = _import_time_nodes(tree) if module_level_only else list(ast.walk(tree))
     found = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -59,6 +86,14 @@ def imports(name: str, module_level_only: bool) -> set[str]:
                 base = ".".join(anchor + ([node.module] if node.module else []))
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES)
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and ast.unparse(node.func) in ("importlib.import_module", "import_module", "__import__")
+        ):
+            found.add(node.args[0].value)
     return found - {name}
 
 
@@ -77,9 +112,17 @@ def test_every_module_has_a_layer():
 def test_the_kernel_imports_no_array_library(name):
     """Array API only: the namespace comes in as ``xp``. The host RNG of initialization is the one
     NumPy use allowed."""
-    libraries = {module.split(".")[0] for module in imports(name, module_level_only=False)} & ARRAY_LIBRARIES
+    libraries = {module for module in imports(name, module_level_only=False) if is_array_library(module)}
     allowed = {"numpy"} if name == "arraynet.kernel.initialization" else set()
     assert libraries <= allowed, f"{name} imports {sorted(libraries - allowed)}"
+    # and holds none, however it got there (a name re-exported by another module)
+    module = importlib.import_module(name)
+    held = {
+        value.__name__
+        for value in vars(module).values()
+        if isinstance(value, types.ModuleType) and is_array_library(value.__name__)
+    }
+    assert held <= allowed, f"{name} holds the modules {sorted(held - allowed)}"
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

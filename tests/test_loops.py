@@ -1,4 +1,4 @@
-"""arraynet.loops: the seed's per-example, per-unit loops give the vectorized kernel's numbers
+"""arraynet.kernel.loops: the seed's per-example, per-unit loops give the vectorized kernel's numbers
 (float64, to 1e-12) on every backend, for L = 1..4 and every activation."""
 
 from __future__ import annotations

@@ -50,6 +50,17 @@ class Halved(Activation):
         return 0.5 * dA
 
 
+class LeCunTanh(arraynet.Tanh):
+    """A subclass of a built-in activation with its own formula: the parent's in-place form does
+    not apply to it."""
+
+    def forward(self, Z, xp):
+        return 1.7159 * xp.tanh(Z * (2 / 3))
+
+    def backward(self, dA, Z, A, xp):
+        return dA * (1.7159 * 2 / 3) * (1 - (A / 1.7159) ** 2)
+
+
 def buffered_applies(X) -> bool:
     """Where the buffered step runs: NumPy, and PyTorch on the CPU, float32 and float64."""
     name = backend_name(arraynet.backends.namespace_of(X))
@@ -59,7 +70,7 @@ def buffered_applies(X) -> bool:
 # -- the fast steps equal the generic kernel -------------------------------------------------------
 @pytest.mark.parametrize("backend_case", backend_cases(("float64", "float32")), indirect=True)
 @pytest.mark.parametrize("L", [1, 2, 3])
-@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", Halved()], ids=str)
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", Halved(), LeCunTanh()], ids=str)
 def test_every_step_trains_to_the_generic_kernels_costs_and_parameters_bit_for_bit(hidden, L, backend_case, to_xp):
     if L == 1 and hidden != "sigmoid":
         pytest.skip("one layer is the sigmoid output alone")
@@ -75,6 +86,20 @@ def test_every_step_trains_to_the_generic_kernels_costs_and_parameters_bit_for_b
     for key, value in fast.get_parameters().items():
         assert type(value) is type(X) and value.dtype == X.dtype
         np.testing.assert_array_equal(to_numpy(value), to_numpy(expected[key]))
+
+
+def test_an_activation_whose_result_changes_dtype_is_an_error_in_the_buffered_step():
+    class Single(arraynet.Tanh):
+        def forward(self, Z, xp):
+            return xp.astype(xp.tanh(Z), xp.float32)
+
+    with pytest.raises(TypeError, match=r"Single\.forward must return an array of its input's shape and dtype, \(5, 400\) float64; got \(5, 400\) float32"):
+        network(2, Single()).fit(X_FLOWER, Y_FLOWER, num_iterations=2)
+
+
+def test_a_subclass_of_numpys_array_takes_the_generic_step():
+    view = X_FLOWER.view(type("Subclass", (np.ndarray,), {}))
+    assert network(2).fit(view, Y_FLOWER, num_iterations=2).step == "generic"
 
 
 def test_the_generic_step_is_a_pure_function_of_the_parameters():

@@ -1,8 +1,8 @@
 """The module paths of arraynet before 0.2.0, kept as aliases that say where each one went.
 
 ``import arraynet.propagation`` (or ``arraynet.propagation`` after ``import arraynet``) still works
-and gives the module's names, with a ``DeprecationWarning`` naming the new path; the aliases go in
-0.3.0.
+and gives the moved module itself, with a ``DeprecationWarning`` naming the new path; the aliases go
+in 0.3.0.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
 
 __all__ = ["MOVED", "install"]
 
@@ -53,13 +52,13 @@ def _caller_stacklevel() -> int:
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds the old paths and loads each as a module that reads its names from the new one."""
+    """Finds the old paths and loads each as the module at its new path."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
         return importlib.util.spec_from_loader(fullname, self) if fullname in MOVED else None
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
-        return ModuleType(spec.name)
+        return ModuleType(spec.name)  # a placeholder: exec_module puts the moved module in its place
 
     def exec_module(self, module: ModuleType) -> None:
         new = MOVED[module.__name__]
@@ -69,16 +68,9 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=_caller_stacklevel(),
         )
-        target = importlib.import_module(new)
-
-        def __getattr__(name: str) -> Any:
-            return getattr(target, name)
-
-        module.__getattr__ = __getattr__  # type: ignore[method-assign]
-        module.__dir__ = lambda: dir(target)  # type: ignore[method-assign]
-        module.__doc__ = f"Moved to {new}."
-        if hasattr(target, "__path__"):  # a package: its old submodule paths resolve too
-            module.__path__ = []
+        # the module itself under its old name too: what is set or patched through the old path
+        # (arraynet.progress.DELAY = 0, mock.patch) reaches the one the library uses
+        sys.modules[module.__name__] = importlib.import_module(new)
 
 
 _FINDER = _MovedModules()
@@ -86,8 +78,8 @@ _FINDER = _MovedModules()
 
 def install() -> None:
     """Put the finder of the old paths on ``sys.meta_path`` (once)."""
-    if _FINDER not in sys.meta_path:
-        sys.meta_path.append(_FINDER)
+    if _FINDER not in sys.meta_path:  # first: an old path inside a moved package (arraynet.fastpaths.ops)
+        sys.meta_path.insert(0, _FINDER)  # must not be found again as a second copy of the module
 
 
 def old_submodule(package: str, name: str) -> ModuleType:

@@ -35,13 +35,21 @@ class Activation:
     def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that redefines ``forward`` (or ``backward``) but not its in-place form gets
+        the default in-place form back, not its parent's, which spells the parent's formula."""
+        super().__init_subclass__(**kwargs)
+        for generic, in_place in (("forward", "forward_into"), ("backward", "backward_into")):
+            if generic in vars(cls) and in_place not in vars(cls):
+                setattr(cls, in_place, vars(Activation)[in_place])
+
     def forward_into(self, Z: Any, A: Any, work: Workspace, ops: InPlaceOps) -> None:
         """``A = g(Z)`` written into ``A``: ``forward``'s result, copied in."""
-        ops.assign(A, self.forward(Z, ops.xp))
+        _copy_into(A, self.forward(Z, ops.xp), ops, f"{type(self).__name__}.forward")
 
     def backward_into(self, dA: Any, Z: Any, A: Any, work: Workspace, ops: InPlaceOps) -> None:
         """``dZ = dA * g'(Z)`` [seed 3.5] written over ``dA``: ``backward``'s result, copied in."""
-        ops.assign(dA, self.backward(dA, Z, A, ops.xp))
+        _copy_into(dA, self.backward(dA, Z, A, ops.xp), ops, f"{type(self).__name__}.backward")
 
     def __call__(self, Z: Any) -> Any:
         """``g(Z)``."""
@@ -60,6 +68,17 @@ class Activation:
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+def _copy_into(buffer: Any, result: Any, ops: InPlaceOps, what: str) -> None:
+    """``result`` written into ``buffer``, which it must match in shape and dtype: a cast would
+    round where the generic kernel keeps (and promotes) the result's dtype."""
+    if tuple(result.shape) != tuple(buffer.shape) or result.dtype != buffer.dtype:
+        raise TypeError(
+            f"{what} must return an array of its input's shape and dtype, {tuple(buffer.shape)} "
+            f"{buffer.dtype}; got {tuple(result.shape)} {result.dtype}"
+        )
+    ops.assign(buffer, result)
 
 
 class Sigmoid(Activation):

@@ -24,10 +24,10 @@ class History:
     costs: list[float] = field(default_factory=list)
     backend: str = ""
     device: str = ""
-    step: str = ""
     seconds: float = 0.0
     iterations_run: int = 0
     stopped_early: bool = False
+    step: str = ""  # last: a field added in 0.2.0 keeps the positions of the others
 
     def record(self, iteration: int, cost: float) -> None:
         self.iterations.append(iteration)

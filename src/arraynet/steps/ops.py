@@ -65,14 +65,15 @@ class NumpyOps(InPlaceOps):
 
 def ops_for(xp: ModuleType, X: Any) -> InPlaceOps | None:
     """The in-place operations for data ``X`` of namespace ``xp``, or None where there are none
-    measured to pay: NumPy, and PyTorch on the CPU (PyTorch on CUDA is not measured yet), in
-    float32 or float64."""
+    measured to pay: NumPy arrays, and PyTorch tensors on the CPU (PyTorch on CUDA is not
+    measured yet), in float32 or float64, of the library's own array type (not a subclass)."""
     if X.dtype not in (xp.float32, xp.float64):
         return None
-    if is_numpy_namespace(xp):
+    # the library's own array type: a subclass (np.matrix, np.memmap views, ...) may change arithmetic
+    if is_numpy_namespace(xp) and type(X) is np.ndarray:
         return NumpyOps(xp)
     if is_torch_namespace(xp) and X.device.type == "cpu":
-        from .torch_ops import TorchOps  # X is a tensor: PyTorch is imported already
+        from .torch_ops import TorchOps, torch  # X is a tensor: PyTorch is imported already
 
-        return TorchOps(xp)
+        return TorchOps(xp) if type(X) is torch.Tensor else None
     return None
