@@ -124,9 +124,9 @@ def test_train_on_a_course_h5_image_set_with_logistic_regression_in_float32(tmp_
         file["test_set_x"], file["test_set_y"] = images[40:].astype(np.uint8), labels[None, 40:]
     out = arraynet_cli(
         "train", tmp_path / "cats.h5", "--test", tmp_path / "cats.h5", "--model", "logistic", "--dtype", "float32",
-        "--learning-rate", "0.05", "--iterations", "200", "--quiet", "-o", tmp_path / "lr.npz",
+        "--learning-rate", "0.05", "--iterations", "200", "-o", tmp_path / "lr.npz",
     ).stdout
-    assert "cost after" not in out  # --quiet
+    assert "cost after iteration 199:" in out
     assert "(m = 40)" in out and "(m = 20)" in out
     assert percent(out, "test accuracy") >= 90
     model = arraynet.load(tmp_path / "lr.npz")
@@ -161,7 +161,7 @@ def test_sweep_of_hidden_sizes_prints_a_row_each_and_plots(moons):
 
 def test_sweep_of_learning_rates_reports_a_diverging_rate_and_goes_on(moons, capsys):
     """In-process: a learning rate of 1e308 overflows the update; the sweep reports it and goes on."""
-    code = main(["sweep", str(moons / "train.npz"), "--learning-rates", "1e308,0.5", "--hidden", "3", "--iterations", "50", "--quiet"])
+    code = main(["sweep", str(moons / "train.npz"), "--learning-rates", "1e308,0.5", "--hidden", "3", "--iterations", "50"])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out[1].split()[:3] == ["1e+308", "diverged", "at"]
@@ -205,13 +205,35 @@ def test_a_bad_option_is_a_usage_error(tmp_path):
         (["sweep", "--hidden-sizes", "2,4", "--hidden", "7"], "argument --hidden: not allowed with argument --hidden-sizes"),
         (["sweep", "--learning-rates", "0.1,1", "--learning-rate", "2"], "argument --learning-rate: not allowed with argument --learning-rates"),
         (["sweep", "--hidden-sizes", ""], "argument --hidden-sizes: expected at least one size"),
+        (["train", "--learning-rate", "-1"], "argument --learning-rate: expected a finite number > 0; got '-1'"),
+        (["train", "--learning-rate", "nan"], "argument --learning-rate: expected a finite number > 0; got 'nan'"),
+        (["train", "--learning-rate", "inf"], "argument --learning-rate: expected a finite number > 0; got 'inf'"),
+        (["train", "--iterations", "-5"], "argument --iterations: expected an integer >= 0; got '-5'"),
+        (["train", "--record-every", "0"], "argument --record-every: expected an integer >= 1; got '0'"),
+        (["train", "--seed", "-1"], "argument --seed: expected an integer >= 0; got '-1'"),
+        (["train", "--hidden", "4,,4"], "argument --hidden: an empty value between commas in '4,,4'"),
+        (["train", "--activations", "tanh,sigmoid", "--hidden", "4,4"], "argument --activations: 2 names for the 3 layers"),
+        (["train", "--activations", "tanh,swish"], "argument --activations: unknown activation 'swish'; choose from sigmoid, tanh"),
+        (["train", "--activations", "tanh,relu"], "argument --activations: the output layer's must be sigmoid"),
+        (["train", "--model", "logistic", "--hidden", "4"], "--hidden describe a network's layers; they do not apply to --model logistic"),
+        (["sweep", "--hidden-sizes", "2", "--model", "logistic"], "argument --hidden-sizes: sweeps a network's hidden layer"),
+        (["sweep", "--learning-rates", "0.1,-1"], "argument --learning-rates: expected finite numbers > 0 separated by commas"),
+        (["sweep", "--learning-rates", "0.1,,1"], "argument --learning-rates: expected finite numbers > 0 separated by commas"),
+        (["train", "--label-column", "2"], "argument --label-column: only a CSV file has a label column"),
+        (["demo", "--iterations", "-1"], "argument --iterations: expected an integer >= 0"),
     ],
-    ids=["empty hidden", "empty activations", "activation and activations", "hidden-sizes and hidden", "rates and rate", "empty sizes"],
+    ids=[
+        "empty hidden", "empty activations", "activation and activations", "hidden-sizes and hidden", "rates and rate",
+        "empty sizes", "negative rate", "nan rate", "inf rate", "negative iterations", "record every 0", "negative seed",
+        "empty size", "activations count", "unknown activation", "output not sigmoid", "logistic with hidden",
+        "logistic sweep of sizes", "negative rate in a list", "empty rate in a list", "label column of an npz", "demo",
+    ],
 )
 def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, argv, message):
-    """Never one option silently dropped for another: exit 2 before any data is read."""
+    """Never one option silently dropped for another, no bad value found after the data is read:
+    exit 2 with the usage line before any data is read (the data file here does not exist)."""
     with pytest.raises(SystemExit) as exited:
-        main([argv[0], str(tmp_path / "none.npz"), *argv[1:]])
+        main([argv[0], *([] if argv[0] == "demo" else [str(tmp_path / "none.npz")]), *argv[1:]])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
 
@@ -248,13 +270,10 @@ def test_errors_name_the_problem(moons, capsys):
     capsys.readouterr()
     assert "--output must end in .csv or .npz; got 'p.txt'" in error_of(capsys, "predict", moons / "m.npz", moons / "test.csv", "-o", moons / "p.txt")
     write_csv(moons / "wide.csv", np.vstack([X_MOONS, X_MOONS]), Y_MOONS)
-    assert "X must have n_x = 2 rows" in error_of(capsys, "evaluate", moons / "m.npz", moons / "wide.csv")
-    assert "learning_rate must be a finite number > 0" in error_of(capsys, "train", moons / "train.npz", "--learning-rate", "-1")
-    assert "--hidden-sizes sweeps a network" in error_of(capsys, "sweep", moons / "train.npz", "--hidden-sizes", "2", "--model", "logistic")
-    assert not (moons / "p.txt").exists()
-    assert "--hidden, --activation describe a network's layers; they do not apply to --model logistic" in error_of(
-        capsys, "train", moons / "train.npz", "--model", "logistic", "--hidden", "3", "--activation", "tanh"
+    assert "wide.csv has 4 feature columns besides the label column; the model takes 2 features" in error_of(
+        capsys, "evaluate", moons / "m.npz", moons / "wide.csv"
     )
+    assert not (moons / "p.txt").exists()
     assert f"--output: the folder {moons / 'none'} does not exist" in error_of(
         capsys, "train", moons / "train.npz", "-o", moons / "none" / "m.npz"
     )
@@ -307,3 +326,120 @@ def test_quiet_turns_the_progress_bar_off_even_on_a_terminal(moons, capsys, monk
     assert "300/300" in capsys.readouterr().err  # tqdm's bar, at its end
     assert main([*train, "--quiet"]) == 0
     assert "300/300" not in capsys.readouterr().err
+
+
+# -- the command line contract of 0.2.0 ------------------------------------------------------------
+def test_an_output_that_is_one_of_the_inputs_is_refused_before_anything_is_written(moons, capsys):
+    data = (moons / "train.npz").read_bytes()
+    assert "is one of the input files: writing it would destroy them" in error_of(capsys, "train", moons / "train.npz", "-o", moons / "train.npz")
+    assert "is one of the input files" in error_of(
+        capsys, "train", moons / "train.npz", "--test", moons / "test.csv", "-o", moons / "test.csv"
+    )
+    assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--quiet", "-o", str(moons / "m.npz")]) == 0
+    csv = (moons / "test.csv").read_bytes()
+    assert "is one of the input files" in error_of(capsys, "predict", moons / "m.npz", moons / "test.csv", "--label-column", "label", "-o", moons / "test.csv")
+    assert "is one of the input files" in error_of(capsys, "predict", moons / "m.npz", moons / "test.csv", "--label-column", "label", "-o", moons / "m.npz")
+    assert (moons / "train.npz").read_bytes() == data and (moons / "test.csv").read_bytes() == csv
+
+
+@pytest.mark.parametrize("hidden", ["1000000000000", "100000000"])
+def test_a_network_too_large_for_the_memory_is_one_line_before_anything_is_allocated(moons, capsys, hidden):
+    error = error_of(capsys, "train", moons / "train.npz", "--hidden", hidden, "-o", moons / "m.npz")
+    assert re.search(rf"the network 2-{hidden}-1 \(relu, sigmoid\) on m = 200 examples needs about [0-9.]+ [GTP]iB to train; "
+                     r"this machine has [0-9.]+ [GMT]iB available: use fewer hidden units", error)
+    assert not (moons / "m.npz").exists()
+
+
+def test_quiet_prints_nothing_but_errors(moons):
+    quiet = arraynet_cli("train", moons / "train.npz", "--iterations", "5", "--quiet", "-o", moons / "m.npz")
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert arraynet_cli("predict", moons / "m.npz", moons / "test.csv", "--label-column", "label", "-o", moons / "p.csv", "--quiet").stdout == ""
+    failed = arraynet_cli("train", moons / "none.npz", "--quiet", check=False)
+    assert failed.returncode == 1 and failed.stderr.startswith("arraynet: error: data file")
+
+
+def test_the_backend_is_said_once_in_the_first_line(moons):
+    result = arraynet_cli("train", moons / "train.npz", "--iterations", "5", "-o", moons / "m.npz")
+    assert result.stderr == ""  # no separate log line about the backend
+    first = result.stdout.splitlines()[0]
+    name = arraynet.backends.backend_name(arraynet.backends.namespace_for_backend("auto"))
+    assert f"backend {name}" in first
+    if name == "numpy":
+        assert "(auto: CuPy is not usable because" in first
+    assert "backend" not in arraynet_cli("info").stderr
+
+
+def test_the_cost_lines_reach_a_pipe_while_training_runs(moons):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arraynet", "train", str(moons / "train.npz"), "--iterations", "100000000", "--record-every", "50", "-o", str(moons / "m.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]  # blocks until they are written
+        assert lines[0].startswith("arraynet ") and lines[1] == "cost after iteration 0: " + lines[1].split(": ")[1]
+        assert lines[2].startswith("cost after iteration 50: ")
+        assert process.poll() is None  # the training still runs
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_ctrl_c_is_one_line_and_exit_130(moons):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arraynet", "train", str(moons / "train.npz"), "--iterations", "100000000", "--record-every", "50", "-o", str(moons / "m.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for _ in range(3):
+        process.stdout.readline()  # iteration 50 reached
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert re.fullmatch(r"arraynet: interrupted at iteration \d+ \(the last recorded\)\n", err), err
+    assert not (moons / "m.npz").exists()
+
+
+def test_the_delimiter_and_the_keys_of_an_npz_are_options(tmp_path):
+    np.savetxt(tmp_path / "semi.csv", np.vstack([X_MOONS, Y_MOONS]).T, delimiter=";", header="a;b;y", comments="")
+    np.savez(tmp_path / "keys.npz", features=X_MOONS, labels=Y_MOONS)
+    by_csv = arraynet_cli("train", tmp_path / "semi.csv", "--delimiter", ";", "--iterations", "50", "-o", tmp_path / "a.npz").stdout
+    by_npz = arraynet_cli("train", tmp_path / "keys.npz", "--x-key", "features", "--y-key", "labels", "--iterations", "50", "-o", tmp_path / "b.npz").stdout
+    assert percent(by_csv, "train accuracy") == percent(by_npz, "train accuracy")
+    evaluated = arraynet_cli("evaluate", tmp_path / "a.npz", tmp_path / "semi.csv", "--delimiter", ";").stdout
+    assert percent(evaluated, "accuracy") == percent(by_csv, "train accuracy")
+
+
+def test_a_label_column_of_words_says_to_encode_the_labels(tmp_path, capsys):
+    (tmp_path / "words.csv").write_text("x1,x2,spam\n0.5,1.0,yes\n0.1,0.2,no\n")
+    assert error_of(capsys, "train", tmp_path / "words.csv") == (
+        f"arraynet: error: data file {tmp_path / 'words.csv'}, line 2, column 3 ('spam'): the label 'yes' is not a number; "
+        "labels must be 0 or 1: encode the two classes as numbers first (e.g. 'yes' -> 1, the other -> 0)"
+    )
+
+
+def test_a_training_that_does_not_learn_is_not_silent(moons, capsys):
+    scaled = np.vstack([X_MOONS[0] * 1e4, X_MOONS[1] * 1e-2])
+    np.savez(moons / "scales.npz", X=scaled, Y=Y_MOONS)
+    assert main(["train", str(moons / "scales.npz"), "--iterations", "5", "-o", str(moons / "m.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "arraynet: warning: the features' scales differ by orders of magnitude (standard deviations from" in err
+    assert "standardize the features" in err
+    assert main(["train", str(moons / "train.npz"), "--iterations", "200", "--learning-rate", "30", "--hidden", "20", "-o", str(moons / "m.npz")]) == 0
+    assert "arraynet: warning: the cost rose from" in capsys.readouterr().err
+    assert main(["train", str(moons / "train.npz"), "--iterations", "200", "--learning-rate", "0.5", "-o", str(moons / "m.npz")]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_threads_limits_the_blas_pools_during_the_training(moons, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+    fit = arraynet.NeuralNetwork.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info()})
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(arraynet.NeuralNetwork, "fit", spy)
+    assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--threads", "1", "--quiet", "-o", str(moons / "m.npz")]) == 0
+    assert seen == [{1}] or seen == [set()]  # every pool at 1 thread (none where no BLAS pool is loaded)

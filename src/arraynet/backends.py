@@ -30,6 +30,7 @@ from array_api_compat import (
 __all__ = [
     "BackendInfo",
     "asarray",
+    "auto_reason",
     "available_backends",
     "backend_info",
     "backend_name",
@@ -146,6 +147,12 @@ def _auto_backend() -> str:
         return "cupy"
     logger.info("backend 'auto' uses NumPy: CuPy is not usable because %s", reason)
     return "numpy"
+
+
+def auto_reason() -> str:
+    """Why backend "auto" uses NumPy ("CuPy is not usable: ..."), or "" when it uses CuPy."""
+    reason = _unusable_reason("cupy")
+    return "" if reason is None else f"CuPy is not usable because {reason}"
 
 
 def namespace_for_backend(backend: str = "auto") -> ModuleType:

@@ -53,31 +53,57 @@ def _draw_costs(axes: Any, history: History, label: str | None = None) -> None:
     axes.set_ylabel("cost J")
 
 
+def _log_scale_over_decades(axes: Any, costs: Sequence[float]) -> None:
+    """A log cost axis when the costs span a decade or more (a run that falls from 0.69 to 0.001
+    shows its end)."""
+    positive = [cost for cost in costs if cost > 0]
+    if positive and max(positive) >= 10 * min(positive):
+        axes.set_yscale("log")
+        axes.set_ylabel("cost J (log scale)")
+
+
+def _legend_outside(axes: Any) -> None:
+    """The legend beside the axes, never over what they show."""
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
 def plot_cost(
     history: History, path: str | os.PathLike[str], *, learning_rate: float | None = None, title: str | None = None
 ) -> Path:
     """The cost ``J`` at each recorded iteration of ``history`` (from ``fit``), as the course plots
-    it; the learning rate, if given, titles it. Returns the path written."""
+    it, on a log axis when it spans decades; ``title`` (e.g. the model and the data) and the
+    learning rate, if given, title it. Returns the path written."""
     figure, (axes,) = _figure()
     _draw_costs(axes, history)
-    if title is None and learning_rate is not None:
-        title = f"learning rate = {learning_rate:g}"
-    if title:
-        axes.set_title(title)
+    _log_scale_over_decades(axes, history.costs)
+    rate = None if learning_rate is None else f"learning rate = {learning_rate:g}"
+    heading = ", ".join(part for part in (title, rate) if part)
+    if heading:
+        axes.set_title(heading)
     return _save(figure, path)
 
 
 def plot_decision_boundary(
-    model: Model, X: Any, Y: Any, path: str | os.PathLike[str], *, resolution: int = 200, title: str | None = None
+    model: Model,
+    X: Any,
+    Y: Any,
+    path: str | os.PathLike[str],
+    *,
+    resolution: int = 200,
+    title: str | None = None,
+    feature_names: Sequence[str] = ("x1", "x2"),
 ) -> Path:
     """The examples ``X`` (shape ``(2, m)``) coloured by their labels ``Y`` over the regions the
-    fitted ``model`` predicts 0 and 1 on a ``resolution`` x ``resolution`` grid around them.
+    fitted ``model`` predicts 0 and 1 on a ``resolution`` x ``resolution`` grid around them, with
+    a legend of the two classes; the axes are named ``feature_names`` (a CSV's column names).
 
     The grid is evaluated in one ``predict`` call in the model's own library, device and dtype;
     ``X`` and ``Y`` may be arrays of any library. Returns the path written."""
     model.get_parameters()  # a model that is not fitted fails first
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an integer >= 2; got {resolution!r}")
+    if isinstance(feature_names, str) or len(feature_names) != 2:
+        raise ValueError(f"feature_names must name the 2 features; got {feature_names!r}")
     X_host, Y_host = np.asarray(to_numpy(X), dtype=float), np.asarray(to_numpy(Y), dtype=float)
     if X_host.ndim != 2 or X_host.shape[0] != 2:
         raise ValueError(f"X must have shape (2, m): a decision boundary is drawn for 2 features; got shape {X_host.shape}")
@@ -90,12 +116,18 @@ def plot_decision_boundary(
     predictions = to_numpy(model.predict(grid)).reshape(x1.shape)
 
     figure, (axes,) = _figure()
-    axes.contourf(x1, x2, predictions, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.6)
-    axes.scatter(X_host[0], X_host[1], c=Y_host[0], cmap="Spectral", vmin=0, vmax=1, s=12, edgecolors="k", linewidths=0.3)
-    axes.set_xlabel("x1")
-    axes.set_ylabel("x2")
-    if title:
-        axes.set_title(title)
+    colors = {0: "#d7301f", 1: "#2b8cbe"}
+    axes.contourf(x1, x2, predictions, levels=[-0.5, 0.5, 1.5], colors=[colors[0], colors[1]], alpha=0.25)
+    for label, color in colors.items():
+        chosen = Y_host[0] == label
+        axes.scatter(
+            X_host[0, chosen], X_host[1, chosen], color=color, s=12, edgecolors="k", linewidths=0.3,
+            label=f"label {label} ({int(chosen.sum())} examples)",
+        )
+    axes.set_xlabel(feature_names[0])
+    axes.set_ylabel(feature_names[1])
+    axes.set_title(title or f"decision boundary of {type(model).__name__}")
+    _legend_outside(axes)
     return _save(figure, path)
 
 
@@ -106,10 +138,15 @@ def plot_sweep(
     histories: Sequence[History],
     train_accuracy: Sequence[float],
     test_accuracy: Sequence[float] | None = None,
+    *,
+    diverged: Sequence[tuple[Any, History]] = (),
+    title: str | None = None,
 ) -> Path:
     """A sweep of one hyperparameter (named ``parameter``, e.g. "hidden units" or "learning rate")
-    over ``values``: on the left the cost curve of each run, on the right the final train (and
-    test) accuracy against the value, the course's way to choose it [seed 4.5]."""
+    over ``values``: on the left the cost curve of each run (a log axis when they span decades),
+    on the right the final train (and test) accuracy against the value, the course's way to choose
+    it [seed 4.5]. ``diverged``: the runs that diverged, ``(value, history so far)``, named in the
+    legend (with their finite costs, if any) rather than left out. ``title`` heads the figure."""
     n = len(values)
     if n == 0 or len(histories) != n or len(train_accuracy) != n or (test_accuracy is not None and len(test_accuracy) != n):
         raise ValueError(
@@ -120,7 +157,10 @@ def plot_sweep(
     figure, (costs, accuracy) = _figure(ncols=2)
     for value, history in zip(values, histories):
         _draw_costs(costs, history, label=f"{parameter} = {value:g}")
-    costs.legend(fontsize="small")
+    for value, history in diverged:
+        costs.plot(history.iterations, history.costs, "x:", label=f"{parameter} = {value:g}: diverged")
+    _log_scale_over_decades(costs, [cost for history in histories for cost in history.costs])
+    _legend_outside(costs)
     costs.set_title("cost during training")
     positions = range(n)  # evenly spaced: values are often on a log scale (learning rates)
     accuracy.plot(positions, [100 * a for a in train_accuracy], "o-", label="train")
@@ -130,5 +170,7 @@ def plot_sweep(
     accuracy.set_xlabel(parameter)
     accuracy.set_ylabel("accuracy (%)")
     accuracy.set_title("final accuracy")
-    accuracy.legend(fontsize="small")
+    _legend_outside(accuracy)
+    if title:
+        figure.suptitle(title)
     return _save(figure, path)

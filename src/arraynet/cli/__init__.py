@@ -31,11 +31,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _show_log_messages() -> None:
-    """Print the library's INFO messages (such as which backend "auto" chose) to stderr, once."""
+    """Print the library's warnings to stderr, once; its INFO messages (which backend "auto"
+    chose) are not repeated: the commands that train say the backend in their first line."""
     logger = logging.getLogger("arraynet")
     if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
-        logger.addHandler(_StderrHandler())
-        logger.setLevel(logging.INFO)
+        logger.addHandler(_StderrHandler(logging.WARNING))
 
 
 class _StderrHandler(logging.Handler):
@@ -46,8 +46,10 @@ class _StderrHandler(logging.Handler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 on success, 1 on an error). A usage error
-    (argparse's) exits with 2: ``SystemExit(2)``."""
+    """Run the command line; returns the exit code: 0 on success, 1 on an error (one line on
+    stderr), 130 when interrupted (Ctrl-C: one line, the iteration reached). A usage error
+    (argparse's, or options that contradict each other) exits with 2: ``SystemExit(2)``, before
+    any data is read."""
     args = _parser().parse_args(argv)
     _show_log_messages()
     try:
@@ -55,7 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`arraynet predict ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as exc:  # DivergenceError too
+    except KeyboardInterrupt as exc:
+        if args.debug:
+            raise
+        print(f"arraynet: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError, MemoryError) as exc:  # DivergenceError too
         if args.debug:
             raise
         print(f"arraynet: error: {exc}", file=sys.stderr)

@@ -304,10 +304,16 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
 
     if speedups:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(speedups) + 1.2))
-        bars = ax.barh([s[0] for s in speedups], [s[1] for s in speedups], color="tab:green")
-        ax.bar_label(bars, labels=[f"{s[1]:,.0f}x" for s in speedups], padding=3, fontsize=8)
+        factors = [s[1] for s in speedups]
+        # each bar from 1x (no speed-up) to its factor: rightwards and green when faster, leftwards and red when slower
+        bars = ax.barh(
+            [s[0] for s in speedups], [f - 1 for f in factors], left=1,
+            color=["tab:green" if f >= 1 else "tab:red" for f in factors],
+        )
+        ax.bar_label(bars, labels=[f"{f:,.0f}x" if f >= 10 else f"{f:.2f}x" for f in factors], padding=3, fontsize=8)
         ax.set_xscale("log")
-        ax.set_xlim(1, 3 * max(s[1] for s in speedups))  # bars start at 1x: no speed-up
+        ax.set_xlim(min(1, *factors) / 2, 3 * max(1, *factors))
+        ax.axvline(1, color="gray", linewidth=1)
         ax.set_xlabel("speed-up of the vectorized code over the loop (median / median, log scale)")
         ax.invert_yaxis()
         save(fig, "vectorization")
@@ -336,7 +342,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         fig, ax = grouped_bars(lambda r: r.median * 1e3)
         ax.set_yscale("log")
         ax.set_ylabel("median time of one training step (ms, log scale)")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not over them
         save(fig, "steps")
 
         gemms = [r for r in results if r.get("kind") == "gemm" and r.gflops is not None]  # with flops recorded
@@ -353,7 +359,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
                     va="bottom",
                 )
             ax.set_ylabel("GFLOP/s of one training step (matrix products)")
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
             save(fig, "gflops")
 
     for kind, key, label in (("sweep-m", "m", "examples m"), ("sweep-width", "hidden", "hidden units")):
@@ -375,7 +381,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         ax.set_xlabel(label)
         ax.set_ylabel("median step time (ms)")
         ax.set_title(f"arraynet step, float32: {kind}")
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
         save(fig, kind)
     return written
 

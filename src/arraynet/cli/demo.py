@@ -6,10 +6,18 @@ import argparse
 from pathlib import Path
 
 from .._version import __version__
-from ..backends import BACKENDS, asarray, backend_name, namespace_of
+from ..backends import BACKENDS, asarray
 from ..io.datasets import load_flower
 from ..models import NeuralNetwork
-from .train import check_plot_directory, write_plots
+from .train import (
+    add_threads_argument,
+    backend_header,
+    check_plot_directory,
+    count,
+    thread_limit,
+    write_line,
+    write_plots,
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,16 +27,15 @@ def run(args: argparse.Namespace) -> int:
     X = asarray(X_host, args.backend)
     Y = asarray(Y_host, args.backend)
     model = NeuralNetwork([2, 4, 1], hidden_activation="tanh", init="small", seed=args.seed)
-    print(
-        f"arraynet {__version__}: 2-4-1 tanh network on the flower data set (m = {X.shape[1]}), "
-        f"backend {backend_name(namespace_of(X))}"
-    )
-    history = model.fit(X, Y, learning_rate=1.2, num_iterations=args.iterations, record_every=1000)
-    for i, cost in zip(history.iterations, history.costs):
-        print(f"cost after iteration {i}: {cost:.6f}")
+    print(f"arraynet {__version__}: 2-4-1 tanh network on the flower data set (m = {X.shape[1]}), {backend_header(X, args)}")
+    with thread_limit(args.threads):
+        history = model.fit(
+            X, Y, learning_rate=1.2, num_iterations=args.iterations, record_every=1000,
+            callback=lambda i, cost, model: write_line(f"cost after iteration {i}: {cost:.6f}"),
+        )
     print(f"accuracy: {100 * model.accuracy(X, Y):.2f}%")
     if args.plot is not None:
-        for path in write_plots(args.plot, model, history, X, Y, learning_rate=1.2):
+        for path in write_plots(args.plot, model, history, X, Y, 1.2, "2-4-1 tanh network on the flower data"):
             print(f"wrote {path}")
     return 0
 
@@ -36,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("demo", help="train a 2-4-1 tanh network on the flower data set")
     parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
-    parser.add_argument("--iterations", type=int, default=10000, help="default: %(default)s")
-    parser.add_argument("--seed", type=int, default=3, help="default: %(default)s")
+    parser.add_argument("--iterations", type=count(0), default=10000, help="default: %(default)s")
+    parser.add_argument("--seed", type=count(0), default=3, help="default: %(default)s")
+    add_threads_argument(parser)
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write cost.png and decision_boundary.png into DIR")
     parser.set_defaults(run=run)

@@ -5,14 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..io.loaders import as_input_of, load_data
+from ..io.loaders import as_input_of
 from ..io.serialization import load
-from .train import DATA_HELP, add_data_arguments, add_placement_arguments
+from .train import (
+    DATA_HELP,
+    add_data_arguments,
+    add_placement_arguments,
+    check_data_arguments,
+    check_features,
+    read_data,
+)
 
 
 def run(args: argparse.Namespace) -> int:
     model = load(args.model, backend=args.backend, device=args.device)
-    X, Y = (as_input_of(model, array) for array in load_data(args.data, label_column=args.label_column, split=args.split))
+    X, Y = read_data(args.data, args)
+    check_features(args.data, X, model, labelled=True)
+    X, Y = as_input_of(model, X), as_input_of(model, Y)
     print(f"accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
     print(f"cost: {model.cost(X, Y):.6f}")
     return 0
@@ -27,4 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("data", metavar="DATA", type=Path, help=DATA_HELP)
     add_data_arguments(parser, split="test")
     add_placement_arguments(parser)
-    parser.set_defaults(run=run)
+
+    def checked(args: argparse.Namespace) -> int:
+        check_data_arguments(parser, args, args.data)
+        return run(args)
+
+    parser.set_defaults(run=checked)

@@ -11,10 +11,17 @@ import numpy as np
 
 from ..backends import to_numpy
 from ..io._atomic import atomic_path
-from ..io.loaders import as_input_of, load_csv, load_data
+from ..io.loaders import as_input_of, load_csv
 from ..io.serialization import load
 from ..kernel.activations import Sigmoid
-from .train import DATA_HELP, add_data_arguments, add_placement_arguments
+from .train import (
+    DATA_HELP,
+    add_data_arguments,
+    add_placement_arguments,
+    check_data_arguments,
+    check_outputs,
+    read_data,
+)
 
 OUTPUT_SUFFIXES = (".csv", ".npz")
 
@@ -31,9 +38,9 @@ def _features(args: argparse.Namespace, n_x: int | None) -> np.ndarray:
     ``--label-column`` names the labels (left out, not read); the labels of .npz and HDF5 files are
     not read."""
     if args.data.suffix.lower() != ".csv":
-        return load_data(args.data, split=args.split, labels=False)[0]
+        return read_data(args.data, args, labels=False)[0]
     labelled = args.label_column is not None
-    X, _ = load_csv(args.data, label_column=args.label_column, read_labels=False)
+    X, _ = load_csv(args.data, label_column=args.label_column, delimiter=args.delimiter, read_labels=False)
     if n_x is not None and X.shape[0] != n_x:
         columns = X.shape[0] + labelled
         needed = (
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output
     if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"--output must end in {' or '.join(OUTPUT_SUFFIXES)}; got {output.name!r}")
+    check_outputs([args.model, args.data], output=output)
     model = load(args.model, backend=args.backend, device=args.device)
     X = as_input_of(model, _features(args, model._n_x()))
     ZL = model.decision_function(X)  # one forward pass for both: A^[L] = sigma(Z^[L]) as predict_proba
@@ -62,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             with open(temporary, "w", encoding="utf-8") as file:
                 _write_csv(file, predictions, probabilities)
-    print(f"wrote {predictions.size} predictions ({int(predictions.sum())} of class 1) to {output}")
+    if not args.quiet:
+        print(f"wrote {predictions.size} predictions ({int(predictions.sum())} of class 1) to {output}")
     return 0
 
 
@@ -82,4 +91,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(parser, split="test", labels=False)
     add_placement_arguments(parser)
-    parser.set_defaults(run=run)
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors (and the predictions, without -o)")
+
+    def checked(args: argparse.Namespace) -> int:
+        check_data_arguments(parser, args, args.data)
+        return run(args)
+
+    parser.set_defaults(run=checked)

@@ -5,14 +5,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import itertools
+import math
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._version import __version__
-from ..backends import BACKENDS, asarray, backend_name, namespace_of
-from ..io.loaders import DATA_SUFFIXES, load_data
+from ..backends import BACKENDS, asarray, auto_reason, backend_name, namespace_of
+from ..io.loaders import DATA_SUFFIXES, csv_column_names, load_data
 from ..kernel.activations import ACTIVATIONS
 from ..kernel.initialization import INITS
 from ..models import LogisticRegression, Model, NeuralNetwork
@@ -21,10 +28,47 @@ from ..models.history import History
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in README.md"
 
 
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a learning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, e.g. 0.01; got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0; got {text!r}")
+    return value
+
+
+def count(minimum: int) -> Any:
+    """The argparse type of an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, e.g. {max(minimum, 1)}; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}; got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"  # what argparse calls the type in its messages
+    return parse
+
+
+def _parts(text: str, example: str) -> list[str]:
+    """The comma-separated parts of ``text``; none of them may be empty."""
+    if not text.strip():
+        return []
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"an empty value between commas in {text!r}; e.g. {example}")
+    return parts
+
+
 def int_list(text: str) -> list[int]:
     """``"4,4"`` -> ``[4, 4]``."""
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in _parts(text, "4,4")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers separated by commas, e.g. 4,4; got {text!r}") from None
     if not values:
@@ -35,21 +79,24 @@ def int_list(text: str) -> list[int]:
 
 
 def float_list(text: str) -> list[float]:
-    """``"0.1,1.2"`` -> ``[0.1, 1.2]``."""
+    """``"0.1,1.2"`` -> ``[0.1, 1.2]``, each a finite number > 0."""
     try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.1,1.2; got {text!r}") from None
+        values = [positive_float(part) for part in _parts(text, "0.1,1.2")]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"expected finite numbers > 0 separated by commas, e.g. 0.1,1.2; got {text!r} ({exc})") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values
 
 
 def name_list(text: str) -> list[str]:
-    """``"tanh, sigmoid"`` -> ``["tanh", "sigmoid"]``."""
+    """``"tanh, sigmoid"`` -> ``["tanh", "sigmoid"]``, each an activation's name."""
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expected at least one name, e.g. tanh,sigmoid")
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown activation {unknown[0]!r}; choose from {', '.join(ACTIVATIONS)}")
     return names
 
 
@@ -62,16 +109,40 @@ def column(text: str) -> int | str:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, split: str, labels: bool = True) -> None:
-    """``--label-column`` and ``--split``; with ``labels`` False (predict) a CSV has no label
+    """How a data file is read: ``--label-column`` and ``--delimiter`` (CSV), ``--x-key`` and
+    ``--y-key`` (.npz), ``--split`` (HDF5). With ``labels`` False (predict) a CSV has no label
     column unless ``--label-column`` names one."""
     default = "the last" if labels else "none, every column is a feature"
-    parser.add_argument(
-        "--label-column", type=column, default=-1 if labels else None, metavar="COLUMN",
+    data = parser.add_argument_group("data files")
+    data.add_argument(
+        "--label-column", type=column, default=None, metavar="COLUMN",
         help=f"CSV: the label column, an index (negative from the end) or a header name; default: {default}",
     )
-    parser.add_argument(
+    data.add_argument("--delimiter", default=",", help="CSV: the character between cells; default: %(default)r")
+    data.add_argument("--x-key", default="X", metavar="KEY", help=".npz: the array of features; default: %(default)s")
+    data.add_argument("--y-key", default="Y", metavar="KEY", help=".npz: the array of labels; default: %(default)s")
+    data.add_argument(
         "--split", default=split,
         help="HDF5: read the image set {SPLIT}_set_x / {SPLIT}_set_y; default: %(default)s",
+    )
+
+
+def check_data_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, *paths: Path | None) -> None:
+    """Options of one file format given for another are usage errors, not ignored."""
+    suffixes = {path.suffix.lower() for path in paths if path is not None}
+    if args.label_column is not None and ".csv" not in suffixes:
+        parser.error("argument --label-column: only a CSV file has a label column; an .npz names its labels with --y-key")
+    if len(args.delimiter) != 1:
+        parser.error(f"argument --delimiter: expected one character; got {args.delimiter!r}")
+
+
+def read_data(path: Path, args: argparse.Namespace, split: str | None = None, labels: bool = True) -> tuple[Any, Any]:
+    """``(X, Y)`` of the data file at ``path`` on the host, read as the options say (``Y`` None
+    without ``labels``)."""
+    label_column = -1 if args.label_column is None else args.label_column
+    return load_data(
+        path, label_column=label_column, split=split or args.split, labels=labels,
+        delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key,
     )
 
 
@@ -100,28 +171,53 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="one activation per layer instead, e.g. tanh,tanh,sigmoid",
     )
     model.add_argument("--init", choices=tuple(INITS), help="default: he for a network, zeros for logistic regression")
-    model.add_argument("--seed", type=int, default=1, help="of the initial weights; default: %(default)s")
+    model.add_argument("--seed", type=count(0), default=1, help="of the initial weights; default: %(default)s")
     training = parser.add_argument_group("training")
-    training.add_argument("--learning-rate", type=float, help="default: 0.0075 for a network, 0.005 for logistic regression")
-    training.add_argument("--iterations", type=int, help="default: 2500 for a network, 2000 for logistic regression")
-    training.add_argument("--record-every", type=int, default=100, metavar="K", help="record the cost every K iterations; default: %(default)s")
+    training.add_argument("--learning-rate", type=positive_float, help="default: 0.0075 for a network, 0.005 for logistic regression")
+    training.add_argument("--iterations", type=count(0), help="default: 2500 for a network, 2000 for logistic regression")
+    training.add_argument("--record-every", type=count(1), default=100, metavar="K", help="record the cost every K iterations; default: %(default)s")
     training.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: %(default)s")
     add_placement_arguments(training)
-    training.add_argument("--quiet", action="store_true", help="print only the results: no costs, no progress bar")
+    add_threads_argument(training)
+    training.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def add_threads_argument(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--threads", type=count(1), metavar="N",
+        help="the threads of the BLAS, OpenMP and PyTorch pools; default: the libraries' own (all cores), "
+        "which on a shared or busy machine can be many times slower than 1 or 2",
+    )
+
+
+def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, layers: int | None = None) -> None:
+    """Options that contradict each other are usage errors (exit 2) before any data is read.
+    ``layers``: the number of layers L when something other than ``--hidden`` sets it (sweep)."""
+    if args.model == "logistic":
+        given = [f"--{name}" for name in ("hidden", "activation", "activations") if getattr(args, name) is not None]
+        if given:
+            parser.error(f"{', '.join(given)} describe a network's layers; they do not apply to --model logistic")
+        return
+    L = layers if layers is not None else len(args.hidden or [4]) + 1
+    if args.activations is not None:
+        if len(args.activations) != L:
+            parser.error(
+                f"argument --activations: {len(args.activations)} names for the {L} layers "
+                f"(--hidden {','.join(map(str, args.hidden or [4]))} and the output); give one per layer"
+            )
+        if args.activations[-1] != "sigmoid":
+            parser.error("argument --activations: the output layer's must be sigmoid (the cost needs probabilities)")
 
 
 def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -> tuple[Any, Any]:
     """``(X, Y)`` of the data file at ``path`` on the backend, device and dtype of ``args``."""
-    X, Y = load_data(path, label_column=args.label_column, split=split or args.split)
-    return tuple(asarray(array, args.backend, args.device, args.dtype) for array in (X, Y))
+    return tuple(asarray(array, args.backend, args.device, args.dtype) for array in read_data(path, args, split))
 
 
 def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = None) -> Model:
-    """The model the options describe, for ``n_x`` features (``hidden`` replaces ``--hidden``)."""
+    """The model the options describe (``check_training_arguments``), for ``n_x`` features
+    (``hidden`` replaces ``--hidden``)."""
     if args.model == "logistic":
-        given = [f"--{name}" for name in ("hidden", "activation", "activations") if getattr(args, name) is not None]
-        if given:
-            raise ValueError(f"{', '.join(given)} describe a network's layers; they do not apply to --model logistic")
         return LogisticRegression(init=args.init or "zeros", seed=args.seed)
     layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
     return NeuralNetwork(
@@ -133,15 +229,162 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
     )
 
 
-def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, learning_rate: float | None = None) -> History:
-    """``model.fit`` with the options (``learning_rate`` replaces ``--learning-rate``)."""
-    return model.fit(
-        X, Y,
-        learning_rate=args.learning_rate if learning_rate is None else learning_rate,
-        num_iterations=args.iterations,
-        record_every=args.record_every,
-        progress=False if args.quiet else None,
-    )
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a training, with the iteration it reached."""
+
+
+def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, learning_rate: float | None = None, report: bool = True) -> History:
+    """``model.fit`` with the options (``learning_rate`` replaces ``--learning-rate``); with
+    ``report`` (and not ``--quiet``), each recorded cost is printed as it is reached."""
+    reached = [0]
+
+    def print_cost(iteration: int, cost: float, model: Model) -> None:
+        reached[0] = iteration
+        if report and not args.quiet:
+            write_line(f"cost after iteration {iteration}: {cost:.6f}")
+
+    try:
+        with thread_limit(args.threads):
+            return model.fit(
+                X, Y,
+                learning_rate=args.learning_rate if learning_rate is None else learning_rate,
+                num_iterations=args.iterations,
+                record_every=args.record_every,
+                progress=False if args.quiet else None,
+                callback=print_cost,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted at iteration {reached[0]} (the last recorded)") from None
+
+
+def write_line(text: str) -> None:
+    """``text`` on standard output now (a pipe or a log sees it as training runs), around the
+    progress bar when there is one."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(text, flush=True)
+        return
+    with tqdm.external_write_mode(file=sys.stderr):
+        print(text, flush=True)
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """At most ``threads`` threads in the BLAS and OpenMP pools (threadpoolctl) and PyTorch's, for
+    the block; the libraries' own when None."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = None if torch is None else torch.get_num_threads()
+    with threadpool_limits(limits=threads):
+        if torch is not None:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
+def training_bytes(layer_dims: list[int], m: int, itemsize: int) -> int:
+    """About the memory a training of ``layer_dims`` on ``m`` examples takes: the parameters four
+    times (them, their gradients, the update's new arrays, a snapshot) and each layer's ``Z``,
+    ``A``, ``dZ`` and a scratch array of ``(n_l, m)``, plus the data."""
+    parameters = sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(layer_dims))
+    activations = m * sum(layer_dims[1:])
+    return itemsize * (4 * parameters + 4 * activations + m * (layer_dims[0] + 1))
+
+
+def available_bytes() -> int | None:
+    """The memory available to a new allocation on this machine, or None where it is unknown."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(model: Model, X: Any) -> None:
+    """A network too large for this machine's memory is refused with the estimate, before its
+    parameters are allocated (host memory: a GPU's is its library's to report)."""
+    if not isinstance(model, NeuralNetwork):
+        return
+    needed = training_bytes(model.layer_dims, X.shape[1], 4 if str(X.dtype).endswith("float32") else 8)
+    available = available_bytes()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"the {describe(model)} on m = {X.shape[1]} examples needs about {_size(needed)} to train; "
+            f"this machine has {_size(available)} available: use fewer hidden units (--hidden)"
+        )
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:.3g} {unit}" if unit != "bytes" else f"{count} bytes"
+        count /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def check_outputs(inputs: list[Path | None], **outputs: Path | None) -> None:
+    """No output file may be one of the inputs: writing it would destroy the data."""
+    for option, output in outputs.items():
+        if output is None:
+            continue
+        for given in inputs:
+            if given is not None and _same_file(output, given):
+                raise ValueError(f"--{option} {output} is one of the input files: writing it would destroy them; name another file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_features(path: Path, X: Any, model: Model, labelled: bool) -> None:
+    """Data for a saved model must have its n_x features, said in the file's own terms (a CSV's
+    columns, an .npz's rows)."""
+    n_x = model._n_x()
+    if n_x is None or X.shape[0] == n_x:
+        return
+    if path.suffix.lower() == ".csv":
+        besides = " besides the label column" if labelled else ""
+        raise ValueError(f"data file {path} has {X.shape[0]} feature columns{besides}; the model takes {n_x} features")
+    raise ValueError(f"the features of {path} have n_x = {X.shape[0]} rows; the model takes {n_x} features")
+
+
+def warn(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(f"arraynet: warning: {text}", file=sys.stderr, flush=True)
+
+
+def warn_of_feature_scales(args: argparse.Namespace, X_host: Any) -> None:
+    """Features whose scales differ by orders of magnitude make gradient descent crawl along the
+    small ones: said with the fix."""
+    spread = np.std(np.asarray(X_host, dtype=np.float64), axis=1)
+    spread = spread[spread > 0]
+    if spread.size >= 2 and spread.max() > 1e3 * spread.min():
+        warn(
+            args,
+            f"the features' scales differ by orders of magnitude (standard deviations from {spread.min():.3g} to "
+            f"{spread.max():.3g}): gradient descent crawls along the small ones; standardize the features "
+            "(subtract each one's mean, divide by its standard deviation) before training",
+        )
+
+
+def warn_of_rising_cost(args: argparse.Namespace, history: History, learning_rate: float) -> None:
+    """A cost that ended above where it started: the learning rate is too large."""
+    if len(history.costs) >= 2 and history.costs[-1] > history.costs[0]:
+        warn(
+            args,
+            f"the cost rose from {history.costs[0]:.6g} to {history.costs[-1]:.6g} over the run: the learning "
+            f"rate {learning_rate:g} is too large for this data; try a smaller --learning-rate",
+        )
 
 
 def describe(model: Model) -> str:
@@ -164,45 +407,76 @@ def check_plot_directory(directory: Path) -> None:
         raise ValueError(f"--plot: cannot write into the folder {directory}")
 
 
-def write_plots(directory: Path, model: Model, history: History, X: Any, Y: Any, learning_rate: float) -> list[Path]:
+def write_plots(
+    directory: Path, model: Model, history: History, X: Any, Y: Any, learning_rate: float, title: str,
+    feature_names: tuple[str, str] = ("x1", "x2"),
+) -> list[Path]:
     """The cost curve, and the decision boundary when the data has 2 features, into ``directory``
-    (made by ``check_plot_directory``)."""
+    (made by ``check_plot_directory``), titled with the model and the data (``title``)."""
     from ..plots import plot_cost, plot_decision_boundary
 
-    paths = [plot_cost(history, directory / "cost.png", learning_rate=learning_rate)]
+    paths = [plot_cost(history, directory / "cost.png", learning_rate=learning_rate, title=title)]
     if X.shape[0] == 2:
-        paths.append(plot_decision_boundary(model, X, Y, directory / "decision_boundary.png"))
+        paths.append(
+            plot_decision_boundary(model, X, Y, directory / "decision_boundary.png", title=title, feature_names=feature_names)
+        )
     return paths
 
 
+def feature_names(path: Path, args: argparse.Namespace) -> tuple[str, str]:
+    """The two features' names for a plot: a CSV header's column names (the label's left out),
+    else x1 and x2."""
+    if path.suffix.lower() == ".csv":
+        names = csv_column_names(path, args.delimiter)
+        if names is not None:
+            label = -1 if args.label_column is None else args.label_column
+            index = names.index(label) if isinstance(label, str) else label % len(names)
+            features = [name for i, name in enumerate(names) if i != index]
+            if len(features) == 2:
+                return features[0], features[1]
+    return "x1", "x2"
+
+
+def backend_header(X: Any, args: argparse.Namespace) -> str:
+    """"backend numpy", with why when "auto" did not choose a GPU."""
+    name = backend_name(namespace_of(X))
+    if args.backend == "auto" and name == "numpy":
+        return f"backend numpy (auto: {auto_reason()})"
+    return f"backend {name}"
+
+
 def run(args: argparse.Namespace) -> int:
+    say = (lambda text: None) if args.quiet else print
     # the places to write, checked before the training, not after it
     if args.output.is_dir():
         raise ValueError(f"--output {args.output} is a folder: name the model file, e.g. {args.output / 'model.npz'}")
     if not args.output.parent.is_dir():
         raise ValueError(f"--output: the folder {args.output.parent} does not exist")
+    check_outputs([args.data, args.test], output=args.output)
     if args.plot is not None:
         check_plot_directory(args.plot)
-    X, Y = load_split(args.data, args)
+    X_host, Y_host = read_data(args.data, args)
+    X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
     test = None if args.test is None else load_split(args.test, args, split="test")
     model = build_model(args, X.shape[0])
-    if not args.quiet:
-        print(
-            f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
-            f"backend {backend_name(namespace_of(X))}, {args.dtype}"
-        )
+    check_memory(model, X)
+    say(
+        f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
+        f"{backend_header(X, args)}, {args.dtype}"
+    )
+    warn_of_feature_scales(args, X_host)
     history = fit(model, X, Y, args)
-    if not args.quiet:
-        for i, cost in zip(history.iterations, history.costs):
-            print(f"cost after iteration {i}: {cost:.6f}")
-    print(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
+    learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
+    warn_of_rising_cost(args, history, learning_rate)
+    say(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
     if test is not None:
-        print(f"test accuracy: {100 * model.accuracy(*test):.2f}% (m = {test[0].shape[1]})")
-    print(f"saved the model to {model.save(args.output)}")  # before the plots: a plot that fails keeps it
+        say(f"test accuracy: {100 * model.accuracy(*test):.2f}% (m = {test[0].shape[1]})")
+    path = model.save(args.output)  # before the plots: a plot that fails keeps it
+    say(f"saved the model to {path}")
     if args.plot is not None:
-        learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
-        for path in write_plots(args.plot, model, history, X, Y, learning_rate):
-            print(f"wrote {path}")
+        title = f"{describe(model)} on {args.data.name}"
+        for path in write_plots(args.plot, model, history, X, Y, learning_rate, title, feature_names(args.data, args)):
+            say(f"wrote {path}")
     return 0
 
 
@@ -216,4 +490,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("model.npz"), help="the model file to write; default: %(default)s")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write cost.png (and decision_boundary.png for 2 features) into DIR")
     add_training_arguments(parser)
-    parser.set_defaults(run=run)
+
+    def checked(args: argparse.Namespace) -> int:
+        check_data_arguments(parser, args, args.data, args.test)
+        check_training_arguments(parser, args)
+        return run(args)
+
+    parser.set_defaults(run=checked)

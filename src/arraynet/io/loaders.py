@@ -29,7 +29,7 @@ import numpy as np
 from ..backends import asarray, backend_name, namespace_of
 from ..models import Model
 
-__all__ = ["DATA_SUFFIXES", "as_input_of", "load_csv", "load_data", "load_h5", "load_npz"]
+__all__ = ["DATA_SUFFIXES", "as_input_of", "csv_column_names", "load_csv", "load_data", "load_h5", "load_npz"]
 
 DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
 
@@ -117,12 +117,44 @@ def _floats(row: list[str]) -> tuple[list[float], list[int]]:
     return values, bad
 
 
+def csv_column_names(path: str | os.PathLike[str], delimiter: str = ",") -> list[str] | None:
+    """The column names of a CSV file's header line (read as ``load_csv`` reads it: the first line
+    that is not blank or a ``#`` comment, when one of its cells is text), or None without one."""
+    path = _existing_file(path)
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        for row in csv.reader(file, delimiter=delimiter):
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            _, bad = _floats(row)
+            return [cell.strip() for cell in row] if any(row[i].strip() for i in bad) else None
+    return None
+
+
 def _not_a_number(path: Path, line: int, row: list[str], index: int, names: list[str] | None) -> str:
     """What is wrong with cell ``index`` of ``row``, with its file, line and column (counted from 1)."""
     name = f" ({names[index]!r})" if names is not None and index < len(names) else ""
     cell = row[index].strip()
     problem = "the cell is empty (missing values are not supported)" if not cell else f"{cell!r} is not a number"
     return f"data file {path}, line {line}, column {index + 1}{name}: {problem}"
+
+
+def _label_index(label_column: int | str, names: list[str] | None, columns: int) -> int | None:
+    """The index of the label column in a row of ``columns`` cells, or None if it names none."""
+    if isinstance(label_column, str):
+        return names.index(label_column) if names is not None and label_column in names else None
+    if isinstance(label_column, (int, np.integer)) and not isinstance(label_column, bool) and -columns <= label_column < columns:
+        return int(label_column) % columns
+    return None
+
+
+def _not_a_label(path: Path, line: int, row: list[str], index: int, names: list[str] | None) -> str:
+    """What to say of a label that is text ("yes", "spam"): labels are the numbers 0 and 1."""
+    name = f" ({names[index]!r})" if names is not None and index < len(names) else ""
+    cell = row[index].strip()
+    return (
+        f"data file {path}, line {line}, column {index + 1}{name}: the label {cell!r} is not a number; labels "
+        f"must be 0 or 1: encode the two classes as numbers first (e.g. {cell!r} -> 1, the other -> 0)"
+    )
 
 
 def _column_index(label_column: int | str, names: list[str] | None, columns: int, path: Path) -> int:
@@ -164,6 +196,8 @@ def load_csv(
                     names = [cell.strip() for cell in row]  # (names may be numbers: pandas' "0,1,y")
                     continue
                 if bad:
+                    if row[bad[0]].strip() and label_column is not None and bad[0] == _label_index(label_column, names, len(row)):
+                        raise ValueError(_not_a_label(path, reader.line_num, row, bad[0], names))
                     first = names is None and not rows  # a first line of numbers and empty cells is data
                     hint = " (a first line is the header when one of its cells is text)" if first else ""
                     raise ValueError(_not_a_number(path, reader.line_num, row, bad[0], names) + hint)
@@ -239,19 +273,27 @@ def load_h5(
 
 
 def load_data(
-    path: str | os.PathLike[str], *, label_column: int | str = -1, split: str = "train", labels: bool = True
+    path: str | os.PathLike[str],
+    *,
+    label_column: int | str = -1,
+    split: str = "train",
+    labels: bool = True,
+    delimiter: str = ",",
+    x_key: str = "X",
+    y_key: str = "Y",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(X, Y)`` in the seed's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file, by its
-    suffix (see the module's description of each). ``label_column`` is the CSV's label column;
-    ``split`` picks an HDF5 file's ``{split}_set_x`` / ``{split}_set_y``. With ``labels=False`` the
-    file's labels are not read (a CSV is then all features) and ``Y`` is None."""
+    suffix (see the module's description of each). ``label_column`` and ``delimiter`` are the
+    CSV's; ``x_key`` and ``y_key`` name an ``.npz``'s arrays; ``split`` picks an HDF5 file's
+    ``{split}_set_x`` / ``{split}_set_y``. With ``labels=False`` the file's labels are not read (a
+    CSV is then all features) and ``Y`` is None."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
     suffix = Path(path).suffix.lower()
     if suffix == ".npz":
-        return load_npz(path, y_key="Y" if labels else None)
+        return load_npz(path, x_key=x_key, y_key=y_key if labels else None)
     if suffix == ".csv":
-        return load_csv(path, label_column=label_column if labels else None)
+        return load_csv(path, label_column=label_column if labels else None, delimiter=delimiter)
     if suffix in (".h5", ".hdf5"):
         return load_h5(path, f"{split}_set_x", f"{split}_set_y" if labels else None)
     raise ValueError(f"data file {path} must end in one of {', '.join(DATA_SUFFIXES)}; got {suffix or 'no suffix'!r}")
