@@ -157,3 +157,20 @@ def test_bench_refuses_unknown_backends_and_thread_counts(capsys):
             main(argv)
         assert exit_info.value.code == 2
     assert "tpu" in capsys.readouterr().err
+
+
+def test_a_speed_up_below_one_is_drawn_as_a_bar_to_the_left_of_one(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from arraynet.cli import benchreport
+
+    figures = []
+    savefig = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *args, **kwargs: figures.append(self) or savefig(self, *args, **kwargs))
+    benchreport._plots([], tmp_path / "r", [("loop vs vectorized", 400.0), ("slower", 0.5)])
+    (axes,) = figures[0].axes
+    spans = sorted((patch.get_x(), patch.get_x() + patch.get_width()) for patch in axes.patches)
+    assert spans == [(0.5, 1.0), (1.0, 400.0)] or spans == [(1.0, 0.5), (1.0, 400.0)]
+    low, high = axes.get_xlim()
+    assert low < 0.5 and high > 400

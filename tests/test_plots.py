@@ -104,3 +104,51 @@ def test_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'plots need matplotlib: pip install "arraynet\[plot\]"'):
         plot_cost(trained()[1], tmp_path / "cost.png")
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures the plot functions draw, kept as they are saved."""
+    drawn = []
+    save = arraynet.plots._save
+    monkeypatch.setattr(arraynet.plots, "_save", lambda figure, path: drawn.append(figure) or save(figure, path))
+    return drawn
+
+
+def test_the_cost_axis_is_logarithmic_when_the_costs_span_decades(tmp_path, figures):
+    plot_cost(History(iterations=[0, 100, 200], costs=[0.69, 0.05, 0.001]), tmp_path / "decades.png", title="net on data")
+    plot_cost(History(iterations=[0, 100, 200], costs=[0.69, 0.5, 0.3]), tmp_path / "flat.png", learning_rate=0.1)
+    (decades,), (flat,) = (figure.axes for figure in figures)
+    assert decades.get_yscale() == "log" and flat.get_yscale() == "linear"
+    assert decades.get_title() == "net on data" and flat.get_title() == "learning rate = 0.1"
+
+
+def test_a_diverged_run_of_a_sweep_is_named_in_the_legend(tmp_path, figures):
+    good = History(iterations=[0, 10], costs=[0.7, 0.4])
+    early = History(iterations=[0], costs=[0.7])
+    plot_sweep(tmp_path / "s.png", "learning rate", [0.1], [good], [0.9], diverged=[(100.0, early), (1e9, History())], title="flower")
+    costs, _ = figures[0].axes
+    labels = [text.get_text() for text in costs.get_legend().get_texts()]
+    assert labels == ["learning rate = 0.1", "learning rate = 100: diverged", "learning rate = 1e+09: diverged"]
+    assert figures[0].get_suptitle() == "flower"
+
+
+def test_the_decision_boundary_names_its_axes_and_its_classes(tmp_path, figures):
+    model, _, X, Y = trained()
+    plot_decision_boundary(model, X, Y, tmp_path / "b.png", feature_names=("petal width", "petal length"), title="2-6-1 on moons")
+    (axes,) = figures[0].axes
+    assert (axes.get_xlabel(), axes.get_ylabel(), axes.get_title()) == ("petal width", "petal length", "2-6-1 on moons")
+    counts = [int((Y_MOONS == label).sum()) for label in (0, 1)]
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == [f"label {k} ({counts[k]} examples)" for k in (0, 1)]
+    with pytest.raises(ValueError, match="feature_names must name the 2 features"):
+        plot_decision_boundary(model, X, Y, tmp_path / "c.png", feature_names=("a",))
+
+
+def test_the_cli_plots_carry_the_csv_column_names_and_the_model(tmp_path, figures):
+    from arraynet.cli import main
+
+    np.savetxt(tmp_path / "d.csv", np.vstack([X_MOONS, Y_MOONS]).T, delimiter=",", header="width,length,label", comments="")
+    assert main(["train", str(tmp_path / "d.csv"), "--iterations", "50", "--quiet", "-o", str(tmp_path / "m.npz"), "--plot", str(tmp_path / "p")]) == 0
+    cost, boundary = (figure.axes[0] for figure in figures)
+    assert cost.get_title().startswith("network 2-4-1 (relu, sigmoid) on d.csv")
+    assert (boundary.get_xlabel(), boundary.get_ylabel()) == ("width", "length")
