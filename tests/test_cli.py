@@ -424,7 +424,13 @@ def test_a_training_that_does_not_learn_is_not_silent(moons, capsys):
     assert main(["train", str(moons / "scales.npz"), "--iterations", "5", "-o", str(moons / "m.npz")]) == 0
     err = capsys.readouterr().err
     assert "arraynet: warning: the features' scales differ by orders of magnitude (standard deviations from" in err
-    assert "standardize the features" in err
+    assert "train with --standardize" in err
+    assert main(["train", str(moons / "scales.npz"), "--iterations", "300", "--learning-rate", "1", "--standardize", "-o", str(moons / "s.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert "warning" not in err and percent(out, "train accuracy") > 80
+    np.savez(moons / "scales-test.npz", X=np.vstack([X_TEST[0] * 1e4, X_TEST[1] * 1e-2]), Y=Y_TEST)
+    assert main(["evaluate", str(moons / "s.npz"), str(moons / "scales-test.npz")]) == 0  # the scaling comes with the model
+    assert percent(capsys.readouterr().out, "accuracy") > 80
     assert main(["train", str(moons / "train.npz"), "--iterations", "200", "--learning-rate", "30", "--hidden", "20", "-o", str(moons / "m.npz")]) == 0
     assert "arraynet: warning: the cost rose from" in capsys.readouterr().err
     assert main(["train", str(moons / "train.npz"), "--iterations", "200", "--learning-rate", "0.5", "-o", str(moons / "m.npz")]) == 0

@@ -314,3 +314,29 @@ def test_features_so_large_that_the_network_overflows_are_an_error_not_nan_proba
             call(to_xp(X))
     probabilities = to_numpy(model.predict_proba(to_xp(X[:, :1])))
     assert 0.0 <= probabilities.min() <= probabilities.max() <= 1.0
+
+
+def test_standardize_trains_on_each_features_z_score_learned_on_the_first_fit(xp, to_xp):
+    X = np.vstack([X_FLOWER[0] * 1e3 + 5, X_FLOWER[1] * 1e-3])
+    mean, std = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
+    scaled = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3, standardize=True)
+    plain = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3)
+    history = scaled.fit(to_xp(X), to_xp(Y_FLOWER), learning_rate=1.2, num_iterations=300)
+    expected = plain.fit(to_xp((X - mean) / std), to_xp(Y_FLOWER), learning_rate=1.2, num_iterations=300)
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(scaled.predict_proba(to_xp(X))), to_numpy(plain.predict_proba(to_xp((X - mean) / std))), rtol=1e-12)
+    assert scaled.accuracy(to_xp(X), to_xp(Y_FLOWER)) > 0.85
+    again = scaled.fit(to_xp(X[:, :200] * 10), to_xp(Y_FLOWER[:, :200]), num_iterations=1)  # the first fit's scaling stays
+    assert again.iterations == [0]
+    np.testing.assert_allclose(to_numpy(scaled._scaling[0]), mean, rtol=1e-12)
+    assert "standardize=True" in repr(scaled) and "standardize" not in repr(plain)
+    with pytest.raises(TypeError, match="standardize must be True or False; got 'yes'"):
+        arraynet.LogisticRegression(standardize="yes")
+
+
+def test_a_constant_feature_is_left_centred_not_divided_by_zero():
+    X = np.vstack([X_FLOWER[0], np.full(X_FLOWER.shape[1], 7.0)])
+    model = arraynet.LogisticRegression(standardize=True)
+    model.fit(X, Y_FLOWER, num_iterations=20)
+    assert np.all(np.isfinite(model.predict_proba(X)))
+    np.testing.assert_array_equal(model._scaling[1][1], [1.0])

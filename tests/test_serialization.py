@@ -109,7 +109,7 @@ def test_the_file_holds_the_parameters_and_a_json_header(saved):
         header = json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))
     assert header == {
         "format": "arraynet.model",
-        "format_version": serialization.FORMAT_VERSION,
+        "format_version": 1,  # no input standardization: what arraynet 0.1.0 reads too
         "arraynet_version": arraynet.__version__,
         "model": "NeuralNetwork",
         "layer_dims": [2, 5, 3, 1],
@@ -117,6 +117,8 @@ def test_the_file_holds_the_parameters_and_a_json_header(saved):
         "init": "xavier",
         "seed": 7,
         "dtype": "float64",
+        "standardize": False,
+        "input_scaling": False,
     }
 
 
@@ -413,3 +415,20 @@ def test_save_refuses_parameters_that_are_not_finite(tmp_path):
     with pytest.raises(ValueError, match=r"cannot save the model to .*model\.npz: parameter 'b' holds NaN or Inf"):
         model.save(tmp_path / "model.npz")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_standardizing_model_saves_its_scaling_and_loads_it_on_any_backend(tmp_path, xp, device, to_xp):
+    X = np.vstack([X_FLOWER[0] * 1e3 + 5, X_FLOWER[1] * 1e-3])
+    model = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3, standardize=True)
+    model.fit(X, Y_FLOWER, learning_rate=1.2, num_iterations=200)
+    path = model.save(tmp_path / "scaled.npz")
+    with zipfile.ZipFile(path) as archive:
+        assert {"input_mean.npy", "input_std.npy"} <= set(archive.namelist())
+    with np.load(path) as archive:
+        assert json.loads(archive["__arraynet__"].tobytes())["format_version"] == 2
+    loaded = arraynet.load(path, backend=backend_name(xp), device=device)
+    assert loaded.standardize is True
+    np.testing.assert_allclose(to_numpy(loaded.predict_proba(to_xp(X))), model.predict_proba(X), rtol=1e-12)
+    rewrite(path, None, lambda arrays: arrays.update(input_std=np.zeros((2, 1))))
+    with pytest.raises(arraynet.ModelFileError, match="input_std must be > 0"):
+        arraynet.load(path)

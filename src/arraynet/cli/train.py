@@ -172,6 +172,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--init", choices=tuple(INITS), help="default: he for a network, zeros for logistic regression")
     model.add_argument("--seed", type=count(0), default=1, help="of the initial weights; default: %(default)s")
+    model.add_argument(
+        "--standardize", action="store_true",
+        help="train on each feature's (x - mean) / std, learned on DATA and saved with the model (evaluate and predict apply it)",
+    )
     training = parser.add_argument_group("training")
     training.add_argument("--learning-rate", type=positive_float, help="default: 0.0075 for a network, 0.005 for logistic regression")
     training.add_argument("--iterations", type=count(0), help="default: 2500 for a network, 2000 for logistic regression")
@@ -218,7 +222,7 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
     """The model the options describe (``check_training_arguments``), for ``n_x`` features
     (``hidden`` replaces ``--hidden``)."""
     if args.model == "logistic":
-        return LogisticRegression(init=args.init or "zeros", seed=args.seed)
+        return LogisticRegression(init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
     layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
     return NeuralNetwork(
         layer_dims,
@@ -226,6 +230,7 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
         activations=args.activations,
         init=args.init or "he",
         seed=args.seed,
+        standardize=args.standardize,
     )
 
 
@@ -372,8 +377,8 @@ def warn_of_feature_scales(args: argparse.Namespace, X_host: Any) -> None:
         warn(
             args,
             f"the features' scales differ by orders of magnitude (standard deviations from {spread.min():.3g} to "
-            f"{spread.max():.3g}): gradient descent crawls along the small ones; standardize the features "
-            "(subtract each one's mean, divide by its standard deviation) before training",
+            f"{spread.max():.3g}): gradient descent crawls along the small ones; train with --standardize "
+            "(each feature's (x - mean) / std, saved with the model)",
         )
 
 
@@ -464,7 +469,8 @@ def run(args: argparse.Namespace) -> int:
         f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
         f"{backend_header(X, args)}, {args.dtype}"
     )
-    warn_of_feature_scales(args, X_host)
+    if not args.standardize:
+        warn_of_feature_scales(args, X_host)
     history = fit(model, X, Y, args)
     learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
     warn_of_rising_cost(args, history, learning_rate)

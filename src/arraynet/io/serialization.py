@@ -1,8 +1,10 @@
 """Saved models: ``model.save(path)`` and ``arraynet.load(path, backend=..., device=...)``.
 
 A model file is one ``.npz`` archive: the parameters under the seed's names (``W1, b1, ..., WL,
-bL`` or ``w, b``) as plain NumPy arrays, and a JSON header (format version, model kind, layer dims,
-activations, init, seed, dtype, arraynet version) stored as UTF-8 bytes under ``__arraynet__``.
+bL`` or ``w, b``) as plain NumPy arrays, the input's standardization (``input_mean``,
+``input_std``, shape ``(n_x, 1)``) for a model that has one, and a JSON header (format version,
+model kind, layer dims, activations, init, seed, dtype, standardize, arraynet version) stored as
+UTF-8 bytes under ``__arraynet__``.
 It is written whole or not at all (a temporary file in the same directory, then ``os.replace``)
 and read with ``allow_pickle=False``, so loading a model file can never run code.
 """
@@ -28,7 +30,8 @@ from ._atomic import atomic_path
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 
 FORMAT = "arraynet.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the input's standardization (input_mean, input_std); a file without it is written as 1
+SCALING_KEYS = ("input_mean", "input_std")
 HEADER_KEY = "__arraynet__"
 _ZIP_MAGIC = b"PK"  # how a .npz (a zip archive) begins, even a truncated one
 _NPY_MAGIC = b"\x93NUMPY"  # how a single array's .npy begins
@@ -70,9 +73,10 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     seed = model.seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise ValueError(f"cannot save a model whose seed is not an integer or None; got {seed!r}")
+    scaled = model._scaling is not None
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if scaled else 1,  # readers before 0.2.0 still read a file without it
         "arraynet_version": __version__,
         "model": type(model).__name__,
         "layer_dims": layer_dims,
@@ -80,6 +84,8 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
         "init": model.init,
         "seed": None if seed is None else int(seed),
         "dtype": next(iter(parameters.values())).dtype.name,
+        "standardize": model.standardize,
+        "input_scaling": scaled,
     }
 
 
@@ -94,12 +100,13 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     parameters = {key: to_numpy(value) for key, value in model.get_parameters().items()}
-    for key, value in parameters.items():
+    scaling = {} if model._scaling is None else dict(zip(SCALING_KEYS, map(to_numpy, model._scaling)))
+    for key, value in {**parameters, **scaling}.items():
         if not np.all(np.isfinite(value)):
             raise ValueError(f"cannot save the model to {path}: parameter {key!r} holds NaN or Inf, which load refuses")
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
-        arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters}
+        arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters, **scaling}
         # numpy's stub: a **dict of arrays could bind savez's keyword allow_pickle (a bool); these keys (the
         # header's and the parameters' names) never do
         np.savez(file, **arrays)  # type: ignore[arg-type]
@@ -206,7 +213,7 @@ def _read_header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
 def _expected_parameters(header: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], np.dtype]:
     """The parameter shapes and the dtype that the header declares (a ValueError or TypeError when
     it declares no model arraynet can build)."""
-    shapes = _build(header)._shapes(header["layer_dims"][0])
+    shapes = _shapes(_build(header), header)
     dtype = header.get("dtype")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"the header's dtype must be 'float32' or 'float64'; got {dtype!r}")
@@ -263,6 +270,19 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
     return array
 
 
+def _shapes(model: Model, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The arrays a file of ``model`` holds: its parameters, and its input's standardization when
+    the header says it has one."""
+    n_x = header["layer_dims"][0]
+    shapes = model._shapes(n_x)
+    scaled = header.get("input_scaling", False)
+    if not isinstance(scaled, bool):
+        raise TypeError(f"input_scaling must be true or false; got {scaled!r}")
+    if scaled:
+        shapes.update({key: (n_x, 1) for key in SCALING_KEYS})
+    return shapes
+
+
 def _build(header: dict[str, Any]) -> Model:
     """An unfitted model as the header describes it."""
     kind = header.get("model")
@@ -270,14 +290,15 @@ def _build(header: dict[str, Any]) -> Model:
     # JSON values, possibly missing (None) or of any type: the constructors check them
     layer_dims: Any = header.get("layer_dims")
     init: Any = header.get("init")
+    standardize: Any = header.get("standardize", False)
     if kind == "NeuralNetwork":
-        return NeuralNetwork(layer_dims, activations=activations, init=init, seed=header.get("seed"))
+        return NeuralNetwork(layer_dims, activations=activations, init=init, seed=header.get("seed"), standardize=standardize)
     if kind == "LogisticRegression":
         if not isinstance(layer_dims, list) or len(layer_dims) != 2 or layer_dims[1] != 1:
             raise ValueError(f"a LogisticRegression has layer_dims [n_x, 1]; got {layer_dims!r}")
         if [g.name for g in activations] != ["sigmoid"]:
             raise ValueError(f"a LogisticRegression has one sigmoid activation; got {activations!r}")
-        return LogisticRegression(init=init, seed=header.get("seed"))
+        return LogisticRegression(init=init, seed=header.get("seed"), standardize=standardize)
     raise ValueError(f"unknown model kind {kind!r}; expected 'NeuralNetwork' or 'LogisticRegression'")
 
 
@@ -293,9 +314,15 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     header, arrays = _read(path)
     model = _build(header)  # _read built it once already: the header is consistent
     try:
-        parameters, xp, _ = check_parameters(arrays, model._shapes(header["layer_dims"][0]))
+        parameters, xp, _ = check_parameters(arrays, _shapes(model, header))
         check_finite(parameters, xp)  # on the host, before they move
+        if SCALING_KEYS[1] in parameters and not np.all(parameters[SCALING_KEYS[1]] > 0):
+            raise ValueError("input_std must be > 0")
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
+    scaling = [parameters.pop(key) for key in SCALING_KEYS if key in parameters]
     model.set_parameters({key: asarray(value, backend, device) for key, value in parameters.items()})
+    if scaling:
+        mean, std = (asarray(value, backend, device) for value in scaling)
+        model._scaling = (mean, std)
     return model

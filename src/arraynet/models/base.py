@@ -91,8 +91,12 @@ class Model:
     default_learning_rate: float
     default_num_iterations: int
 
-    def __init__(self) -> None:
+    def __init__(self, standardize: bool = False) -> None:
+        if not isinstance(standardize, bool):
+            raise TypeError(f"standardize must be True or False; got {standardize!r}")
+        self.standardize = standardize
         self._parameters: dict[str, Any] | None = None
+        self._scaling: tuple[Any, Any] | None = None  # (mean, std) of each feature, shape (n_x, 1)
 
     # -- what a model defines ------------------------------------------------------------------
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
@@ -126,6 +130,20 @@ class Model:
         like = None if self._parameters is None else next(iter(self._parameters.values()))
         return check_X(X, self._n_x(), like)
 
+    def _learn_scaling(self, X: Any, xp: ModuleType) -> None:
+        """Each feature's mean and standard deviation over the examples of ``X`` (a constant
+        feature's taken as 1), for ``_standardized``."""
+        std = xp.std(X, axis=1, keepdims=True)
+        self._scaling = (xp.mean(X, axis=1, keepdims=True), xp.where(std > 0, std, xp.ones_like(std)))
+
+    def _standardized(self, X: Any) -> Any:
+        """``(x - mean) / std`` feature by feature with the first fit's mean and standard
+        deviation when the model standardizes its input; ``X`` itself otherwise."""
+        if self._scaling is None:
+            return X
+        mean, std = self._scaling
+        return (X - mean) / std
+
     def _fitted_parameters(self) -> dict[str, Any]:
         if self._parameters is None:
             raise NotFittedError(
@@ -149,7 +167,10 @@ class Model:
         """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
 
         Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
-        draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype.
+        draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype. A
+        model made with ``standardize=True`` learns each feature's mean and standard deviation on
+        the data of its first ``fit`` and trains and predicts on ``(x - mean) / std`` from then on
+        (saved with the model).
         Records the cost at iterations 0, ``record_every``, ... and the last one. A cost or a
         parameter that becomes NaN or Inf (both are checked at the recorded iterations, and the
         parameters after the last update) raises ``DivergenceError``; the model then keeps the
@@ -181,6 +202,9 @@ class Model:
             raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
+        if self.standardize and self._scaling is None:
+            self._learn_scaling(X, xp)
+        X = self._standardized(X)
         if self._parameters is None:
             self._parameters = self._initial_parameters(X.shape[0], xp, X.dtype, device)
 
@@ -250,6 +274,7 @@ class Model:
         X, xp, device = self._check_X(X)
         if Y is not None:
             Y = check_Y(Y, X, xp, device)
+        X = self._standardized(X)
         with np.errstate(over="ignore", invalid="ignore"):  # what overflows is said below, once
             AL, ZL, _ = self._forward(parameters, X, xp)
         if bool(xp.any(xp.isnan(ZL))):
@@ -312,9 +337,13 @@ class Model:
         return save(self, path)
 
     def to(self, backend: str, device: Any = None) -> Model:
-        """Move the parameters to ``backend`` (see ``arraynet.asarray``) and ``device``; returns self."""
+        """Move the parameters (and the input's standardization) to ``backend`` (see
+        ``arraynet.asarray``) and ``device``; returns self."""
         self._parameters = {
             key: asarray(value, backend, device) for key, value in self._fitted_parameters().items()
         }
+        if self._scaling is not None:
+            mean, std = self._scaling
+            self._scaling = (asarray(mean, backend, device), asarray(std, backend, device))
         return self
 

@@ -19,18 +19,19 @@ _sigmoid = Sigmoid()
 class LogisticRegression(Model):
     """``y_hat = sigma(w^T x + b)`` [seed 2.2], trained by gradient descent on the cross-entropy
     cost [seed 2.3, 2.6]. ``w`` starts at zero (``init="zeros"``, the course's choice) or is drawn
-    with another init from ``seed``."""
+    with another init from ``seed``; ``standardize=True`` standardizes the input with the first
+    fit's feature means and standard deviations (see ``fit``)."""
 
     default_learning_rate = 0.005
     default_num_iterations = 2000
 
-    def __init__(self, init: str = "zeros", seed: int | None = None) -> None:
-        super().__init__()
+    def __init__(self, init: str = "zeros", seed: int | None = None, standardize: bool = False) -> None:
+        super().__init__(standardize)
         self.init = check_init(init)
         self.seed = check_seed(seed)
 
     def __repr__(self) -> str:
-        return f"LogisticRegression(init={self.init!r}, seed={self.seed!r})"
+        return f"LogisticRegression(init={self.init!r}, seed={self.seed!r}" + (", standardize=True)" if self.standardize else ")")
 
     def _n_x(self) -> int | None:
         return None if self._parameters is None else self._parameters["w"].shape[0]

@@ -23,6 +23,8 @@ class NeuralNetwork(Model):
     ``Activation``) and the output layer ``output_activation`` (a sigmoid: the cross-entropy cost
     needs probabilities); ``activations`` may instead name one per layer. Parameters ``W1, b1, ...,
     WL, bL`` are drawn with ``init`` ("he", "xavier", "small") from ``seed`` at the first ``fit``.
+    ``standardize=True``: the input is standardized with the first fit's feature means and
+    standard deviations (see ``fit``).
     """
 
     default_learning_rate = 0.0075
@@ -36,8 +38,9 @@ class NeuralNetwork(Model):
         activations: Sequence[ActivationLike] | None = None,
         init: str = "he",
         seed: int | None = None,
+        standardize: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(standardize)
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
         if self.layer_dims[-1] != 1:
@@ -58,7 +61,7 @@ class NeuralNetwork(Model):
     def __repr__(self) -> str:
         return (
             f"NeuralNetwork(layer_dims={self.layer_dims}, activations={self.activations}, "
-            f"init={self.init!r}, seed={self.seed!r})"
+            f"init={self.init!r}, seed={self.seed!r}" + (", standardize=True)" if self.standardize else ")")
         )
 
     def _n_x(self) -> int:
