@@ -245,6 +245,10 @@ def _device_argument(xp: ModuleType, device: Any) -> Any:
     """Turn a device given by name into the backend's device object where the backend needs one."""
     if isinstance(device, str) and is_array_api_strict_namespace(xp):
         return xp.Device(device)
+    if isinstance(device, str) and is_jax_namespace(xp):  # JAX takes device objects only: "cpu", "cpu:0"
+        for candidate in _devices(xp):
+            if device in (str(candidate), candidate.platform, f"{candidate.platform}:{candidate.id}"):
+                return candidate
     if device is not None and is_cupy_namespace(xp):
         import cupy
 
@@ -253,8 +257,8 @@ def _device_argument(xp: ModuleType, device: Any) -> Any:
 
 
 # what array libraries raise for a device or a conversion they cannot do (PyTorch built without
-# CUDA raises AssertionError)
-_LIBRARY_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError, AssertionError)
+# CUDA raises AssertionError; JAX given a device name it does not have, AttributeError)
+_LIBRARY_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError, AssertionError, AttributeError)
 
 
 def _checked_device(xp: ModuleType, device: Any) -> Any:

@@ -68,6 +68,14 @@ def _divergence_message(problem: str, i: int, kept: int, record_every: int, lear
     )
 
 
+def _recorded_iterations(num_iterations: int, record_every: int) -> list[int]:
+    """The iterations whose cost ``fit`` records: 0, ``record_every``, ... and the last one."""
+    recorded = list(range(0, num_iterations, record_every))
+    if num_iterations and recorded[-1] != num_iterations - 1:
+        recorded.append(num_iterations - 1)
+    return recorded
+
+
 def _non_finite(parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
     """The first parameter holding NaN or Inf, or None when all are finite: one device sync when
     they are (the checks are combined), one more per parameter to name it when not."""
@@ -217,32 +225,34 @@ class Model:
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow on the way to NaN is
                 # what DivergenceError reports: NumPy's warnings would come first, or replace it
-                for i in range(num_iterations):
+                done = 0  # the updates made: the step holds the parameters of iteration `done`
+                for i in _recorded_iterations(num_iterations, record_every):
+                    step.advance(i - done)  # the iterations in between, in one call where the step can
                     ZL = step.forward()
-                    if i % record_every == 0 or i == last:
-                        cost = float(cost_from_logits(ZL, Y, xp))
-                        snapshot = step.snapshot()
-                        problem = f"the cost became {cost}" if not math.isfinite(cost) else None
-                        if problem is None and (key := _non_finite(snapshot, xp)) is not None:
-                            # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
-                            problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
-                        if problem is not None:
-                            kept = history.iterations[-1] if history.iterations else 0
-                            history.iterations_run, history.seconds = i, time.perf_counter() - start
-                            raise DivergenceError(
-                                _divergence_message(problem, i, kept, record_every, learning_rate),
-                                iteration=i,
-                                history=history,
-                            )
-                        self._parameters = snapshot
-                        history.record(i, cost)
-                        if bar is not None:
-                            bar.update(i, cost)
-                        if callback is not None and _call_with_errstate(outer, callback, i, cost, self):
-                            history.stopped_early = True
-                            history.iterations_run = i
-                            break
+                    cost = float(cost_from_logits(ZL, Y, xp))
+                    snapshot = step.snapshot()
+                    problem = f"the cost became {cost}" if not math.isfinite(cost) else None
+                    if problem is None and (key := _non_finite(snapshot, xp)) is not None:
+                        # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
+                        problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
+                    if problem is not None:
+                        kept = history.iterations[-1] if history.iterations else 0
+                        history.iterations_run, history.seconds = i, time.perf_counter() - start
+                        raise DivergenceError(
+                            _divergence_message(problem, i, kept, record_every, learning_rate),
+                            iteration=i,
+                            history=history,
+                        )
+                    self._parameters = snapshot
+                    history.record(i, cost)
+                    if bar is not None:
+                        bar.update(i, cost)
+                    if callback is not None and _call_with_errstate(outer, callback, i, cost, self):
+                        history.stopped_early = True
+                        history.iterations_run = i
+                        break
                     step.update()
+                    done = i + 1
                 else:
                     parameters = step.parameters
                     if num_iterations and (key := _non_finite(parameters, xp)) is not None:

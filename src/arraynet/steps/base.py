@@ -1,13 +1,16 @@
 """The Step protocol: what ``fit`` relies on to run batch gradient descent [seed 2.5, 3.5], whatever
 runs the iterations (the generic kernel, buffers written in place, a compiler, a cluster).
 
-``fit`` makes one step per run and then, for each iteration ``i``:
+``fit`` makes one step per run and then, for each recorded iteration ``i`` (0, ``record_every``,
+..., the last):
 
-1. ``ZL = step.forward()``: ``Z^[L]`` of the current parameters (for the cost, read only at the
-   recorded iterations). A step may compute the whole iteration here; its update takes effect at 3.
-2. at a recorded iteration, ``step.snapshot()``: the current parameters, as arrays that later
-   iterations leave alone (the model keeps them if training stops there).
-3. ``step.update()``: the parameters become those after this iteration's update.
+1. ``step.advance(n)``: the ``n`` iterations since the last recorded one (forward, backward and
+   update each, no cost read), in one call where the step can (a compiled loop) or one by one.
+2. ``ZL = step.forward()``: ``Z^[L]`` of the current parameters, for the cost. A step may compute
+   the whole iteration here; its update takes effect at 4.
+3. ``step.snapshot()``: the current parameters, as arrays that later iterations leave alone (the
+   model keeps them if training stops there).
+4. ``step.update()``: the parameters become those after this iteration's update.
 
 ``step.parameters`` is the current parameters (after the last ``update``), which the step may
 change in place. A step class is made by ``create(kernel, parameters, X, Y, learning_rate, xp)``,
@@ -29,7 +32,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..kernel.activations import Activation
 
-__all__ = ["Kernel", "NotApplicable", "Step"]
+__all__ = ["Kernel", "NotApplicable", "OneByOne", "Step"]
 
 # (parameters, X, xp) -> (A^[L], Z^[L], caches)
 Forward = Callable[[Mapping[str, Any], Any, ModuleType], tuple[Any, Any, Any]]
@@ -78,3 +81,22 @@ class Step(Protocol):
     def snapshot(self) -> dict[str, Any]:
         """The current parameters, as arrays that later iterations leave alone."""
         ...
+
+    def advance(self, n: int) -> None:
+        """``n`` whole iterations (forward, backward, update), no cost read."""
+        ...
+
+
+class OneByOne:
+    """``advance`` for a step that runs one iteration per ``forward`` and ``update``."""
+
+    def forward(self) -> Any:
+        raise NotImplementedError
+
+    def update(self) -> None:
+        raise NotImplementedError
+
+    def advance(self, n: int) -> None:
+        for _ in range(n):
+            self.forward()
+            self.update()

@@ -24,13 +24,13 @@ from array_api_compat import device
 
 from ..kernel.activations import Activation
 from ..kernel.inplace import InPlaceOps, Workspace
-from .base import Kernel, NotApplicable
+from .base import Kernel, NotApplicable, OneByOne
 from .ops import ops_for
 
 __all__ = ["BufferedStep"]
 
 
-class BufferedStep:
+class BufferedStep(OneByOne):
     """One network's batch gradient descent on ``(X, Y)``, in place.
 
     ``parameters`` is this step's own copy of the parameters, updated in place by ``update``;

@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from ..kernel.propagation import _update
-from .base import Kernel
+from .base import Kernel, OneByOne
 
 __all__ = ["GenericStep", "TrainStep", "train_step"]
 
@@ -34,7 +34,7 @@ def train_step(kernel: Kernel, xp: ModuleType) -> TrainStep:
     return step
 
 
-class GenericStep:
+class GenericStep(OneByOne):
     """``train_step`` run for ``fit``: ``forward()`` computes the whole iteration and holds its
     result until ``update()``. Every iteration makes new arrays, so ``snapshot()`` needs no copy."""
 
