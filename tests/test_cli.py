@@ -449,3 +449,23 @@ def test_threads_limits_the_blas_pools_during_the_training(moons, monkeypatch):
     monkeypatch.setattr(arraynet.NeuralNetwork, "fit", spy)
     assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--threads", "1", "--quiet", "-o", str(moons / "m.npz")]) == 0
     assert seen == [{1}] or seen == [set()]  # every pool at 1 thread (none where no BLAS pool is loaded)
+
+
+def test_jax_trains_in_float64_when_asked_and_says_it_switched_float64_on(moons):
+    pytest.importorskip("jax")
+    env = {key: value for key, value in __import__("os").environ.items() if key != "JAX_ENABLE_X64"}
+    result = subprocess.run(
+        [sys.executable, "-m", "arraynet", "train", str(moons / "train.npz"), "--backend", "jax", "--iterations", "300", "-o", str(moons / "j.npz")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "arraynet: JAX's float64 mode is switched on for float64 (jax_enable_x64)"
+    assert lines[1].endswith("backend jax, float64")
+    numpy = arraynet_cli("train", moons / "train.npz", "--backend", "numpy", "--iterations", "300", "-o", moons / "n.npz").stdout
+    assert percent(result.stdout, "train accuracy") == percent(numpy, "train accuracy")
+    silent = subprocess.run(
+        [sys.executable, "-c", "import numpy, arraynet; arraynet.asarray(numpy.ones(3), 'jax')"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert "JAX computes float64 data in float32 unless its float64 mode is on" in silent.stderr

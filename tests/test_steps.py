@@ -67,25 +67,58 @@ def buffered_applies(X) -> bool:
     return name == "numpy" or (name == "torch" and X.device.type == "cpu")
 
 
+def expected_step(X, network: bool = True) -> str:
+    """The step fit chooses for X: compiled on JAX, buffered for a network on NumPy and PyTorch CPU."""
+    if backend_name(arraynet.backends.namespace_of(X)) == "jax":
+        return "compiled"
+    return "buffered" if network and buffered_applies(X) else "generic"
+
+
+# how close a step's numbers are to the generic kernel's: bit for bit where it runs the same operations
+# in the same order; to rounding where a compiler fuses and reorders them (after 60 iterations here)
+RTOL = {"generic": 0.0, "buffered": 0.0, "compiled": {"float64": 1e-9, "float32": 1e-4}}
+
+
+def assert_close(step, dtype, actual, expected):
+    rtol = RTOL[step] if isinstance(RTOL[step], float) else RTOL[step][dtype]
+    if rtol == 0.0:
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * 1e-2)
+
+
 # -- the fast steps equal the generic kernel -------------------------------------------------------
 @pytest.mark.parametrize("backend_case", backend_cases(("float64", "float32")), indirect=True)
 @pytest.mark.parametrize("L", [1, 2, 3])
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", Halved(), LeCunTanh()], ids=str)
-def test_every_step_trains_to_the_generic_kernels_costs_and_parameters_bit_for_bit(hidden, L, backend_case, to_xp):
+def test_every_step_trains_to_the_generic_kernels_costs_and_parameters(hidden, L, backend_case, to_xp):
+    """Bit for bit for the buffered step; within RTOL for the compiled one."""
     if L == 1 and hidden != "sigmoid":
         pytest.skip("one layer is the sigmoid output alone")
-    X, Y = to_xp(X_FLOWER, backend_case.case.dtype), to_xp(Y_FLOWER, backend_case.case.dtype)
+    dtype = backend_case.case.dtype
+    X, Y = to_xp(X_FLOWER, dtype), to_xp(Y_FLOWER, dtype)
     fast, generic = network(L, hidden), network(L, hidden)
     fast_history = fast.fit(X, Y, learning_rate=0.5, num_iterations=60, record_every=10)
     generic_history = generic.fit(X, Y, learning_rate=0.5, num_iterations=60, record_every=10, fast_paths=False)
-    assert fast_history.step == ("buffered" if buffered_applies(X) else "generic")
+    assert fast_history.step == expected_step(X)
     assert generic_history.step == "generic"
     assert fast_history.iterations == generic_history.iterations == [0, 10, 20, 30, 40, 50, 59]
-    assert fast_history.costs == generic_history.costs
+    assert_close(fast_history.step, dtype, fast_history.costs, generic_history.costs)
     expected = generic.get_parameters()
     for key, value in fast.get_parameters().items():
         assert type(value) is type(X) and value.dtype == X.dtype
-        np.testing.assert_array_equal(to_numpy(value), to_numpy(expected[key]))
+        assert_close(fast_history.step, dtype, to_numpy(value), to_numpy(expected[key]))
+
+
+@pytest.mark.parametrize("backend_case", backend_cases(("float64",)), indirect=True)
+def test_logistic_regression_trains_to_the_generic_kernels_costs_on_every_step(backend_case, to_xp):
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    fast, generic = arraynet.LogisticRegression(), arraynet.LogisticRegression()
+    fast_history = fast.fit(X, Y, learning_rate=0.1, num_iterations=250, record_every=100)
+    generic_history = generic.fit(X, Y, learning_rate=0.1, num_iterations=250, record_every=100, fast_paths=False)
+    assert fast_history.step == expected_step(X, network=False)
+    assert fast_history.iterations == generic_history.iterations == [0, 100, 200, 249]
+    assert_close(fast_history.step, "float64", fast_history.costs, generic_history.costs)
 
 
 def test_an_activation_whose_result_changes_dtype_is_an_error_in_the_buffered_step():
@@ -128,16 +161,18 @@ def test_a_fast_step_that_does_not_apply_says_why_and_the_generic_kernel_runs(xp
     X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
     model = arraynet.LogisticRegression()
     history = model.fit(X, Y, num_iterations=3)
-    assert history.step == "generic"
+    assert history.step == expected_step(X, network=False)
     assert "the buffered step does not apply: the model is not an L-layer network" in caplog.text
     caplog.clear()
     parameters = {key: to_xp(value) for key, value in arraynet.initialize_parameters([2, 3, 1], seed=0).items()}
     kernel = network(2)._kernel()
     step = choose_step(kernel, parameters, X, Y, 0.1, xp)
-    assert isinstance(step, BufferedStep if buffered_applies(X) else GenericStep)
+    assert step.name == expected_step(X)
     assert isinstance(step, Step)
     if not buffered_applies(X):
         assert "the buffered step does not apply: no in-place operations for" in caplog.text
+    if expected_step(X) == "generic":
+        assert f"the compiled step does not apply: no compiler is used for {backend_name(xp)} arrays" in caplog.text
 
 
 def test_the_buffered_step_refuses_what_it_cannot_run():
@@ -304,6 +339,53 @@ def test_the_in_place_operations_compute_the_array_api_expressions_they_stand_fo
 
 
 STEPS = (GenericStep, *FAST_STEPS)
+
+
+# -- the compiled step: one compilation per shapes, kept across fits --------------------------------
+@pytest.fixture
+def jax_arrays():
+    pytest.importorskip("jax")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return arraynet.asarray(X_FLOWER, "jax"), arraynet.asarray(Y_FLOWER, "jax")
+
+
+def test_the_compiled_step_compiles_once_for_every_stretch_and_learning_rate_and_keeps_it(jax_arrays, caplog):
+    from arraynet.steps import compiled
+
+    X, Y = jax_arrays
+    caplog.set_level(logging.DEBUG, logger="arraynet")
+    model = arraynet.NeuralNetwork([2, 7, 1], hidden_activation="tanh", seed=0)
+    one, many = compiled._compiled(model._kernel(), arraynet.backends.namespace_of(X))
+
+    def sizes():
+        return one._cache_size(), many._cache_size()
+
+    before = sizes()
+    history = model.fit(X, Y, learning_rate=0.5, num_iterations=250, record_every=100)  # stretches of 99 and 48
+    assert history.step == "compiled" and history.iterations == [0, 100, 200, 249]
+    assert sizes() == (before[0] + 1, before[1] + 1)  # one compilation each, whatever the stretch
+    assert "compiled the loop of training steps in" in caplog.text
+    caplog.clear()
+    again = arraynet.NeuralNetwork([2, 7, 1], hidden_activation="tanh", seed=1)  # another model, same math
+    again.fit(X, Y, learning_rate=0.05, num_iterations=333, record_every=7)  # other rate, other stretches
+    assert sizes() == (before[0] + 1, before[1] + 1)
+    assert "compiled" not in caplog.text
+
+
+def test_the_compiled_step_keeps_fits_contract(jax_arrays):
+    X, Y = jax_arrays
+    stopped = arraynet.NeuralNetwork([2, 5, 1], seed=0).fit(
+        X, Y, learning_rate=0.5, num_iterations=1000, record_every=50, callback=lambda i, cost, model: i == 150
+    )
+    assert stopped.step == "compiled" and stopped.stopped_early and stopped.iterations[-1] == 150
+    assert stopped.iterations_run == 150
+    model = arraynet.NeuralNetwork([2, 8, 1], hidden_activation="relu", seed=0)
+    with pytest.raises(arraynet.DivergenceError, match=r"at iteration 10 ") as caught:
+        model.fit(X * 1e3, Y, learning_rate=1e200, num_iterations=50, record_every=10)
+    assert caught.value.history.step == "compiled"
+    assert all(np.all(np.isfinite(to_numpy(value))) for value in model.get_parameters().values())
 
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda cls: cls.name)

@@ -34,12 +34,14 @@ __all__ = [
     "available_backends",
     "backend_info",
     "backend_name",
+    "enable_jax_float64",
     "get_namespace",
     "is_array_api_strict_namespace",
     "is_cupy_namespace",
     "is_jax_namespace",
     "is_numpy_namespace",
     "is_torch_namespace",
+    "jax_float64_enabled",
     "namespace_for_backend",
     "to_numpy",
 ]
@@ -285,6 +287,33 @@ def _describe(x: Any) -> str:
     return type(x).__name__
 
 
+def jax_float64_enabled() -> bool:
+    """Whether JAX computes in float64 where asked (its ``jax_enable_x64`` mode)."""
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+def enable_jax_float64() -> bool:
+    """Switch JAX's float64 mode on (before any array is made); True when it was off."""
+    import jax
+
+    was_off = not jax_float64_enabled()
+    jax.config.update("jax_enable_x64", True)
+    return was_off
+
+
+def _check_jax_float64(x: Any, dtype: Any) -> None:
+    """float64 data for JAX with its float64 mode off is an error: JAX would silently compute it in float32."""
+    wanted = "float64" if dtype is float else str(dtype if dtype is not None else getattr(x, "dtype", ""))
+    if wanted.endswith("float64") and not jax_float64_enabled():
+        raise ValueError(
+            "JAX computes float64 data in float32 unless its float64 mode is on: call "
+            "jax.config.update('jax_enable_x64', True) before making arrays (arraynet train --backend jax "
+            "does for --dtype float64), or ask for dtype='float32'"
+        )
+
+
 def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None) -> Any:
     """``x`` as an array of ``backend`` on ``device``, copied through the host when it must move.
 
@@ -295,6 +324,8 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
     target and the library's reason.
     """
     xp = namespace_for_backend(backend)
+    if is_jax_namespace(xp):
+        _check_jax_float64(x, dtype)
     dtype = dtype_argument(xp, dtype)
     target = None if device is None else _checked_device(xp, device)
     try:

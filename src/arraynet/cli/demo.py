@@ -14,6 +14,7 @@ from .train import (
     backend_header,
     check_plot_directory,
     count,
+    prepare_backend,
     thread_limit,
     write_line,
     write_plots,
@@ -23,6 +24,7 @@ from .train import (
 def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_plot_directory(args.plot)
+    prepare_backend(args, "float64")
     X_host, Y_host = load_flower()
     X = asarray(X_host, args.backend)
     Y = asarray(Y_host, args.backend)

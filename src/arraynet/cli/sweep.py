@@ -18,12 +18,14 @@ from .train import (
     float_list,
     int_list,
     load_split,
+    prepare_backend,
 )
 
 
 def run(args: argparse.Namespace) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
     check_outputs([args.data, args.test], plot=args.plot)
+    prepare_backend(args, args.dtype)
     X, Y = load_split(args.data, args)
     test = None if args.test is None else load_split(args.test, args, split="test")
     if args.hidden_sizes is not None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..backends import BACKENDS, asarray, auto_reason, backend_name, namespace_of
+from ..backends import BACKENDS, asarray, auto_reason, backend_name, enable_jax_float64, namespace_of
 from ..io.loaders import DATA_SUFFIXES, csv_column_names, load_data
 from ..kernel.activations import ACTIVATIONS
 from ..kernel.initialization import INITS
@@ -211,6 +211,12 @@ def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
             )
         if args.activations[-1] != "sigmoid":
             parser.error("argument --activations: the output layer's must be sigmoid (the cost needs probabilities)")
+
+
+def prepare_backend(args: argparse.Namespace, dtype: str) -> None:
+    """JAX's float64 mode on when the run asks for float64 on JAX (said, unless --quiet)."""
+    if args.backend == "jax" and dtype == "float64" and enable_jax_float64() and not getattr(args, "quiet", False):
+        print("arraynet: JAX's float64 mode is switched on for float64 (jax_enable_x64)", flush=True)
 
 
 def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -> tuple[Any, Any]:
@@ -460,6 +466,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([args.data, args.test], output=args.output)
     if args.plot is not None:
         check_plot_directory(args.plot)
+    prepare_backend(args, args.dtype)
     X_host, Y_host = read_data(args.data, args)
     X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
     test = None if args.test is None else load_split(args.test, args, split="test")

@@ -121,8 +121,9 @@ class Model:
         raise NotImplementedError
 
     def _kernel(self) -> Kernel:
-        """The model's math as the steps run it (``arraynet.steps``)."""
-        return Kernel(self._forward, self._backward)
+        """The model's math as the steps run it (``arraynet.steps``); its key is the model's kind,
+        which decides its forward and backward (a subclass with settings of its own extends it)."""
+        return Kernel(self._forward, self._backward, key=(type(self).__qualname__,))
 
     def _n_x(self) -> int | None:
         """The number of features the model expects, or None while that is unknown."""

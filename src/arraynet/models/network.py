@@ -77,7 +77,8 @@ class NeuralNetwork(Model):
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
 
     def _kernel(self) -> Kernel:
-        return Kernel(self._forward, self._backward, tuple(self.activations))
+        activations = tuple(self.activations)  # they decide forward and backward
+        return Kernel(self._forward, self._backward, activations, key=(type(self).__qualname__, activations))
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
         AL, caches = _forward(parameters, X, self.activations, xp)

@@ -25,7 +25,7 @@ same order (the buffered step), within a stated tolerance where a compiler reord
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -49,11 +49,14 @@ class Kernel:
     """A model's math as a step runs it: its ``forward`` [seed 3.1] and ``backward`` [seed 3.5]
     functions (the generic kernel's, taking ``xp``), and, for an L-layer network with parameters
     ``W1, b1, ..., WL, bL``, its activations ``g^[1], ..., g^[L]``, which steps that work layer by
-    layer need (None for another model)."""
+    layer need (None for another model); ``key`` names the math for the steps that compile it."""
 
     forward: Forward
     backward: Backward
     activations: Sequence[Activation] | None = None
+    # what forward and backward compute, as a hashable value: two kernels with one key compute the
+    # same functions, so a step that compiles them caches by it (None: not cached, not compiled)
+    key: Hashable = None
 
 
 @runtime_checkable

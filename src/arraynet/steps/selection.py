@@ -16,6 +16,7 @@ from typing import Any
 
 from .base import Kernel, NotApplicable, Step
 from .buffered import BufferedStep
+from .compiled import CompiledStep
 from .generic import GenericStep
 
 __all__ = ["ENVIRONMENT_VARIABLE", "FAST_STEPS", "choose_step", "fast_paths_enabled"]
@@ -27,7 +28,7 @@ _OFF = ("0", "false", "no", "off")
 _ON = ("", "1", "true", "yes", "on")
 
 # tried in this order; the first whose create() does not raise NotApplicable runs
-FAST_STEPS: tuple[type[Step], ...] = (BufferedStep,)
+FAST_STEPS: tuple[type[Step], ...] = (BufferedStep, CompiledStep)
 
 
 def fast_paths_enabled(fast_paths: bool | None = None) -> bool:
