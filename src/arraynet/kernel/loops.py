@@ -9,12 +9,15 @@ vectorized kernel takes 6 to 12 ms.
 
 Every element is read as a Python float (``float(W[k, j])``) and every result is assembled with
 ``xp.asarray``, so the loops run on any Array API backend; on a GPU each read is a round trip to the
-device, which is part of what the benchmark shows. The activation and the loss of each element are
-the kernel's own (``Activation.forward``/``backward``, ``cost_from_logits``) applied to a 0-d array.
+device, which is part of what the benchmark shows. Each element's activation, derivative and loss
+is computed here with Python's ``math`` from the seed's formulas [seed 2.3, 3.2, 3.4], not with the
+kernel's functions, so the loops are an independent reference of them (the four built-in
+activations; another one is a ``TypeError``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
@@ -23,8 +26,8 @@ from array_api_compat import device as device_of
 
 from .._validation import check_logistic_n_x, check_parameters, check_X, check_Y
 from ..backends import namespace_of
-from .activations import Activation, ActivationLike, Sigmoid
-from .cost import check_cost_arguments, cost_from_logits, cost_from_probabilities
+from .activations import Activation, ActivationLike, LeakyReLU, ReLU, Sigmoid, Tanh
+from .cost import check_cost_arguments
 from .propagation import (
     LayerCache,
     check_backward_arguments,
@@ -64,14 +67,51 @@ class _Elementwise:
     def array(self, rows: Any) -> Any:
         return self.xp.asarray(rows, dtype=self.dtype, device=self.device)
 
-    def g(self, activation: Activation, z: float) -> float:
-        """``g(z)``."""
-        return float(activation.forward(self.scalar(z), self.xp))
 
-    def dz(self, activation: Activation, da: float, z: float, a: float) -> float:
-        """``dz = da * g'(z)``."""
-        s = self.scalar
-        return float(activation.backward(s(da), s(z), s(a), self.xp))
+
+def _g(activation: Activation, z: float) -> float:
+    """``g(z)`` of one number [seed 3.2]: ``sigma(z) = 1 / (1 + e^{-z})`` (as ``e^z / (1 + e^z)``
+    for ``z < 0``, so that nothing overflows), ``tanh(z)``, ``max(0, z)``, ``max(slope z, z)``."""
+    kind = type(activation)
+    if kind is Sigmoid:
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+    if kind is Tanh:
+        return math.tanh(z)
+    if kind is ReLU:
+        return max(0.0, z)
+    if kind is LeakyReLU:
+        return z if z > 0 else activation.slope * z  # type: ignore[attr-defined]
+    raise TypeError(
+        f"arraynet.kernel.loops computes the seed's activations only (sigmoid, tanh, relu, leaky_relu); got {activation!r}"
+    )
+
+
+def _dz(activation: Activation, da: float, z: float, a: float) -> float:
+    """``dz = da * g'(z)`` of one number [seed 3.4, 3.5]: ``sigma' = a (1 - a)``,
+    ``tanh' = 1 - a^2``, ``ReLU' = 1 if z > 0 else 0``, ``LReLU' = 1 if z > 0 else slope``."""
+    kind = type(activation)
+    if kind is Sigmoid:
+        return da * (a * (1.0 - a))
+    if kind is Tanh:
+        return da * (1.0 - a * a)
+    if kind is ReLU:
+        return da if z > 0 else 0.0
+    if kind is LeakyReLU:
+        return da if z > 0 else activation.slope * da  # type: ignore[attr-defined]
+    return _g(activation, z)  # the same TypeError
+
+
+def _loss_from_logit(z: float, y: float) -> float:
+    """``L = -(y log a + (1 - y) log(1 - a))`` with ``a = sigma(z)`` [seed 2.3], written as
+    ``max(z, 0) - y z + log(1 + e^{-|z|})``: finite for every finite ``z``."""
+    return max(z, 0.0) - y * z + math.log1p(math.exp(-abs(z)))
+
+
+def _loss(a: float, y: float) -> float:
+    """``L = -(y log a + (1 - y) log(1 - a))`` [seed 2.3]; ``inf`` where ``a`` rounded to the
+    wrong end (``log(0)``)."""
+    p = a if y == 1 else 1.0 - a
+    return math.inf if p == 0 else -math.log(p)
 
 
 def _forward(
@@ -94,7 +134,7 @@ def _forward(
                 for j in range(len(a)):
                     z_k += W[l][k][j] * a[j]
                 z.append(z_k)
-            a = [ew.g(g, z_k) for z_k in z]
+            a = [_g(g, z_k) for z_k in z]
             Z_columns[l].append(z)
             A_columns[l].append(a)
     caches = []
@@ -138,7 +178,7 @@ def _backward(
                     da_j = 0.0
                     for k in range(len(dz)):
                         da_j += W[l][k][j] * dz[k]
-                    dz_prev.append(ew.dz(below, da_j, Z[l - 1][i][j], A[l - 1][i][j]))
+                    dz_prev.append(_dz(below, da_j, Z[l - 1][i][j], A[l - 1][i][j]))
                 dz = dz_prev
     grads = {}
     for l in range(1, L + 1):
@@ -165,13 +205,9 @@ def _cost(AL: Any, Y: Any, ZL: Any, xp: ModuleType) -> Any:
     ew = _Elementwise(AL, xp)
     y = _columns(Y)
     if ZL is not None:
-        losses = [
-            float(cost_from_logits(ew.scalar(z[0]), ew.scalar(t[0]), xp)) for z, t in zip(_columns(ZL), y)
-        ]
-    else:  # log(0) = -inf where AL rounded against its label, with NumPy's warning, as vectorized
-        losses = [
-            float(cost_from_probabilities(ew.scalar(a[0]), ew.scalar(t[0]), xp)) for a, t in zip(_columns(AL), y)
-        ]
+        losses = [_loss_from_logit(z[0], t[0]) for z, t in zip(_columns(ZL), y)]
+    else:
+        losses = [_loss(a[0], t[0]) for a, t in zip(_columns(AL), y)]
     J = 0.0
     for loss in losses:
         J += loss
@@ -194,8 +230,8 @@ def _logistic_regression_gradients(
         z = b
         for j in range(n_x):
             z += w[j] * x[j]
-        a = ew.g(_sigmoid, z)
-        J += float(cost_from_logits(ew.scalar(z), ew.scalar(y), xp))
+        a = _g(_sigmoid, z)
+        J += _loss_from_logit(z, y)
         dz = a - y
         for j in range(n_x):
             dw[j] += x[j] * dz
