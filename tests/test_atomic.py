@@ -3,6 +3,9 @@ work is done."""
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 import arraynet
@@ -31,3 +34,25 @@ def test_a_missing_directory_is_named(tmp_path):
         tmp_path / "missing" / "out.txt"
     ):
         pass
+
+
+def test_a_device_or_fifo_is_never_replaced(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="it is not a regular file"), atomic_path(fifo) as temporary:
+        temporary.write_text("x")
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and os.listdir(tmp_path) == ["fifo"]
+
+
+def test_a_symlink_is_followed_and_a_read_only_file_is_refused(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    with atomic_path(link) as temporary:
+        temporary.write_text("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    os.chmod(real, 0o444)
+    with pytest.raises(PermissionError, match="it is read-only"), atomic_path(real) as temporary:
+        temporary.write_text("newer")
+    assert real.read_text() == "new"

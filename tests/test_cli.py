@@ -314,7 +314,8 @@ def test_train_saves_the_model_before_the_plots_so_a_failing_plot_keeps_it(moons
 
 def test_a_diverging_training_is_a_one_line_error(moons, capsys):
     err = error_of(capsys, "train", moons / "train.npz", "--learning-rate", "1e308", "--iterations", "5", "--record-every", "1")
-    assert "the cost became nan at iteration 1" in err
+    assert re.search(r"the cost became (nan|inf) at iteration 1 \(it is checked at the recorded iterations, every --record-every 1;", err)
+    assert "Try a smaller --learning-rate than 1e+308" in err  # the option, not the Python argument
 
 
 def test_quiet_turns_the_progress_bar_off_even_on_a_terminal(moons, capsys, monkeypatch):
@@ -469,3 +470,75 @@ def test_jax_trains_in_float64_when_asked_and_says_it_switched_float64_on(moons)
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert "JAX computes float64 data in float32 unless its float64 mode is on" in silent.stderr
+
+
+# -- a second review's findings ------------------------------------------------------------------
+def test_a_reader_that_goes_away_does_not_stop_the_training(moons):
+    result = subprocess.run(
+        f"{sys.executable} -m arraynet train {moons / 'train.npz'} --iterations 3000 -o {moons / 'm.npz'} | head -1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.stdout.startswith("arraynet ") and result.stderr == ""
+    assert arraynet.load(moons / "m.npz").layer_dims == [2, 4, 1]  # trained to the end and saved
+
+
+def test_sigterm_ends_the_command_with_143_and_no_temporary_file(moons):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arraynet", "train", str(moons / "train.npz"), "--iterations", "100000000", "--record-every", "50", "-o", str(moons / "m.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for _ in range(2):
+        process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert sorted(p.name for p in moons.iterdir()) == ["test.csv", "train.npz"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--threads", "100000"], "argument --threads: expected at most the"),
+        (["train", "--init", "zeros"], "argument --init: zeros would make every hidden unit compute the same function"),
+        (["train", "--x-key", "Y"], "arguments --x-key and --y-key name the same array 'Y'"),
+        (["train", "--delimiter", ";"], "argument --delimiter: only a CSV file has a delimiter"),
+        (["train", "--split", "test"], "argument --split: only an HDF5 file has splits"),
+        (["train", "--activations", "relu,sigmoid,"], "argument --activations: an empty value between commas"),
+    ],
+)
+def test_more_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        main([argv[0], str(tmp_path / "none.npz"), *argv[1:]])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
+
+
+def test_what_fails_after_loading_fails_before_the_training(moons, capsys):
+    write_csv(moons / "three.csv", np.vstack([X_TEST, X_TEST[:1]]), Y_TEST)
+    assert error_of(capsys, "train", moons / "train.npz", "--test", moons / "three.csv", "-o", moons / "m.npz") == (
+        f"arraynet: error: --test {moons / 'three.csv'} has 3 feature columns; the training data {moons / 'train.npz'} has 2: both need the same features"
+    )
+    assert "must end in one of" in error_of(capsys, "sweep", moons / "train.npz", "--hidden-sizes", "2", "--plot", moons / "sweep.npz")
+    (moons / "pl").mkdir()
+    assert "is a file the plots write into --plot" in error_of(
+        capsys, "train", moons / "train.npz", "-o", moons / "pl" / "cost.png", "--plot", moons / "pl"
+    )
+    assert capsys.readouterr().out == "" and not (moons / "m.npz").exists() and not (moons / "pl" / "cost.png").exists()
+
+
+def test_float32_data_out_of_range_is_said_so(moons, capsys):
+    write_csv(moons / "huge.csv", np.vstack([X_MOONS[:1] * 1e39, X_MOONS[1:]]), Y_MOONS)
+    assert "x holds values up to" in error_of(capsys, "train", moons / "huge.csv", "--dtype", "float32", "-o", moons / "m.npz")
+    assert "beyond the range of float32" in error_of(capsys, "train", moons / "huge.csv", "--dtype", "float32", "-o", moons / "m.npz")
+
+
+def test_empty_messages_name_what_happened(monkeypatch, moons, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--quiet", "-o", str(moons / "m.npz")]) == 0
+    monkeypatch.setattr("arraynet.cli.evaluate.read_data", interrupted)  # Ctrl-C while the data is read
+    assert main(["evaluate", str(moons / "m.npz"), str(moons / "test.csv")]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "arraynet: interrupted"

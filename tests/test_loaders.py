@@ -85,11 +85,11 @@ def test_csv_with_a_byte_order_mark_keeps_every_row(tmp_path, header, label_colu
 
 def test_csv_label_column_left_out_without_reading_it(tmp_path):
     """read_labels=False: a file to predict may hold placeholders where its labels are unknown."""
-    path = write_csv(tmp_path / "d.csv", "y,a,b\nnan,1,2\n7,3,4\n")
+    path = write_csv(tmp_path / "d.csv", "y,a,b\nnan,1,2\n7,3,4\n?,5,6\n,7,8\n")
     X, Y = load_csv(path, label_column="y", read_labels=False)
-    np.testing.assert_array_equal(X, [[1, 3], [2, 4]])
+    np.testing.assert_array_equal(X, [[1, 3, 5, 7], [2, 4, 6, 8]])
     assert Y is None
-    with pytest.raises(ValueError, match=r"labels \(column 'y'\) in .* must be finite"):
+    with pytest.raises(ValueError, match=r"d\.csv, line 2, column 1: 'nan' is not a finite number"):
         load_csv(path, label_column="y")
 
 
@@ -220,11 +220,14 @@ def test_npz_bad_contents(tmp_path, X, Y, error, message):
         ("", "holds no rows of numbers"),
         ("1,2,0\n3,4,2\n", r"labels \(column 2\) in .* must be binary labels, each 0 or 1; got also 2"),
         ("a,y\n1,0\n2,0.5\n", r"labels \(column 'y'\) .* got also 0.5"),
-        ("1,inf,0\n", "features in .* must be finite"),
+        ("a,y\n1,0\n2,1.0000000001\n", r"got also 1.0000000001"),
+        ("1,inf,0\n", r"d.csv, line 1, column 2: 'inf' is not a finite number"),
+        ("1,1_000,0\n", r"d.csv, line 1, column 2: '1_000' has '_' in it"),
+        ("1;2;0\n3;4;1\n", r"line 2, column 1 .*the label '3;4;1' is not a number.*is the file separated by ';'\? pass delimiter=';'"),
         ("1\n0\n", "has one column: it needs at least one feature besides the labels"),
     ],
     ids=["ragged", "ragged vs header", "non-numeric", "empty cell", "empty named cell", "empty cell on line 1",
-         "header only", "empty", "label 2", "label 0.5", "inf", "one column"],
+         "header only", "empty", "label 2", "label 0.5", "label near 1", "inf", "underscore", "other delimiter", "one column"],
 )
 def test_csv_bad_rows(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):

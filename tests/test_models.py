@@ -340,3 +340,37 @@ def test_a_constant_feature_is_left_centred_not_divided_by_zero():
     model.fit(X, Y_FLOWER, num_iterations=20)
     assert np.all(np.isfinite(model.predict_proba(X)))
     np.testing.assert_array_equal(model._scaling[1][1], [1.0])
+
+
+def test_standardize_survives_huge_features_in_float32():
+    X = np.vstack([X_FLOWER[0] * 1e20, X_FLOWER[1]]).astype(np.float32)
+    model = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3, standardize=True)
+    model.fit(X, Y_FLOWER.astype(np.float32), learning_rate=1.2, num_iterations=500)
+    reference = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=3, standardize=True)
+    reference.fit(X.astype(np.float64), Y_FLOWER, learning_rate=1.2, num_iterations=500)
+    assert model.accuracy(X, Y_FLOWER.astype(np.float32)) == pytest.approx(reference.accuracy(X.astype(np.float64), Y_FLOWER), abs=0.02)
+
+
+def test_set_parameters_drops_a_learned_standardization():
+    X = np.vstack([X_FLOWER[0] * 1e3, X_FLOWER[1]])
+    model = arraynet.LogisticRegression(standardize=True)
+    model.fit(X, Y_FLOWER, num_iterations=5)
+    plain = arraynet.LogisticRegression()
+    plain.fit(X_FLOWER, Y_FLOWER, num_iterations=50)
+    model.set_parameters(plain.get_parameters())
+    np.testing.assert_array_equal(model.predict_proba(X_FLOWER), plain.predict_proba(X_FLOWER))
+
+
+def test_the_cost_of_infinite_logits_is_zero_or_infinite_not_nan():
+    model = arraynet.LogisticRegression()
+    model.set_parameters({"w": np.array([[1.0], [1.0]]), "b": np.array(0.0)})
+    X = np.full((2, 1), 1e308)
+    assert model.cost(X, np.ones((1, 1))) == 0.0
+    assert model.cost(X, np.zeros((1, 1))) == math.inf
+
+
+def test_a_run_that_records_every_one_of_many_iterations_starts_at_once():
+    stopped = arraynet.LogisticRegression().fit(
+        X_FLOWER, Y_FLOWER, num_iterations=10**12, record_every=1, callback=lambda i, cost, model: i == 3
+    )
+    assert stopped.iterations == [0, 1, 2, 3]

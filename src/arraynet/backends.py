@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -314,6 +315,26 @@ def _check_jax_float64(x: Any, dtype: Any) -> None:
         )
 
 
+def _check_range(x: Any, xp: ModuleType, dtype: Any) -> None:
+    """Finite data that a cast to a narrower floating ``dtype`` of ``xp`` would turn into inf
+    (1e39 in float32) is an error that says so, not NaN or Inf found later. One sync, only for a
+    narrowing cast."""
+    if dtype is None or not xp.isdtype(dtype, "real floating"):
+        return
+    x_xp = namespace_of(x)
+    if not x_xp.isdtype(x.dtype, "real floating") or x_xp.finfo(x.dtype).bits <= xp.finfo(dtype).bits:
+        return
+    if math.prod(x.shape) == 0:
+        return
+    magnitude = x_xp.where(x_xp.isfinite(x), x_xp.abs(x), x_xp.zeros_like(x))
+    found, largest = float(x_xp.max(magnitude)), float(xp.finfo(dtype).max)
+    if found > largest:
+        raise ValueError(
+            f"x holds values up to {found:.3g}, beyond the range of {dtype} (+-{largest:.3g}): they would "
+            "become inf; keep float64 or rescale the data"
+        )
+
+
 def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None) -> Any:
     """``x`` as an array of ``backend`` on ``device``, copied through the host when it must move.
 
@@ -329,9 +350,14 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
     dtype = dtype_argument(xp, dtype)
     target = None if device is None else _checked_device(xp, device)
     try:
+        if is_array(x):
+            _check_range(x, xp, dtype)
         if is_array(x) and namespace_of(x) is xp and (target is None or array_api_compat.device(x) == target):
             return x if dtype is None else xp.astype(x, dtype)
-        return xp.asarray(to_numpy(x), dtype=dtype, device=target)
+        host = to_numpy(x)
+        if not is_array(x):
+            _check_range(host, xp, dtype)
+        return xp.asarray(host, dtype=dtype, device=target)
     except _LIBRARY_ERRORS as exc:
         where = "" if device is None else f" on device {device!r}"
         as_dtype = "" if dtype is None else f" of dtype {dtype}"

@@ -169,6 +169,7 @@ def plot_sweep(
     accuracy.set_xticks(list(positions), [f"{value:g}" for value in values])
     accuracy.set_xlabel(parameter)
     accuracy.set_ylabel("accuracy (%)")
+    accuracy.set_ylim(top=100)
     accuracy.set_title("final accuracy")
     _legend_outside(accuracy)
     if title:

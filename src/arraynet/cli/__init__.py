@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from .._version import __version__
@@ -52,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     any data is read."""
     args = _parser().parse_args(argv)
     _show_log_messages()
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`arraynet predict ... | head`): not an error
@@ -60,10 +64,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        print(f"arraynet: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"arraynet: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError, MemoryError) as exc:  # DivergenceError too
         if args.debug:
             raise
-        print(f"arraynet: error: {exc}", file=sys.stderr)
+        print(f"arraynet: error: {_in_cli_terms(str(exc) or type(exc).__name__)}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends the command as Ctrl-C does (no file half written, no temporary left), exit 143."""
+    raise SystemExit(128 + signum)
+
+
+# the library's argument names as the command line spells them, in its messages
+_OPTIONS = {"learning_rate": "--learning-rate", "record_every": "--record-every", "label_column": "--label-column", "num_iterations": "--iterations"}
+
+
+def _in_cli_terms(message: str) -> str:
+    """``message`` with the library's argument names replaced by the options that set them."""
+    return re.sub(
+        r"\b(" + "|".join(_OPTIONS) + r")\b( = )?",
+        lambda match: _OPTIONS[match.group(1)] + (" " if match.group(2) else ""),
+        message,
+    )

@@ -29,16 +29,16 @@ def run(args: argparse.Namespace) -> int:
     X = asarray(X_host, args.backend)
     Y = asarray(Y_host, args.backend)
     model = NeuralNetwork([2, 4, 1], hidden_activation="tanh", init="small", seed=args.seed)
-    print(f"arraynet {__version__}: 2-4-1 tanh network on the flower data set (m = {X.shape[1]}), {backend_header(X, args)}")
+    write_line(f"arraynet {__version__}: 2-4-1 tanh network on the flower data set (m = {X.shape[1]}), {backend_header(X, args)}")
     with thread_limit(args.threads):
         history = model.fit(
             X, Y, learning_rate=1.2, num_iterations=args.iterations, record_every=1000,
             callback=lambda i, cost, model: write_line(f"cost after iteration {i}: {cost:.6f}"),
         )
-    print(f"accuracy: {100 * model.accuracy(X, Y):.2f}%")
+    write_line(f"accuracy: {100 * model.accuracy(X, Y):.2f}%")
     if args.plot is not None:
         for path in write_plots(args.plot, model, history, X, Y, 1.2, "2-4-1 tanh network on the flower data"):
-            print(f"wrote {path}")
+            write_line(f"wrote {path}")
     return 0
 
 

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     check_features(args.data, X, model, labelled=True)
     X, Y = as_input_of(model, X), as_input_of(model, Y)
     print(f"accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
-    print(f"cost: {model.cost(X, Y):.6f}")
+    print(f"cost: {model.cost(X, Y):.6g}")
     return 0
 
 

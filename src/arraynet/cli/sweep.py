@@ -13,21 +13,27 @@ from .train import (
     check_data_arguments,
     check_memory,
     check_outputs,
+    check_plot_file,
+    check_test_features,
     check_training_arguments,
     fit,
     float_list,
     int_list,
     load_split,
     prepare_backend,
+    write_line,
 )
 
 
 def run(args: argparse.Namespace) -> int:
-    say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
+    say = (lambda text: None) if args.quiet else write_line
     check_outputs([args.data, args.test], plot=args.plot)
+    if args.plot is not None:
+        check_plot_file(args.plot)
     prepare_backend(args, args.dtype)
     X, Y = load_split(args.data, args)
     test = None if args.test is None else load_split(args.test, args, split="test")
+    check_test_features(args, X, test)
     if args.hidden_sizes is not None:
         parameter, values = "hidden units", args.hidden_sizes
     else:

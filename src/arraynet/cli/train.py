@@ -57,9 +57,9 @@ def count(minimum: int) -> Any:
 
 def _parts(text: str, example: str) -> list[str]:
     """The comma-separated parts of ``text``; none of them may be empty."""
-    if not text.strip():
-        return []
     parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        return []
     if not all(parts):
         raise argparse.ArgumentTypeError(f"an empty value between commas in {text!r}; e.g. {example}")
     return parts
@@ -91,7 +91,7 @@ def float_list(text: str) -> list[float]:
 
 def name_list(text: str) -> list[str]:
     """``"tanh, sigmoid"`` -> ``["tanh", "sigmoid"]``, each an activation's name."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = _parts(text, "tanh,sigmoid")
     if not names:
         raise argparse.ArgumentTypeError("expected at least one name, e.g. tanh,sigmoid")
     unknown = [name for name in names if name not in ACTIVATIONS]
@@ -134,6 +134,15 @@ def check_data_arguments(parser: argparse.ArgumentParser, args: argparse.Namespa
         parser.error("argument --label-column: only a CSV file has a label column; an .npz names its labels with --y-key")
     if len(args.delimiter) != 1:
         parser.error(f"argument --delimiter: expected one character; got {args.delimiter!r}")
+    if args.delimiter != "," and ".csv" not in suffixes:
+        parser.error("argument --delimiter: only a CSV file has a delimiter")
+    if (args.x_key, args.y_key) != ("X", "Y") and ".npz" not in suffixes:
+        parser.error("arguments --x-key/--y-key: only an .npz file names its arrays")
+    if args.x_key == args.y_key:
+        parser.error(f"arguments --x-key and --y-key name the same array {args.x_key!r}: the features and the labels are two arrays")
+    default_split = parser.get_default("split")
+    if args.split != default_split and not suffixes & {".h5", ".hdf5"}:
+        parser.error("argument --split: only an HDF5 file has splits")
 
 
 def read_data(path: Path, args: argparse.Namespace, split: str | None = None, labels: bool = True) -> tuple[Any, Any]:
@@ -186,9 +195,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def thread_count(text: str) -> int:
+    """A number of threads: 1 to the machine's logical cores (more only oversubscribes, and
+    thousands crash the OpenMP runtime)."""
+    value = count(1)(text)
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"expected at most the {cores} logical cores of this machine; got {text!r}")
+    return value
+
+
 def add_threads_argument(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
-        "--threads", type=count(1), metavar="N",
+        "--threads", type=thread_count, metavar="N",
         help="the threads of the BLAS, OpenMP and PyTorch pools; default: the libraries' own (all cores), "
         "which on a shared or busy machine can be many times slower than 1 or 2",
     )
@@ -203,6 +222,8 @@ def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
             parser.error(f"{', '.join(given)} describe a network's layers; they do not apply to --model logistic")
         return
     L = layers if layers is not None else len(args.hidden or [4]) + 1
+    if args.init == "zeros":
+        parser.error("argument --init: zeros would make every hidden unit compute the same function (seed 3.7); use he, xavier or small")
     if args.activations is not None:
         if len(args.activations) != L:
             parser.error(
@@ -270,14 +291,18 @@ def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, learning_rate: f
 
 def write_line(text: str) -> None:
     """``text`` on standard output now (a pipe or a log sees it as training runs), around the
-    progress bar when there is one."""
+    progress bar when there is one. A reader that went away (``arraynet train ... | head -1``)
+    does not stop the training: the rest of the output goes nowhere, the model is still saved."""
     try:
-        from tqdm import tqdm
-    except ImportError:
-        print(text, flush=True)
-        return
-    with tqdm.external_write_mode(file=sys.stderr):
-        print(text, flush=True)
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            print(text, flush=True)
+            return
+        with tqdm.external_write_mode(file=sys.stderr):
+            print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @contextlib.contextmanager
@@ -311,11 +336,27 @@ def training_bytes(layer_dims: list[int], m: int, itemsize: int) -> int:
 
 
 def available_bytes() -> int | None:
-    """The memory available to a new allocation on this machine, or None where it is unknown."""
+    """The memory a new allocation can have here, or None where it is unknown: Linux's
+    MemAvailable (free memory and the page cache it can reclaim), or less under a cgroup limit
+    (a container's)."""
+    found = []
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as file:
+            limit = file.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as file:
+            used = int(file.read().strip())
+        if limit != "max":
+            found.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
 
 
 def check_memory(model: Model, X: Any) -> None:
@@ -355,6 +396,33 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return a.resolve() == b.resolve()
+
+
+PLOT_NAMES = ("cost.png", "decision_boundary.png")  # what --plot DIR writes
+
+
+def check_test_features(args: argparse.Namespace, X: Any, test: tuple[Any, Any] | None) -> None:
+    """The --test set must have the training data's features, said before the training."""
+    if test is not None and test[0].shape[0] != X.shape[0]:
+        unit = "feature columns" if args.test.suffix.lower() == ".csv" else "features"
+        raise ValueError(
+            f"--test {args.test} has {test[0].shape[0]} {unit}; the training data {args.data} has {X.shape[0]}: "
+            "both need the same features"
+        )
+
+
+def check_plot_file(path: Path) -> None:
+    """Before a sweep: matplotlib is there, the folder of ``path`` (``--plot FILE``) exists and
+    its suffix names a format matplotlib writes, so that no plot fails after the runs."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError('--plot needs matplotlib: pip install "arraynet[plot]"')
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise ValueError(f"--plot {path} must end in one of {', '.join('.' + f for f in sorted(formats))}")
+    if not path.parent.is_dir():
+        raise ValueError(f"--plot: the folder {path.parent} does not exist")
 
 
 def check_features(path: Path, X: Any, model: Model, labelled: bool) -> None:
@@ -457,7 +525,7 @@ def backend_header(X: Any, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    say = (lambda text: None) if args.quiet else print
+    say = (lambda text: None) if args.quiet else write_line
     # the places to write, checked before the training, not after it
     if args.output.is_dir():
         raise ValueError(f"--output {args.output} is a folder: name the model file, e.g. {args.output / 'model.npz'}")
@@ -466,10 +534,13 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([args.data, args.test], output=args.output)
     if args.plot is not None:
         check_plot_directory(args.plot)
+        if args.output.resolve().parent == args.plot.resolve() and args.output.name in PLOT_NAMES:
+            raise ValueError(f"--output {args.output} is a file the plots write into --plot {args.plot}; name the model otherwise")
     prepare_backend(args, args.dtype)
     X_host, Y_host = read_data(args.data, args)
     X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
     test = None if args.test is None else load_split(args.test, args, split="test")
+    check_test_features(args, X, test)
     model = build_model(args, X.shape[0])
     check_memory(model, X)
     say(

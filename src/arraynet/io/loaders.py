@@ -17,6 +17,7 @@ non-numeric row, a wrong shape, labels other than 0 and 1) or ``TypeError`` nami
 from __future__ import annotations
 
 import csv
+import math
 import os
 import zipfile
 import zlib
@@ -62,7 +63,7 @@ def _labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
     Y = _numeric(Y, what).reshape(1, m)
     other = np.unique(Y[(Y != 0) & (Y != 1)])
     if other.size:
-        shown = ", ".join(f"{value:g}" for value in other[:5]) + (", ..." if other.size > 5 else "")
+        shown = ", ".join(f"{value:.15g}" for value in other[:5]) + (", ..." if other.size > 5 else "")
         raise ValueError(f"{what} must be binary labels, each 0 or 1; got also {shown}")
     return Y
 
@@ -138,6 +139,15 @@ def _not_a_number(path: Path, line: int, row: list[str], index: int, names: list
     return f"data file {path}, line {line}, column {index + 1}{name}: {problem}"
 
 
+def _delimiter_hint(row: list[str], delimiter: str) -> str:
+    """When a whole line was read as one cell holding another separator: which one to pass."""
+    if len(row) == 1:
+        for other in (";", "\t", "|", " "):
+            if other != delimiter and other in row[0].strip():
+                return f" (is the file separated by {other!r}? pass delimiter={other!r}, or --delimiter on the command line)"
+    return ""
+
+
 def _label_index(label_column: int | str, names: list[str] | None, columns: int) -> int | None:
     """The index of the label column in a row of ``columns`` cells, or None if it names none."""
     if isinstance(label_column, str):
@@ -195,12 +205,22 @@ def load_csv(
                 if names is None and not rows and any(row[i].strip() for i in bad):  # text: the header
                     names = [cell.strip() for cell in row]  # (names may be numbers: pandas' "0,1,y")
                     continue
+                label = None if label_column is None else _label_index(label_column, names, len(row))
+                if not read_labels and label is not None and label in bad:  # a label left unread need not be a number
+                    values, bad = _floats([*row[:label], "0", *row[label + 1 :]])
                 if bad:
-                    if row[bad[0]].strip() and label_column is not None and bad[0] == _label_index(label_column, names, len(row)):
-                        raise ValueError(_not_a_label(path, reader.line_num, row, bad[0], names))
-                    first = names is None and not rows  # a first line of numbers and empty cells is data
-                    hint = " (a first line is the header when one of its cells is text)" if first else ""
+                    hint = _delimiter_hint(row, delimiter)
+                    if row[bad[0]].strip() and bad[0] == label:
+                        raise ValueError(_not_a_label(path, reader.line_num, row, bad[0], names) + hint)
+                    if names is None and not rows:  # a first line of numbers and empty cells is data
+                        hint += " (a first line is the header when one of its cells is text)"
                     raise ValueError(_not_a_number(path, reader.line_num, row, bad[0], names) + hint)
+                for index, value in enumerate(values):
+                    if index == label and not read_labels:
+                        continue
+                    if not math.isfinite(value) or "_" in row[index]:
+                        what = "is not a finite number" if not math.isfinite(value) else "has '_' in it, which is not read as a digit separator"
+                        raise ValueError(f"data file {path}, line {reader.line_num}, column {index + 1}: {row[index].strip()!r} {what}")
                 width = len(rows[0]) if rows else len(names) if names is not None else len(values)
                 if len(values) != width:
                     raise ValueError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ HEADER_KEY = "__arraynet__"
 _ZIP_MAGIC = b"PK"  # how a .npz (a zip archive) begins, even a truncated one
 _NPY_MAGIC = b"\x93NUMPY"  # how a single array's .npy begins
 _MAX_HEADER_BYTES = 1 << 16  # a header takes a few hundred bytes
+_MAX_MEMBERS = 4096  # a network of 2,000 layers and its header
 _NPY_HEADER_BYTES = 1 << 12  # room for a member's own .npy header beside its data
 
 
@@ -140,6 +142,12 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"model file {path} is not a readable .npz archive: it is another kind of file, not an "
             f"arraynet model (a model file is written by arraynet train or model.save)"
         )
+    entries = _entry_count(path)
+    if entries is not None and entries > _MAX_MEMBERS:
+        raise ModelFileError(
+            f"model file {path} is not an arraynet model: its zip directory declares {entries} members, where a "
+            f"model has at most {_MAX_MEMBERS}"
+        )
     try:
         archive = zipfile.ZipFile(path)
     # damaged bytes make the zip reader raise almost anything (BadZipFile, OSError, ValueError, ...)
@@ -149,12 +157,23 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             f"kind of file): {type(exc).__name__}: {exc}"
         ) from exc
     with archive:
-        members = {info.filename: info for info in archive.infolist()}
+        infos = archive.infolist()
+        members = {info.filename: info for info in infos}
+        if len(members) != len(infos):
+            duplicate = next(name for name in members if [info.filename for info in infos].count(name) > 1)
+            raise ModelFileError(f"model file {path} is corrupted: it holds two members named {duplicate!r}")
         if HEADER_KEY + ".npy" not in members:
-            names = ", ".join(name.removesuffix(".npy") for name in members)
+            names = [name.removesuffix(".npy") for name in members]
+            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
             raise ModelFileError(
                 f"{path} is not an arraynet model file: it has no arraynet header; it holds the "
-                f"arrays {names or 'none'}"
+                f"arrays {shown or 'none'}"
+            )
+        compressed = [info.filename for info in infos if info.compress_type != zipfile.ZIP_STORED]
+        if compressed:  # save stores them: a member's size in the file is then its size in memory
+            raise ModelFileError(
+                f"model file {path} is not one arraynet wrote: its member {compressed[0]!r} is compressed "
+                "(arraynet stores every member as it is, so that a file's size bounds what reading it takes)"
             )
         header = _read_header(path, archive, members[HEADER_KEY + ".npy"])
         try:
@@ -164,6 +183,26 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         stored = _check_members(path, archive, members, expected)
         arrays = {key: _read_member(path, archive, members[key + ".npy"]) for key in stored}
     return header, arrays
+
+
+def _entry_count(path: Path) -> int | None:
+    """The number of members the zip's end-of-directory record declares, read from the file's
+    last 64 KiB before the directory itself is parsed; None where there is no such record."""
+    try:
+        with open(path, "rb") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - (1 << 16) - 22))
+            tail = file.read()
+    except OSError:
+        return None
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 12 > len(tail):
+        return None
+    (entries,) = struct.unpack("<H", tail[end + 10 : end + 12])
+    zip64 = tail.rfind(b"PK\x06\x06", 0, end)
+    if entries == 0xFFFF and zip64 >= 0 and zip64 + 40 <= len(tail):
+        (entries,) = struct.unpack("<Q", tail[zip64 + 32 : zip64 + 40])
+    return int(entries)
 
 
 def _read_npy(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, header_only: bool = False) -> Any:
@@ -245,7 +284,9 @@ def _check_members(
         shape, _, stored_dtype = _read_npy(path, archive, members[key + ".npy"], header_only=True)
         if stored_dtype.hasobject:
             raise ModelFileError(f"model file {path} is truncated or corrupted: {key!r} holds Python objects (a pickle)")
-        described[key] = np.broadcast_to(np.zeros((), stored_dtype), shape)
+        # a file written on a big-endian machine holds the same numbers in the other byte order
+        native = stored_dtype.newbyteorder("=") if stored_dtype.byteorder in "<>" else stored_dtype
+        described[key] = np.broadcast_to(np.zeros((), native), shape)
     try:
         for key, value in described.items():
             if value.dtype != dtype:
@@ -267,7 +308,7 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
     array = _read_npy(path, archive, info)
     if not isinstance(array, np.ndarray):
         raise ModelFileError(f"model file {path} is truncated or corrupted: {info.filename!r} is not an array")
-    return array
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
 
 def _shapes(model: Model, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -278,6 +319,8 @@ def _shapes(model: Model, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     scaled = header.get("input_scaling", False)
     if not isinstance(scaled, bool):
         raise TypeError(f"input_scaling must be true or false; got {scaled!r}")
+    if scaled and not model.standardize:
+        raise ValueError("the header says the input is standardized (input_scaling) but standardize is false")
     if scaled:
         shapes.update({key: (n_x, 1) for key in SCALING_KEYS})
     return shapes
@@ -316,8 +359,11 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     try:
         parameters, xp, _ = check_parameters(arrays, _shapes(model, header))
         check_finite(parameters, xp)  # on the host, before they move
-        if SCALING_KEYS[1] in parameters and not np.all(parameters[SCALING_KEYS[1]] > 0):
-            raise ValueError("input_std must be > 0")
+        if SCALING_KEYS[1] in parameters:
+            std = parameters[SCALING_KEYS[1]]
+            with np.errstate(divide="ignore", over="ignore"):
+                if not (np.all(std > 0) and np.all(np.isfinite(1.0 / std))):
+                    raise ValueError("input_std must be > 0, with 1 / input_std finite")
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
     scaling = [parameters.pop(key) for key in SCALING_KEYS if key in parameters]

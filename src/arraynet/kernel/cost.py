@@ -20,10 +20,12 @@ def cost_from_logits(ZL: Any, Y: Any, xp: ModuleType) -> Any:
     """``J`` from the output layer's logits ``Z^[L]``, with ``a = sigma(z)``, as a 0-d array.
 
     Since ``-log sigma(z) = softplus(-z)`` and ``-log(1 - sigma(z)) = softplus(z)``, the loss is
-    ``softplus(z) - y z = max(z, 0) - y z + log1p(exp(-|z|))``: exact for labels in {0, 1} and
-    finite for every finite ``z`` (no ``exp`` of a positive number, no ``log(0)``).
+    ``softplus(-z)`` for ``y = 1`` and ``softplus(z)`` for ``y = 0``, with ``softplus(t) =
+    max(t, 0) + log1p(exp(-|t|))``: exact for labels in {0, 1}, finite for every finite ``z`` (no
+    ``exp`` of a positive number, no ``log(0)``), and 0 or inf, not NaN, for an infinite one.
     """
-    losses = xp.maximum(ZL, 0.0) - Y * ZL + xp.log1p(xp.exp(-xp.abs(ZL)))
+    softplus_term = xp.log1p(xp.exp(-xp.abs(ZL)))
+    losses = xp.where(Y == 1, xp.maximum(-ZL, 0.0), xp.maximum(ZL, 0.0)) + softplus_term
     return xp.mean(losses)
 
 

@@ -9,7 +9,7 @@ import math
 import operator
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -68,12 +68,12 @@ def _divergence_message(problem: str, i: int, kept: int, record_every: int, lear
     )
 
 
-def _recorded_iterations(num_iterations: int, record_every: int) -> list[int]:
-    """The iterations whose cost ``fit`` records: 0, ``record_every``, ... and the last one."""
-    recorded = list(range(0, num_iterations, record_every))
-    if num_iterations and recorded[-1] != num_iterations - 1:
-        recorded.append(num_iterations - 1)
-    return recorded
+def _recorded_iterations(num_iterations: int, record_every: int) -> Iterator[int]:
+    """The iterations whose cost ``fit`` records: 0, ``record_every``, ... and the last one (made
+    as they come: a run of 10^8 iterations recording each one holds no list of them)."""
+    yield from range(0, num_iterations, record_every)
+    if num_iterations and (num_iterations - 1) % record_every:
+        yield num_iterations - 1
 
 
 def _non_finite(parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
@@ -142,8 +142,19 @@ class Model:
     def _learn_scaling(self, X: Any, xp: ModuleType) -> None:
         """Each feature's mean and standard deviation over the examples of ``X`` (a constant
         feature's taken as 1), for ``_standardized``."""
-        std = xp.std(X, axis=1, keepdims=True)
-        self._scaling = (xp.mean(X, axis=1, keepdims=True), xp.where(std > 0, std, xp.ones_like(std)))
+        # over each feature divided by its largest |x|, so that squares of huge values cannot overflow
+        largest = xp.max(xp.abs(X), axis=1, keepdims=True)
+        largest = xp.where(largest > 0, largest, xp.ones_like(largest))
+        scaled = X / largest
+        mean = xp.mean(scaled, axis=1, keepdims=True) * largest
+        std = xp.std(scaled, axis=1, keepdims=True) * largest
+        std = xp.where(std > 0, std, xp.ones_like(std))
+        if not (bool(xp.all(xp.isfinite(std))) and bool(xp.all(xp.isfinite(1.0 / std)))):
+            raise ValueError(
+                f"standardize: a feature's standard deviation is not representable in {X.dtype} "
+                "(too large or too small); train in float64 or rescale that feature"
+            )
+        self._scaling = (mean, std)
 
     def _standardized(self, X: Any) -> Any:
         """``(x - mean) / std`` feature by feature with the first fit's mean and standard
@@ -335,10 +346,13 @@ class Model:
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Replace the parameters with arrays of any Array API library, checked key by key and
-        shape by shape. Training and prediction then run in that library and on that device."""
+        shape by shape. Training and prediction then run in that library and on that device. A
+        standardization learned before is dropped: these parameters take the raw input (a model
+        made with ``standardize=True`` learns one again at its next ``fit``)."""
         checked, xp, _ = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))
         check_finite(checked, xp)
         self._parameters = checked
+        self._scaling = None  # parameters from elsewhere take raw input; a standardizing model learns it anew
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one ``.npz`` file at ``path``, atomically; ``arraynet.load(path)``
