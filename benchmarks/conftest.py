@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--bench-backends",
         default=None,
-        help="comma-separated targets of numpy, torch-cpu, cupy, torch-cuda "
+        help="comma-separated targets of numpy, torch-cpu, jax, cupy, torch-cuda "
         "(default: $ARRAYNET_BENCH_BACKENDS, else every usable one)",
     )
 
@@ -97,6 +97,12 @@ def _versions() -> dict[str, Any]:
         versions["cupy"] = cupy.__version__
     except ImportError:
         pass
+    try:
+        import jax
+
+        versions["jax"] = jax.__version__
+    except ImportError:
+        pass
     return versions
 
 
@@ -141,7 +147,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
         "load_average_at_end": _load_average(),
         "thread_settings": {
             name: os.environ.get(name)
-            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
         },
         "size": SIZE,
         "targets": [t.name for t in selected_targets(config)],

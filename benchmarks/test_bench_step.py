@@ -1,5 +1,6 @@
-"""One full training step (forward, backward, update) of the three nets, by implementation, target
-and dtype; its peak memory is measured on the warm-up call, next to the least it needs."""
+"""One full training step (forward, backward, update) of each net, by implementation, target and
+dtype; its peak memory is measured from before the step is built to the end of its warm-up call
+(buffers a step allocates up front count), next to the least it needs."""
 
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ def test_training_step(benchmark, target, net_name, dtype, implementation):
         pytest.skip(
             f"the loops run on {', '.join(LOOP_NETS)} only: a cat step takes about 9 s on NumPy, a wide one hours"
         )
-    step = IMPLEMENTATIONS[implementation](net, target, dtype)
     itemsize = 4 if dtype == "float32" else 8
-    peak = peak_memory(step, target, net.input_bytes(itemsize))  # also the warm-up call
+    step, peak = peak_memory(lambda: IMPLEMENTATIONS[implementation](net, target, dtype), target)  # and the warm-up
     describe(
         benchmark,
         f"step {net_name} {dtype}",

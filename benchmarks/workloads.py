@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import arraynet
-from arraynet.backends import _unusable_reason, namespace_for_backend
+from arraynet.backends import _unusable_reason, enable_jax_float64, namespace_for_backend
 from arraynet.kernel import loops
 from arraynet.steps import BufferedStep, Kernel, train_step
 
@@ -67,20 +67,24 @@ class Net:
 
 NETS = {
     "planar": Net("planar", (2, 4, 1), 400, "tanh"),
+    "mid": Net("mid", (64, 32, 16, 1), 2000, "relu"),
     "cat": Net("cat", (12288, 20, 7, 5, 1), 209, "relu"),
     "wide": Net("wide", (784, 512, 256, 1), 8192, "relu"),
 }
 if SMOKE:
     NETS = {
         "planar": Net("planar", (2, 4, 1), 40, "tanh"),
+        "mid": Net("mid", (16, 8, 4, 1), 50, "relu"),
         "cat": Net("cat", (96, 20, 7, 5, 1), 21, "relu"),
         "wide": Net("wide", (32, 16, 8, 1), 64, "relu"),
     }
+# iterations of one timed fit per net: long enough that a recorded iteration's sync is noise
+FIT_ITERATIONS = {"planar": 2000, "mid": 500, "cat": 100, "wide": 10} if not SMOKE else {name: 20 for name in NETS}
 LOOP_NETS = ("planar",)  # the loops on the small case only: a cat step takes about 9 s (NumPy)
 
 DOT_N = 1000 if SMOKE else 1_000_000
 LR_SHAPE = (5, 20) if SMOKE else (100, 1000)  # (n_x, m) of the logistic regression step
-GEMM_N = {"smoke": 64, "quick": 1024, "full": 2048}[SIZE]
+GEMM_SIZES = {"smoke": [64], "quick": [512, 1024], "full": [1024, 2048, 3072]}[SIZE]
 SWEEP_HIDDEN = 256
 SWEEP_M = {"smoke": [16, 64], "quick": [256, 4096, 32768], "full": [64, 256, 1024, 4096, 16384, 65536]}[SIZE]
 SWEEP_M_WIDTH = 4096 if not SMOKE else 64
@@ -106,9 +110,14 @@ class Target:
     def xp(self) -> ModuleType:
         return namespace_for_backend(self.backend)
 
-    def sync(self) -> None:
-        """Wait for the device: a GPU timing must include the work it queued."""
-        if self.backend == "cupy":
+    def sync(self, value: Any = None) -> None:
+        """Wait for the device: a GPU timing must include the work it queued, and a JAX one the
+        computation of ``value`` (JAX dispatches asynchronously on every device)."""
+        if self.backend == "jax":
+            import jax
+
+            jax.block_until_ready(value)
+        elif self.backend == "cupy":
             import cupy
 
             cupy.cuda.get_current_stream().synchronize()
@@ -138,6 +147,9 @@ def all_targets() -> dict[str, Target]:
         targets["cupy"] = Target("cupy", "cupy", None, True)
     if _torch_cuda_usable():
         targets["torch-cuda"] = Target("torch-cuda", "torch", "cuda", True)
+    if _unusable_reason("jax") is None:
+        enable_jax_float64()  # the float64 cases are float64, not float32 in disguise
+        targets["jax"] = Target("jax", "jax", None, False)
     return targets
 
 
@@ -176,7 +188,7 @@ def arraynet_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
 
     def step() -> Any:
         new, _ = generic(parameters, X, Y, LEARNING_RATE)
-        target.sync()
+        target.sync(new)
         return new
 
     return step
@@ -204,7 +216,7 @@ def loops_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
     def step() -> Any:
         AL, caches = loops.forward(parameters, X, activations)
         new = loops.update(parameters, loops.backward(AL, Y, caches, activations), LEARNING_RATE)
-        target.sync()
+        target.sync(new)
         return new
 
     return step
@@ -221,8 +233,9 @@ def numpy_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
         As, Zs = [X], []
         for l in range(1, L + 1):
             Z = parameters[f"W{l}"] @ As[-1] + parameters[f"b{l}"]
-            if l == L:
-                A = 0.5 * np.tanh(0.5 * Z) + 0.5
+            if l == L:  # the kernel's accurate sigmoid, so the ratio measures the kernel, not the formula
+                e = np.exp(-np.abs(Z))
+                A = np.where(Z >= 0, 1.0, e) / (1.0 + e)
             elif hidden == "relu":
                 A = np.maximum(Z, 0)
             else:
@@ -274,12 +287,52 @@ def torch_autograd_step(net: Net, target: Target, dtype: str) -> Callable[[], An
     return step
 
 
+def jax_user_update(net: Net, target: Target, dtype: str) -> tuple[Callable[[Any], Any], Any]:
+    """What a JAX user writes: the loss of the same network in ``jax.numpy``, ``jax.grad`` and an
+    SGD update under one ``jax.jit`` (``update(parameters) -> parameters``), and the starting
+    parameters."""
+    import jax
+    import jax.numpy as jnp
+
+    parameters, X, Y = arrays(net, target, dtype)
+    L = len(net.layer_dims) - 1
+    hidden = jnp.tanh if net.hidden == "tanh" else jax.nn.relu
+
+    def loss(p: dict[str, Any]) -> Any:
+        A = X
+        for l in range(1, L + 1):
+            Z = p[f"W{l}"] @ A + p[f"b{l}"]
+            A = hidden(Z) if l < L else Z
+        return jnp.mean(jax.nn.softplus(A) - Y * A)  # binary cross-entropy from the logits
+
+    @jax.jit
+    def update(p: dict[str, Any]) -> dict[str, Any]:
+        grads = jax.grad(loss)(p)
+        return {key: value - LEARNING_RATE * grads[key] for key, value in p.items()}
+
+    return update, parameters
+
+
+def jax_jit_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
+    """The JAX user's step (``jax_user_update``), one dispatch per iteration."""
+    update, parameters = jax_user_update(net, target, dtype)
+    state = [parameters]
+
+    def step() -> Any:
+        state[0] = update(state[0])
+        target.sync(state[0])
+        return state[0]
+
+    return step
+
+
 IMPLEMENTATIONS: dict[str, Callable[[Net, Target, str], Callable[[], Any]]] = {
     "arraynet": arraynet_step,
     "arraynet-buffered": arraynet_buffered_step,
     "loops": loops_step,
     "numpy-hand": numpy_step,
     "torch-autograd": torch_autograd_step,
+    "jax-jit": jax_jit_step,
 }
 
 
@@ -291,43 +344,52 @@ def runs_on(implementation: str, target: Target) -> bool:
         return target.backend == "numpy" or target.name == "torch-cpu"
     if implementation == "torch-autograd":
         return target.backend == "torch"
+    if implementation == "jax-jit":
+        return target.backend == "jax"
+    if implementation == "loops":  # element by element: on JAX each read is a dispatch of its own
+        return target.backend != "jax"
     return True
 
 
-def peak_memory(step: Callable[[], Any], target: Target, inputs_bytes: int) -> int | None:
-    """The peak memory of one call of ``step`` in bytes, counting the ``inputs_bytes`` already held
-    (data and parameters): tracemalloc on the CPU (NumPy reports its buffers to it), CuPy's memory
-    pool or PyTorch's allocator on a GPU; None where it cannot be measured (PyTorch CPU tensors are
-    invisible to tracemalloc)."""
+def peak_memory(make: Callable[[], Callable[[], Any]], target: Target) -> tuple[Callable[[], Any], int | None]:
+    """The step that ``make`` builds, and the peak memory in bytes from before it was built to the
+    end of its first call (its data, parameters and any buffers it allocates up front included):
+    tracemalloc on the CPU (NumPy reports its buffers to it), CuPy's memory pool or PyTorch's
+    allocator on a GPU; None where it cannot be measured (PyTorch CPU tensors are invisible to
+    tracemalloc, and so are JAX's)."""
     if target.backend == "numpy":
         import tracemalloc
 
         tracemalloc.start()
         try:
+            step = make()
             step()
-            return inputs_bytes + tracemalloc.get_traced_memory()[1]
+            return step, tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
     if target.backend == "cupy":
         import cupy
 
         # the pool keeps every block it had to allocate (freed blocks return to it, not to the
-        # driver), so after releasing the free ones first, its total is the step's high-water
-        # mark, inputs included, rounded up to the pool's blocks
+        # driver), so after releasing the free ones first, its total is the high-water mark
         pool = cupy.get_default_memory_pool()
         target.sync()
         pool.free_all_blocks()
+        step = make()
         step()
-        return int(pool.total_bytes())
+        return step, int(pool.total_bytes())
     if target.backend == "torch" and target.gpu:
         import torch
 
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         start = torch.cuda.memory_allocated()
+        step = make()
         step()
-        return torch.cuda.max_memory_allocated() - start + inputs_bytes
-    return None
+        return step, torch.cuda.max_memory_allocated() - start
+    step = make()
+    step()
+    return step, None
 
 
 def describe(benchmark: Any, group: str, **info: Any) -> None:

@@ -23,7 +23,7 @@ ROUNDS = {
     "quick": ["--benchmark-min-rounds=3", "--benchmark-max-time=0.25"],
     "full": ["--benchmark-min-rounds=5", "--benchmark-max-time=1.0"],
 }
-TARGETS = ("numpy", "torch-cpu", "cupy", "torch-cuda")
+TARGETS = ("numpy", "torch-cpu", "jax", "cupy", "torch-cuda")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -74,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, ARRAYNET_BENCH_SIZE=args.size)
     if args.backends:
         env["ARRAYNET_BENCH_BACKENDS"] = args.backends
-    if args.threads is not None:  # read by OpenBLAS, MKL and PyTorch when the process starts
+    if args.threads is not None:  # read by OpenBLAS, MKL, PyTorch and XLA when the process starts
         env.update({name: str(args.threads) for name in THREAD_VARIABLES})
+        eigen = "false" if args.threads == 1 else "true"
+        env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={args.threads}"
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "results.json"
         command = [

@@ -18,8 +18,9 @@ from ..io._atomic import atomic_path
 
 __all__ = ["Result", "load_results", "write_report"]
 
-CPU_TARGETS = ("numpy", "torch-cpu")
+CPU_TARGETS = ("numpy", "torch-cpu", "jax")
 GPU_TARGETS = ("cupy", "torch-cuda")
+STEP_ORDER = ["arraynet", "arraynet-buffered", "numpy-hand", "torch-autograd", "jax-jit", "loops"]  # the steps table's columns
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _steps(results: list[Result]) -> list[str]:
     steps = [r for r in results if r.get("kind") == "step"]
     columns = sorted(
         {(r.get("implementation"), r.get("target")) for r in steps},
-        key=lambda c: (["arraynet", "arraynet-buffered", "numpy-hand", "torch-autograd", "loops"].index(c[0]), c[1]),
+        key=lambda c: (STEP_ORDER.index(c[0]) if c[0] in STEP_ORDER else len(STEP_ORDER), c[1]),
     )
     header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
     header += [
@@ -171,10 +172,20 @@ def _steps(results: list[Result]) -> list[str]:
     return _table(header, rows)
 
 
+def _peak(results: list[Result], target: str, dtype: str) -> float | None:
+    """The GEMM peak of ``target`` in ``dtype``: the best GFLOP/s of the sizes measured."""
+    rates = [
+        rate
+        for r in results
+        if r.get("kind") == "gemm" and r.get("target") == target and r.get("dtype") == dtype and (rate := r.gflops) is not None
+    ]
+    return max(rates) if rates else None
+
+
 def _gflops(results: list[Result]) -> list[str]:
     rows = []
-    for gemm in [r for r in results if r.get("kind") == "gemm"]:
-        target, dtype, peak = gemm.get("target"), gemm.get("dtype"), gemm.gflops
+    for target, dtype in dict.fromkeys((r.get("target"), r.get("dtype")) for r in results if r.get("kind") == "gemm"):
+        peak = _peak(results, target, dtype)
         if peak is None:  # no flops recorded: no peak to read the steps against
             continue
         for step in [
@@ -267,8 +278,8 @@ def _targets(results: list[Result]) -> list[str]:
     for net in ("planar", "cat", "wide"):
         for dtype in ("float32", "float64"):
             autograd = _find(steps, net=net, dtype=dtype, implementation="torch-autograd", target="torch-cpu")
-            for target in CPU_TARGETS:  # arraynet on each CPU backend: the generic kernel, and the
-                for implementation in ("arraynet", "arraynet-buffered"):  # buffered step fit runs there
+            for target in ("numpy", "torch-cpu"):  # arraynet on each CPU backend with a step: the generic
+                for implementation in ("arraynet", "arraynet-buffered"):  # kernel, and the buffered step fit runs there
                     an = _find(steps, net=net, dtype=dtype, implementation=implementation, target=target)
                     check(
                         f"{net} {dtype}: {implementation} ({target}) / PyTorch autograd (CPU)",
@@ -276,15 +287,90 @@ def _targets(results: list[Result]) -> list[str]:
                         1.0,
                     )
     wide = _find(steps, net="wide", dtype="float32", implementation="arraynet", target="numpy")
-    gemm = _find(results, kind="gemm", dtype="float32", target="numpy")
-    wide_gflops, peak = (None if r is None else r.gflops for r in (wide, gemm))
+    wide_gflops, peak = (None if wide is None else wide.gflops), _peak(results, "numpy", "float32")
     check(
         "wide float32: arraynet (numpy) GFLOP/s / GEMM peak (numpy)",
         None if wide_gflops is None or peak is None else wide_gflops / peak,
         0.8,
         above=True,
     )
+    fits = [r for r in results if r.get("kind") == "fit"]
+    for net, limit in (("planar", 0.5), ("mid", 0.8)):
+        for dtype in ("float32", "float64"):
+            check(
+                f"{net} {dtype}: arraynet fit (jax) / the JAX user's jax.jit loop, per iteration",
+                _ratio(
+                    _find(fits, net=net, dtype=dtype, implementation="arraynet-fit", target="jax"),
+                    _find(fits, net=net, dtype=dtype, implementation="jax-jit-loop", target="jax"),
+                ),
+                limit,
+            )
+    for net in ("cat", "wide"):
+        for dtype in ("float32", "float64"):
+            best, peer = _best_fit(results, net, dtype)
+            check(
+                f"{net} {dtype}: the best arraynet fit ({best[0] if best else '-'}) / the best peer "
+                f"({peer[0] if peer else '-'}), per iteration",
+                None if best is None or peer is None else best[1] / peer[1],
+                1.0,
+            )
     return lines + [""]
+
+
+def _best_fit(results: list[Result], net: str, dtype: str) -> tuple[tuple[str, float] | None, tuple[str, float] | None]:
+    """The fastest arraynet fit of ``net`` (its target, seconds per iteration) and the fastest
+    peer: the JAX user's loop (per iteration) or PyTorch autograd (per step) on a CPU target."""
+    arraynet = [
+        (r.get("target"), r.median / r.get("iterations"))
+        for r in results
+        if r.get("kind") == "fit" and r.get("implementation") == "arraynet-fit" and r.get("net") == net and r.get("dtype") == dtype
+    ]
+    peers = [
+        ("jax.jit loop", r.median / r.get("iterations"))
+        for r in results
+        if r.get("kind") == "fit" and r.get("implementation") == "jax-jit-loop" and r.get("net") == net and r.get("dtype") == dtype
+    ] + [
+        (f"torch autograd ({r.get('target')})", r.median)
+        for r in results
+        if r.get("kind") == "step" and r.get("implementation") == "torch-autograd" and r.get("net") == net
+        and r.get("dtype") == dtype and not _is_gpu(r.get("target"))
+    ]
+    return (min(arraynet, key=lambda pair: pair[1]) if arraynet else None), (min(peers, key=lambda pair: pair[1]) if peers else None)
+
+
+def _fits(results: list[Result]) -> list[str]:
+    """Per iteration of whole fits, each (implementation, target), and the target to pick."""
+    fits = [r for r in results if r.get("kind") == "fit"]
+    columns = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in fits))
+    header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns] + ["arraynet (jax) / jax.jit loop", "pick"]
+    rows = []
+    for net in dict.fromkeys(r.get("net") for r in fits):
+        for dtype in ("float32", "float64"):
+            row = [net, dtype]
+            for impl, target in columns:
+                r = _find(fits, net=net, dtype=dtype, implementation=impl, target=target)
+                row.append(_time(None if r is None else r.median / r.get("iterations")) + ("" if r is None or impl != "arraynet-fit" else f" ({r.get('step')})"))
+            ratio = _ratio(
+                _find(fits, net=net, dtype=dtype, implementation="arraynet-fit", target="jax"),
+                _find(fits, net=net, dtype=dtype, implementation="jax-jit-loop", target="jax"),
+            )
+            best, _ = _best_fit(results, net, dtype)
+            rows.append(row + [_x(ratio), "-" if best is None else str(best[0])])
+    return _table(header, rows)
+
+
+def _cold_fits(results: list[Result]) -> list[str]:
+    """Whole fits from nothing (compilation included) of the planar net as num_iterations grows."""
+    cold = [r for r in results if r.get("kind") == "fit-cold"]
+    columns = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in cold))
+    rows = []
+    for n in sorted({r.get("iterations") for r in cold}):
+        row = [str(n)]
+        for impl, target in columns:
+            r = _find(cold, iterations=n, implementation=impl, target=target)
+            row.append(_time(None if r is None else r.median))
+        rows.append(row)
+    return _table(["num_iterations"] + [f"{impl} ({target})" for impl, target in columns], rows)
 
 
 def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]]) -> list[Path]:
@@ -430,6 +516,23 @@ def write_report(json_path: str | os.PathLike[str], output: str | os.PathLike[st
         "",
     ]
     lines += _memory(results)
+    lines += [
+        "## Whole fits, per iteration",
+        "",
+        "Median time of a whole `fit` (or of the JAX user's loop around one `jax.jit` step) divided by",
+        "its iterations, after a first call that compiles; in brackets the step `fit` chose. \"pick\" is",
+        "the fastest arraynet target for that net and dtype in this run.",
+        "",
+    ]
+    lines += _fits(results)
+    lines += [
+        "## Where compiling pays",
+        "",
+        "The planar net in float64, whole fits from nothing (a new model, on JAX no compiled code kept),",
+        "compilation included, as num_iterations grows.",
+        "",
+    ]
+    lines += _cold_fits(results)
     for kind, key, title in (
         ("sweep-m", "m", "Sweep of m"),
         ("sweep-width", "hidden", "Sweep of the hidden width"),
