@@ -1,6 +1,8 @@
 """Interleaved A/B timing of whole ``fit`` runs with the fast paths on and off (``fast_paths=True``
-against ``False``), round by round; prints the median seconds per iteration of each, their ratio,
-and the minor page faults per iteration (allocation of fresh memory shows there).
+against ``False``: the buffered step on NumPy and PyTorch CPU, the compiled one on JAX, against the
+generic kernel), round by round; prints the median seconds per iteration of each, their ratio, and
+the minor page faults per iteration (allocation of fresh memory shows there). On JAX the first
+round includes the compilation; the median leaves it out.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/ab_fit.py planar:1000:9 cat:150:7 wide:10:5
     OMP_NUM_THREADS=1 python benchmarks/ab_fit.py --backend torch planar:1000:9
@@ -24,8 +26,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("runs", nargs="*", default=["planar:1000:9", "cat:150:7", "wide:10:5"])
-    parser.add_argument("--backend", default="numpy", help="numpy (default) or torch")
+    parser.add_argument("--backend", default="numpy", help="numpy (default), torch or jax")
     args = parser.parse_args()
+    if args.backend == "jax":
+        arraynet.backends.enable_jax_float64()  # the float64 runs in float64
     for spec in args.runs:
         name, iterations, rounds = spec.split(":")
         net, iterations, rounds = NETS[name], int(iterations), int(rounds)

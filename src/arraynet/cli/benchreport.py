@@ -370,7 +370,24 @@ def _cold_fits(results: list[Result]) -> list[str]:
             r = _find(cold, iterations=n, implementation=impl, target=target)
             row.append(_time(None if r is None else r.median))
         rows.append(row)
-    return _table(["num_iterations"] + [f"{impl} ({target})" for impl, target in columns], rows)
+    lines = _table(["num_iterations"] + [f"{impl} ({target})" for impl, target in columns], rows)
+    compiled = sorted((r for r in cold if r.get("implementation") == "arraynet-compiled"), key=lambda r: r.get("iterations"))
+    buffered = {r.get("iterations"): r.median for r in cold if r.get("implementation") == "arraynet-buffered"}
+    steady = [_find(results, kind="fit", net="planar", dtype="float64", implementation="arraynet-fit", target=t) for t in ("jax", "numpy")]
+    if compiled and all(r is not None for r in steady):
+        wins = [r.get("iterations") for r in compiled if r.get("iterations") in buffered and r.median < buffered[r.get("iterations")]]
+        jax_it, numpy_it = (r.median / r.get("iterations") for r in steady if r is not None)
+        first = compiled[0].median - compiled[0].get("iterations") * jax_it  # what the compilation costs
+        if wins:
+            lines += [f"The compiled JAX fit beats NumPy's buffered one from num_iterations = {wins[0]} of these.", ""]
+        elif numpy_it > jax_it:
+            pays = first / (numpy_it - jax_it)
+            note = (
+                f"Compiling costs about {_time(first)} here; at {_time(jax_it)} against {_time(numpy_it)} per "
+                f"iteration it pays from about {pays:,.0f} iterations."
+            )
+            lines += [note, ""]
+    return lines
 
 
 def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]]) -> list[Path]:
