@@ -25,7 +25,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(array-api-compat array-api-strict)
+WHEELS=(array-api-compat array-api-strict threadpoolctl)  # what the machine may lack: arraynet depends on threadpoolctl since 0.2.0
 
 prepare() {
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
