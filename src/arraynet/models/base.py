@@ -200,7 +200,9 @@ class Model:
 
         At each recorded iteration ``i``, ``callback(i, cost, model)`` is called, the model holding
         that iteration's parameters (those that gave ``cost``); if it returns a true value, training stops
-        there, the model keeps those parameters and ``history.stopped_early`` is True.
+        there, the model keeps those parameters and ``history.stopped_early`` is True. The callback
+        may read and score the model; parameters it sets (``set_parameters``) do not redirect the
+        running training, which goes on from its own.
         ``progress``: a progress bar with the iteration and the cost (see ``arraynet.models.progress``);
         None shows it when standard error is a terminal and the run lasts over a second, False
         never. Both act only at recorded iterations, so they cost the other iterations nothing.
