@@ -395,3 +395,60 @@ def test_every_step_keeps_the_step_protocol(step):
         assert list(inspect.signature(getattr(step, name)).parameters) == list(signature.parameters), name
     assert isinstance(step.name, str) and step.name
     assert len({cls.name for cls in STEPS}) == len(STEPS)
+
+
+def test_a_model_whose_math_is_its_own_is_never_compiled_from_anothers(jax_arrays):
+    """The compiled functions are pure functions of the key: a subclass that redefines its math,
+    an activation whose settings cannot be a key, or math JAX cannot trace take the generic step."""
+    X, Y = jax_arrays
+
+    class Scaled(arraynet.NeuralNetwork):
+        def __init__(self, scale, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.scale = scale
+
+        def _forward(self, parameters, X, xp):
+            return super()._forward(parameters, X * self.scale, xp)
+
+    class Poly(Activation):
+        def __init__(self, coefficients):
+            self.coefficients = list(coefficients)  # a list: unhashable
+
+        def forward(self, Z, xp):
+            return self.coefficients[0] * Z + self.coefficients[1] * Z * Z
+
+        def backward(self, dA, Z, A, xp):
+            return dA * (self.coefficients[0] + 2 * self.coefficients[1] * Z)
+
+    class Checked(arraynet.Tanh):
+        def forward(self, Z, xp):
+            if bool(xp.any(Z > 50)):  # a host-side decision: JAX cannot trace it
+                raise ValueError("too large")
+            return xp.tanh(Z)
+
+    cases = [
+        lambda: Scaled(3.0, [2, 5, 1], hidden_activation="tanh", seed=0),
+        lambda: arraynet.NeuralNetwork([2, 5, 1], activations=[Poly([1.0, 0.1]), "sigmoid"], seed=0),
+        lambda: arraynet.NeuralNetwork([2, 5, 1], activations=[Checked(), "sigmoid"], seed=0),
+    ]
+    for make in cases:
+        fast, generic = make(), make()
+        history = fast.fit(X, Y, learning_rate=0.5, num_iterations=30, record_every=10)
+        expected = generic.fit(X, Y, learning_rate=0.5, num_iterations=30, record_every=10, fast_paths=False)
+        assert history.step == "generic"
+        assert history.costs == expected.costs
+    assert Scaled(1.0, [2, 5, 1])._kernel().key is None
+    assert arraynet.NeuralNetwork([2, 5, 1])._kernel().key == (arraynet.NeuralNetwork, (arraynet.ReLU(), arraynet.Sigmoid()))
+
+
+def test_the_compiled_loop_runs_in_short_calls_so_ctrl_c_is_seen(jax_arrays, monkeypatch):
+    from arraynet.steps import compiled
+
+    X, Y = jax_arrays
+    calls = []
+    call = compiled._call
+    monkeypatch.setattr(compiled, "_call", lambda function, what, *arguments: calls.append(arguments[-1]) or call(function, what, *arguments))
+    monkeypatch.setattr(compiled, "_CHUNK", 0.01)
+    arraynet.NeuralNetwork([2, 5, 1], seed=0).fit(X, Y, learning_rate=0.5, num_iterations=20001, record_every=20000)
+    stretch = [n for n in calls if isinstance(n, int)]
+    assert sum(stretch) == 19999 and len(stretch) > 2  # one stretch of 19,999, in several calls

@@ -66,6 +66,14 @@ def _threads(value: str) -> int:
     return int(value)
 
 
+def _cores(threads: int | None) -> set[int] | None:
+    """The first ``threads`` cores this process may use, to pin the suite to: XLA ignores its
+    thread flags for some work, and only the affinity holds every library to ``--threads``."""
+    if threads is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    return set(sorted(os.sched_getaffinity(0))[:threads])
+
+
 def run(args: argparse.Namespace) -> int:
     suite = find_suite()
     output = Path(args.output)
@@ -74,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, ARRAYNET_BENCH_SIZE=args.size)
     if args.backends:
         env["ARRAYNET_BENCH_BACKENDS"] = args.backends
-    if args.threads is not None:  # read by OpenBLAS, MKL, PyTorch and XLA when the process starts
+    if args.threads is not None:  # read by OpenBLAS, MKL, PyTorch and XLA when the process starts; the
+        # affinity below holds them to it
         env.update({name: str(args.threads) for name in THREAD_VARIABLES})
         eigen = "false" if args.threads == 1 else "true"
         env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={args.threads}"
@@ -93,8 +102,12 @@ def run(args: argparse.Namespace) -> int:
             f"--benchmark-json={raw}",
             *ROUNDS[args.size],
         ]
-        print("running:", " ".join(command), flush=True)
-        code = subprocess.call(command, env=env, cwd=suite.parent)
+        cores = _cores(args.threads)
+        print("running:", " ".join(command) + ("" if cores is None else f" (on cores {sorted(cores)})"), flush=True)
+        code = subprocess.call(
+            command, env=env, cwd=suite.parent,
+            preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores),
+        )
         if code != 0:
             raise OSError(f"the benchmark suite failed (pytest exit code {code}); see its output above")
         stem = f"{_label(raw)}-{date}" + ("" if args.size == "full" else f"-{args.size}")

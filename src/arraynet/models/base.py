@@ -121,9 +121,10 @@ class Model:
         raise NotImplementedError
 
     def _kernel(self) -> Kernel:
-        """The model's math as the steps run it (``arraynet.steps``); its key is the model's kind,
-        which decides its forward and backward (a subclass with settings of its own extends it)."""
-        return Kernel(self._forward, self._backward, key=(type(self).__qualname__,))
+        """The model's math as the steps run it (``arraynet.steps``): its bound ``_forward`` and
+        ``_backward``, with no key (a compiled step needs a model whose math is pure functions of
+        its key: the built-in models say so in their own ``_kernel``)."""
+        return Kernel(self._forward, self._backward)
 
     def _n_x(self) -> int | None:
         """The number of features the model expects, or None while that is unknown."""

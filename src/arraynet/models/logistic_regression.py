@@ -9,6 +9,7 @@ from typing import Any
 from .._validation import check_logistic_n_x
 from ..kernel.activations import Sigmoid
 from ..kernel.initialization import check_init, check_seed, initialize_parameters
+from ..steps import Kernel
 from .base import Model
 
 __all__ = ["LogisticRegression"]
@@ -46,14 +47,28 @@ class LogisticRegression(Model):
         W1 = initialize_parameters([n_x, 1], self.init, self.seed, xp=xp, dtype=dtype, device=device)["W1"]
         return {"w": xp.reshape(W1, (n_x, 1)), "b": xp.zeros((), dtype=dtype, device=device)}
 
+    def _kernel(self) -> Kernel:
+        """Logistic regression's math, keyed, unless a subclass redefines it (then no key)."""
+        if type(self)._forward is not LogisticRegression._forward or type(self)._backward is not LogisticRegression._backward:
+            return Kernel(self._forward, self._backward)
+        return Kernel(logistic_forward, logistic_backward, key=(LogisticRegression,))
+
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
-        """``Z = w^T X + b``, ``A = sigma(Z)`` [seed 2.2]."""
-        Z = parameters["w"].T @ X + parameters["b"]
-        A = _sigmoid.forward(Z, xp)
-        return A, Z, X
+        return logistic_forward(parameters, X, xp)
 
     def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
-        """``dZ = A - Y``, ``dw = (1/m) X dZ^T``, ``db = (1/m) sum_i dz^(i)`` [seed 2.7]."""
-        X = caches
-        dZ = (AL - Y) * (1.0 / X.shape[1])
-        return {"dw": X @ dZ.T, "db": xp.sum(dZ)}
+        return logistic_backward(AL, Y, caches, xp)
+
+
+def logistic_forward(parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
+    """``Z = w^T X + b``, ``A = sigma(Z)`` [seed 2.2]: ``(A, Z, X)``."""
+    Z = parameters["w"].T @ X + parameters["b"]
+    A = _sigmoid.forward(Z, xp)
+    return A, Z, X
+
+
+def logistic_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
+    """``dZ = A - Y``, ``dw = (1/m) X dZ^T``, ``db = (1/m) sum_i dz^(i)`` [seed 2.7]."""
+    X = caches
+    dZ = (AL - Y) * (1.0 / X.shape[1])
+    return {"dw": X @ dZ.T, "db": xp.sum(dZ)}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
 from .._validation import check_layer_dims
-from ..kernel.activations import ActivationLike
+from ..kernel.activations import Activation, ActivationLike
 from ..kernel.initialization import check_init, check_seed, initialize_parameters
 from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
 from ..steps import Kernel
@@ -77,12 +78,34 @@ class NeuralNetwork(Model):
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
 
     def _kernel(self) -> Kernel:
-        activations = tuple(self.activations)  # they decide forward and backward
-        return Kernel(self._forward, self._backward, activations, key=(type(self).__qualname__, activations))
+        """The network's math: pure functions of its activations (which decide forward and
+        backward), keyed by them, unless a subclass redefines ``_forward`` or ``_backward`` (then its
+        bound methods, and no key: its math may hang on its own state)."""
+        activations = tuple(self.activations)
+        if type(self)._forward is not NeuralNetwork._forward or type(self)._backward is not NeuralNetwork._backward:
+            return Kernel(self._forward, self._backward, activations)
+        return Kernel(
+            functools.partial(network_forward, activations=activations),
+            functools.partial(network_backward, activations=activations),
+            activations,
+            key=(NeuralNetwork, activations),
+        )
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
-        AL, caches = _forward(parameters, X, self.activations, xp)
-        return AL, caches[-1].Z, caches
+        return network_forward(parameters, X, xp, self.activations)
 
     def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
-        return _backward(AL, Y, caches, self.activations, xp)
+        return network_backward(AL, Y, caches, xp, self.activations)
+
+
+def network_forward(
+    parameters: Mapping[str, Any], X: Any, xp: ModuleType, activations: Sequence[Activation]
+) -> tuple[Any, Any, Any]:
+    """``(A^[L], Z^[L], caches)`` of forward propagation [seed 3.1] through ``activations``."""
+    AL, caches = _forward(parameters, X, activations, xp)
+    return AL, caches[-1].Z, caches
+
+
+def network_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType, activations: Sequence[Activation]) -> dict[str, Any]:
+    """The gradients of backpropagation [seed 3.5] through ``activations``."""
+    return _backward(AL, Y, caches, activations, xp)

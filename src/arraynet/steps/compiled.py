@@ -30,6 +30,9 @@ __all__ = ["CompiledStep"]
 
 logger = logging.getLogger("arraynet")
 
+_CHUNK = 0.25  # seconds a compiled call of advance may run: how soon Ctrl-C is seen
+_MAX_CHUNK = 2**31 - 1  # the loop's bound is an int32 where JAX's float64 mode is off
+
 # Kernel.key -> (one iteration, n iterations), jitted
 _COMPILED: dict[Hashable, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
@@ -50,11 +53,13 @@ def _compiled(kernel: Kernel, xp: ModuleType) -> tuple[Callable[..., Any], Calla
 
 
 def _call(function: Any, what: str, *arguments: Any) -> Any:
-    """``function(*arguments)``, saying at DEBUG how long it took when the call compiled it."""
-    before = function._cache_size()
+    """``function(*arguments)``, saying at DEBUG how long it took when the call compiled it
+    (jax.jit's cache size tells; where a JAX version lacks it, nothing is said)."""
+    cache_size = getattr(function, "_cache_size", lambda: 0)
+    before = cache_size()
     start = time.perf_counter()
     result = function(*arguments)
-    if function._cache_size() > before:
+    if cache_size() > before:
         logger.debug("compiled %s in %.3f s", what, time.perf_counter() - start)
     return result
 
@@ -72,7 +77,20 @@ class CompiledStep:
             raise NotApplicable(f"no compiler is used for {backend_name(xp)} arrays (JAX's is)")
         if kernel.key is None:
             raise NotApplicable("the model's math has no Kernel.key to cache its compilation by")
+        try:
+            hash(kernel.key)
+        except TypeError as exc:  # an activation with unhashable settings (a list of coefficients)
+            raise NotApplicable(f"the model's math cannot be a cache key: {exc}") from exc
+        new = kernel.key not in _COMPILED
         one, many = _compiled(kernel, xp)
+        if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
+            import jax
+
+            try:
+                jax.eval_shape(one, dict(parameters), X, Y, learning_rate)
+            except Exception as exc:
+                del _COMPILED[kernel.key]
+                raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
         return cls(one, many, parameters, X, Y, learning_rate)
 
     def __init__(
@@ -82,6 +100,7 @@ class CompiledStep:
         self.parameters = dict(parameters)  # JAX arrays are immutable: nothing here is changed in place
         self._X, self._Y, self._learning_rate = X, Y, learning_rate
         self._updated = self.parameters
+        self._chunk = 1000  # iterations per compiled call, resized to about _CHUNK seconds
 
     def forward(self) -> Any:
         self._updated, ZL = _call(self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate)
@@ -94,7 +113,18 @@ class CompiledStep:
         return self.parameters
 
     def advance(self, n: int) -> None:
-        if n:
+        """``n`` iterations in compiled calls of at most ``_CHUNK`` seconds' worth each (measured
+        on the way): Ctrl-C is seen between two calls, and no count passes int32."""
+        while n > 0:
+            chunk = min(n, self._chunk, _MAX_CHUNK)
+            start = time.perf_counter()
             self.parameters = _call(
-                self._many, "the loop of training steps", self.parameters, self._X, self._Y, self._learning_rate, n
+                self._many, "the loop of training steps", self.parameters, self._X, self._Y, self._learning_rate, chunk
             )
+            n -= chunk
+            if n > 0:  # the next chunk sized from this one's time, once the work is done
+                import jax
+
+                jax.block_until_ready(self.parameters)
+                seconds = time.perf_counter() - start
+                self._chunk = max(1, int(chunk * _CHUNK / seconds)) if seconds > 0 else 2 * chunk
