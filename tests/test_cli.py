@@ -473,11 +473,23 @@ def test_jax_trains_in_float64_when_asked_and_says_it_switched_float64_on(moons)
     assert lines[1].endswith("backend jax, float64")
     numpy = arraynet_cli("train", moons / "train.npz", "--backend", "numpy", "--iterations", "300", "-o", moons / "n.npz").stdout
     assert percent(result.stdout, "train accuracy") == percent(numpy, "train accuracy")
-    silent = subprocess.run(
-        [sys.executable, "-c", "import numpy, arraynet; arraynet.asarray(numpy.ones(3), 'jax')"],
+    for conversion in (
+        "arraynet.asarray(numpy.ones(3), 'jax')",
+        "arraynet.asarray(numpy.ones(3), 'jax', dtype=numpy.float64)",
+        "arraynet.asarray([1.0, 2.0], 'jax')",
+        "arraynet.initialize_parameters([2, 3, 1], xp=__import__('jax').numpy, dtype=numpy.float64)",
+    ):
+        silent = subprocess.run(
+            [sys.executable, "-c", f"import numpy, arraynet; {conversion}"],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )
+        assert "JAX computes float64 data in float32 unless its float64 mode is on" in silent.stderr, conversion
+    evaluated = subprocess.run(  # a float64 model evaluated on JAX, float64 mode off at the start
+        [sys.executable, "-m", "arraynet", "evaluate", str(moons / "j.npz"), str(moons / "test.csv"), "--backend", "jax"],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
-    assert "JAX computes float64 data in float32 unless its float64 mode is on" in silent.stderr
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert percent(evaluated.stdout, "accuracy") > 50
 
 
 # -- a second review's findings ------------------------------------------------------------------

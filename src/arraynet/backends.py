@@ -193,6 +193,8 @@ def dtype_argument(xp: ModuleType, dtype: Any) -> Any:
     ``float`` (float64, as NumPy reads it)."""
     if dtype is float:
         dtype = "float64"
+    if is_jax_namespace(xp):
+        _check_jax_float64(None, dtype)
     if not isinstance(dtype, str):
         return dtype
     dtypes = xp.__array_namespace_info__().dtypes()
@@ -304,10 +306,26 @@ def enable_jax_float64() -> bool:
     return was_off
 
 
+def _wants_float64(x: Any, dtype: Any) -> bool:
+    """Whether converting ``x`` with ``dtype`` asks for float64: ``dtype`` itself (a name, Python's
+    float, NumPy's or JAX's float64), else the dtype of ``x`` (a list of floats is float64)."""
+    if dtype is not None:
+        try:
+            return bool(np.dtype(dtype if dtype is not float else "float64") == np.float64)
+        except TypeError:
+            return str(dtype).endswith("float64")
+    found = getattr(x, "dtype", None)
+    if found is None:
+        try:
+            found = np.asarray(x).dtype
+        except (TypeError, ValueError):
+            return False
+    return str(found).endswith("float64")
+
+
 def _check_jax_float64(x: Any, dtype: Any) -> None:
     """float64 data for JAX with its float64 mode off is an error: JAX would silently compute it in float32."""
-    wanted = "float64" if dtype is float else str(dtype if dtype is not None else getattr(x, "dtype", ""))
-    if wanted.endswith("float64") and not jax_float64_enabled():
+    if _wants_float64(x, dtype) and not jax_float64_enabled():
         raise ValueError(
             "JAX computes float64 data in float32 unless its float64 mode is on: call "
             "jax.config.update('jax_enable_x64', True) before making arrays (arraynet train --backend jax "

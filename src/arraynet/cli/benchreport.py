@@ -342,7 +342,9 @@ def _fits(results: list[Result]) -> list[str]:
     """Per iteration of whole fits, each (implementation, target), and the target to pick."""
     fits = [r for r in results if r.get("kind") == "fit"]
     columns = list(dict.fromkeys((r.get("implementation"), r.get("target")) for r in fits))
-    header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns] + ["arraynet (jax) / jax.jit loop", "pick"]
+    with_jax = any(impl == "jax-jit-loop" for impl, _ in columns)
+    header = ["net", "dtype"] + [f"{impl} ({target})" for impl, target in columns]
+    header += (["arraynet (jax) / jax.jit loop"] if with_jax else []) + ["pick"]
     rows = []
     for net in dict.fromkeys(r.get("net") for r in fits):
         for dtype in ("float32", "float64"):
@@ -355,7 +357,7 @@ def _fits(results: list[Result]) -> list[str]:
                 _find(fits, net=net, dtype=dtype, implementation="jax-jit-loop", target="jax"),
             )
             best, _ = _best_fit(results, net, dtype)
-            rows.append(row + [_x(ratio), "-" if best is None else str(best[0])])
+            rows.append(row + ([_x(ratio)] if with_jax else []) + ["-" if best is None else str(best[0])])
     return _table(header, rows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..backends import enable_jax_float64
 from ..io.loaders import as_input_of
 from ..io.serialization import load
 from .train import (
@@ -18,6 +19,8 @@ from .train import (
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.backend == "jax":  # a float64 model loads in float64 (float32 ones stay float32)
+        enable_jax_float64()
     model = load(args.model, backend=args.backend, device=args.device)
     X, Y = read_data(args.data, args)
     check_features(args.data, X, model, labelled=True)

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import numpy as np
 
-from ..backends import to_numpy
+from ..backends import enable_jax_float64, to_numpy
 from ..io._atomic import atomic_path
 from ..io.loaders import as_input_of, load_csv
 from ..io.serialization import load
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"--output must end in {' or '.join(OUTPUT_SUFFIXES)}; got {output.name!r}")
     check_outputs([args.model, args.data], output=output)
+    if args.backend == "jax":  # a float64 model loads in float64 (float32 ones stay float32)
+        enable_jax_float64()
     model = load(args.model, backend=args.backend, device=args.device)
     X = as_input_of(model, _features(args, model._n_x()))
     ZL = model.decision_function(X)  # one forward pass for both: A^[L] = sigma(Z^[L]) as predict_proba
