@@ -55,7 +55,8 @@ class Kernel:
     backward: Backward
     activations: Sequence[Activation] | None = None
     # what forward and backward compute, as a hashable value: two kernels with one key compute the
-    # same functions, so a step that compiles them caches by it (None: not cached, not compiled)
+    # same functions, which must then be pure functions of the key (not bound to a model whose state
+    # could change), so a step that compiles them caches by it (None: not cached, not compiled)
     key: Hashable = None
 
 
