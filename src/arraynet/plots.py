@@ -19,7 +19,7 @@ from .io.loaders import as_input_of
 from .models import Model
 from .models.history import History
 
-__all__ = ["plot_cost", "plot_decision_boundary", "plot_sweep"]
+__all__ = ["plot_cost", "plot_decision_boundary", "plot_format", "plot_sweep"]
 
 
 def _figure(ncols: int = 1) -> tuple[Any, list[Any]]:
@@ -34,12 +34,22 @@ def _figure(ncols: int = 1) -> tuple[Any, list[Any]]:
     return figure, [figure.add_subplot(1, ncols, k + 1) for k in range(ncols)]
 
 
-def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The format matplotlib writes ``path`` in, from its suffix; a ValueError listing them when it
+    names none (checked before a long run as well as when the figure is saved)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
     path = Path(path)
-    formats = figure.canvas.get_supported_filetypes()
+    formats = FigureCanvasBase.get_supported_filetypes()
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in formats:
         raise ValueError(f"path must end in one of {', '.join('.' + f for f in sorted(formats))}; got {path.name!r}")
+    return suffix
+
+
+def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    suffix = plot_format(path)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format=suffix, dpi=100)
     return path

@@ -416,11 +416,12 @@ def check_plot_file(path: Path) -> None:
     its suffix names a format matplotlib writes, so that no plot fails after the runs."""
     if importlib.util.find_spec("matplotlib") is None:
         raise ImportError('--plot needs matplotlib: pip install "arraynet[plot]"')
-    from matplotlib.backend_bases import FigureCanvasBase
+    from ..plots import plot_format
 
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix.lower().lstrip(".") not in formats:
-        raise ValueError(f"--plot {path} must end in one of {', '.join('.' + f for f in sorted(formats))}")
+    try:
+        plot_format(path)
+    except ValueError as exc:
+        raise ValueError(f"--plot: {exc}") from None
     if not path.parent.is_dir():
         raise ValueError(f"--plot: the folder {path.parent} does not exist")
 

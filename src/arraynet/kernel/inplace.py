@@ -33,7 +33,8 @@ class Workspace(NamedTuple):
 class InPlaceOps(ABC):
     """One library's operations that write their result into ``out`` (or into ``a``)."""
 
-    xp: ModuleType  # the library's Array API namespace, for what has no in-place form here
+    def __init__(self, xp: ModuleType) -> None:
+        self.xp = xp  # the library's Array API namespace, for what has no in-place form here
 
     @abstractmethod
     def empty(self, shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:

@@ -40,9 +40,6 @@ class NumpyOps(InPlaceOps):
     greater = staticmethod(np.greater)
     greater_equal = staticmethod(np.greater_equal)
 
-    def __init__(self, xp: ModuleType) -> None:
-        self.xp = xp
-
     def empty(self, shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:
         return np.empty(shape, bool if boolean else like.dtype)
 

@@ -3,7 +3,6 @@ directly where they take the declared call as it is. Imported only where a tenso
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -29,9 +28,6 @@ class TorchOps(InPlaceOps):
     clamp_min = staticmethod(torch.clamp_min)
     greater = staticmethod(torch.gt)
     greater_equal = staticmethod(torch.ge)
-
-    def __init__(self, xp: ModuleType) -> None:
-        self.xp = xp
 
     def empty(self, shape: tuple[int, ...], like: Any, boolean: bool = False) -> Any:
         return torch.empty(shape, dtype=torch.bool if boolean else like.dtype, device=like.device)
