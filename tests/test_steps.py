@@ -390,7 +390,7 @@ def test_the_compiled_step_keeps_fits_contract(jax_arrays):
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda cls: cls.name)
 def test_every_step_keeps_the_step_protocol(step):
-    declared = {name: inspect.signature(getattr(Step, name)) for name in ("create", "forward", "update", "snapshot", "advance")}
+    declared = {name: inspect.signature(getattr(Step, name)) for name in ("create", "cost", "update", "snapshot", "advance")}
     for name, signature in declared.items():
         assert list(inspect.signature(getattr(step, name)).parameters) == list(signature.parameters), name
     assert isinstance(step.name, str) and step.name

@@ -243,8 +243,7 @@ class Model:
                 done = 0  # the updates made: the step holds the parameters of iteration `done`
                 for i in _recorded_iterations(num_iterations, record_every):
                     step.advance(i - done)  # the iterations in between, in one call where the step can
-                    ZL = step.forward()
-                    cost = float(cost_from_logits(ZL, Y, xp))
+                    cost = float(step.cost())
                     snapshot = step.snapshot()
                     problem = f"the cost became {cost}" if not math.isfinite(cost) else None
                     if problem is None and (key := _non_finite(snapshot, xp)) is not None:

@@ -5,9 +5,11 @@ runs the iterations (the generic kernel, buffers written in place, a compiler, a
 ..., the last):
 
 1. ``step.advance(n)``: the ``n`` iterations since the last recorded one (forward, backward and
-   update each, no cost read), in one call where the step can (a compiled loop) or one by one.
-2. ``ZL = step.forward()``: ``Z^[L]`` of the current parameters, for the cost. A step may compute
-   the whole iteration here; its update takes effect at 4.
+   update each, no cost read), in one call where the step can (a compiled loop, one compute on a
+   cluster per iteration) or one by one.
+2. ``J = step.cost()``: the cost [seed 2.3] of the current parameters, a 0-d array (or a float)
+   that ``fit`` reads with ``float``. A step may compute the whole iteration here; its update takes
+   effect at 4.
 3. ``step.snapshot()``: the current parameters, as arrays that later iterations leave alone (the
    model keeps them if training stops there).
 4. ``step.update()``: the parameters become those after this iteration's update.
@@ -31,6 +33,7 @@ from types import ModuleType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..kernel.activations import Activation
+from ..kernel.cost import cost_from_logits
 
 __all__ = ["Kernel", "NotApplicable", "OneByOne", "Step"]
 
@@ -74,8 +77,8 @@ class Step(Protocol):
         """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
         ...
 
-    def forward(self) -> Any:
-        """``Z^[L]`` of the current parameters."""
+    def cost(self) -> Any:
+        """The cost ``J`` of the current parameters on the training data."""
         ...
 
     def update(self) -> None:
@@ -92,10 +95,18 @@ class Step(Protocol):
 
 
 class OneByOne:
-    """``advance`` for a step that runs one iteration per ``forward`` and ``update``."""
+    """``cost`` and ``advance`` for a step that runs one iteration as ``forward()``, which returns
+    ``Z^[L]``, then ``update()``, in one process: the cost is ``cost_from_logits(Z^[L], Y)``
+    [seed 2.3] of its labels ``Y`` in its namespace ``xp``, computed only where ``fit`` reads it."""
+
+    Y: Any
+    xp: ModuleType
 
     def forward(self) -> Any:
         raise NotImplementedError
+
+    def cost(self) -> Any:
+        return cost_from_logits(self.forward(), self.Y, self.xp)
 
     def update(self) -> None:
         raise NotImplementedError

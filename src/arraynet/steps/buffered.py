@@ -62,7 +62,7 @@ class BufferedStep(OneByOne):
         learning_rate: float,
         ops: InPlaceOps,
     ) -> None:
-        self.ops = ops
+        self.ops, self.xp = ops, ops.xp
         self.parameters = {key: ops.copy(value) for key, value in parameters.items()}
         self.X, self.Y, self.activations = X, Y, list(activations)
         self.learning_rate = learning_rate

@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from ..backends import backend_name, is_jax_namespace
+from ..kernel.cost import cost_from_logits
 from .base import Kernel, NotApplicable
 from .generic import train_step
 
@@ -94,20 +95,20 @@ class CompiledStep:
             except Exception as exc:
                 del _COMPILED[kernel.key]
                 raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
-        return cls(one, many, parameters, X, Y, learning_rate)
+        return cls(one, many, parameters, X, Y, learning_rate, xp)
 
     def __init__(
-        self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float
+        self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> None:
         self._one, self._many = one, many
         self.parameters = dict(parameters)  # JAX arrays are immutable: nothing here is changed in place
-        self._X, self._Y, self._learning_rate = X, Y, learning_rate
+        self._X, self._Y, self._learning_rate, self._xp = X, Y, learning_rate, xp
         self._updated = self.parameters
         self._chunk = 1000  # iterations per compiled call, resized to about _CHUNK seconds
 
-    def forward(self) -> Any:
+    def cost(self) -> Any:
         self._updated, ZL = _call(self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate)
-        return ZL
+        return cost_from_logits(ZL, self._Y, self._xp)
 
     def update(self) -> None:
         self.parameters = self._updated

@@ -40,19 +40,21 @@ class GenericStep(OneByOne):
 
     name: ClassVar[str] = "generic"
 
-    def __init__(self, step: TrainStep, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> None:
+    def __init__(
+        self, step: TrainStep, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
+    ) -> None:
         self.parameters = dict(parameters)
-        self._step, self._X, self._Y, self._learning_rate = step, X, Y, learning_rate
+        self._step, self._X, self.Y, self._learning_rate, self.xp = step, X, Y, learning_rate, xp
         self._updated = self.parameters
 
     @classmethod
     def create(
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> GenericStep:
-        return cls(train_step(kernel, xp), parameters, X, Y, learning_rate)
+        return cls(train_step(kernel, xp), parameters, X, Y, learning_rate, xp)
 
     def forward(self) -> Any:
-        self._updated, ZL = self._step(self.parameters, self._X, self._Y, self._learning_rate)
+        self._updated, ZL = self._step(self.parameters, self._X, self.Y, self._learning_rate)
         return ZL
 
     def update(self) -> None:
