@@ -1,10 +1,15 @@
 """Checks of user input at the public entry points: each failure is a ValueError or TypeError that
-names the argument, what was expected and what was received."""
+names the argument, what was expected and what was received.
+
+Dask arrays are checked on their metadata alone (shape, chunks, dtype, the chunks' library): their
+values are read where training or prediction reads them, and checked there, in the same compute
+(``arraynet.steps.distributed``)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
@@ -12,7 +17,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .backends import backend_name, is_array, namespace_of, to_numpy
+from .backends import backend_name, compute_device, compute_namespace, is_array, is_dask_array, namespace_of, to_numpy
 
 
 def as_array(x: Any, argument: str) -> Any:
@@ -58,14 +63,14 @@ def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: 
     hint = f"move it with arraynet.asarray({argument}, backend={backend_name(xp)!r}, device=...)"
     if other == "the model":
         hint += " or move the model to the data with model.to(backend, device)"
-    x_xp = namespace_of(x)
+    x_xp = compute_namespace(x)
     if x_xp is not xp:
         what = f"a {backend_name(x_xp)} array" if given is None else f"a {given} (read as a {backend_name(x_xp)} array)"
         raise TypeError(
             f"{argument} is {what} but {other} is {backend_name(xp)}: "
             f"arrays from two libraries cannot be mixed; {hint}"
         )
-    x_device = array_api_compat.device(x)
+    x_device = compute_device(x)
     if x_device != device:
         raise ValueError(
             f"{argument} is on device {x_device} but {other} is on device {device}: "
@@ -123,25 +128,56 @@ def _check_data_dtype(xp: ModuleType, x: Any, argument: str, expected: str) -> N
         check_float_dtype(xp, x.dtype, argument, also=" (or integer or bool, which become a float)")
 
 
+def _check_known_chunks(x: Any, argument: str) -> None:
+    """A Dask array ``x`` must know its chunks' sizes (not so after boolean indexing or reading
+    data of unknown length)."""
+    if any(math.isnan(size) for size in x.shape):
+        raise ValueError(
+            f"{argument} is a Dask array of unknown chunk sizes (shape {tuple(x.shape)}); call "
+            f"{argument}.compute_chunk_sizes() (or {argument} = {argument}.persist() first) before training or predicting"
+        )
+
+
+def _along_m(X: Any) -> Any:
+    """Dask ``X`` in one chunk along ``n_x``: each task of an iteration then holds whole examples.
+    Data chunked along ``n_x`` is joined on the way, each iteration, which costs: say so once."""
+    if X.numblocks[0] == 1:
+        return X
+    warnings.warn(
+        f"X is a Dask array chunked along n_x too ({X.numblocks[0]} chunks of rows), so every iteration "
+        "joins them again; chunk it along m only, once: X = X.rechunk({0: -1}).persist()",
+        UserWarning,
+        stacklevel=4,
+    )
+    return X.rechunk({0: -1})
+
+
 def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the model") -> tuple[Any, ModuleType, Any]:
     """Validate ``X`` of shape ``(n_x, m)``; return it as floating, with its namespace and device.
 
     With ``like`` (the parameters' first array, named ``other`` in errors), X must share its
     library, device and floating dtype; integer or bool X takes that dtype. Without it, integer
     or bool X becomes the namespace's default float.
+
+    A Dask array is checked on its metadata and cast lazily; the namespace and device returned
+    are its chunks' (``compute_namespace``), and X comes in one chunk along ``n_x``. Whether its
+    values are finite is checked where they are first read.
     """
     given = type(X).__name__ if isinstance(X, (list, tuple)) else None
     X = as_array(X, "X")
     if like is not None:
         check_same_place(namespace_of(like), array_api_compat.device(like), X, "X", other, given)
-    xp = namespace_of(X)
-    device = array_api_compat.device(X)
+    xp = compute_namespace(X)
+    device = compute_device(X)
     dtype = None if like is None else like.dtype
     _check_data_dtype(xp, X, "X", "real numbers (bool, integer or float)")
     if X.ndim != 2:
         raise ValueError(
             f"X must be 2-D of shape (n_x, m), one example per column; got shape {tuple(X.shape)}"
         )
+    lazy = is_dask_array(X)
+    if lazy:
+        _check_known_chunks(X, "X")
     n, m = X.shape
     if m == 0:
         raise ValueError(f"X must hold at least one example (m >= 1); got shape {tuple(X.shape)}")
@@ -160,10 +196,10 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
             f"convert X with xp.astype(X, {dtype}) or train the model in {X.dtype}"
         )
     if X.dtype != target:
-        X = xp.astype(X, target)
-    elif not bool(xp.all(xp.isfinite(X))):
+        X = X.astype(target) if lazy else xp.astype(X, target)
+    elif not lazy and not bool(xp.all(xp.isfinite(X))):
         raise ValueError("X must be finite; it contains NaN or Inf")
-    return X, xp, device
+    return (_along_m(X) if lazy else X), xp, device
 
 
 def _as_rows(X: Any) -> str:
@@ -177,11 +213,22 @@ def _as_rows(X: Any) -> str:
 def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> Any:
     """Validate labels ``Y`` of shape ``(1, m)`` in {0, 1} for ``X`` (named ``other`` in errors);
     return them in X's dtype. The labels are checked in their own dtype, before the cast (in
-    float32, 1 + 1e-9 would round to 1 and 1e39 to inf)."""
+    float32, 1 + 1e-9 would round to 1 and 1e39 to inf).
+
+    For a Dask ``X`` (``xp`` and ``device`` its chunks'), ``Y`` may be a Dask array or an array of
+    the chunks' library; it is returned as a Dask array chunked like X's columns, its values
+    neither read nor cast: they are checked, then cast, where they are first read."""
     given = type(Y).__name__ if isinstance(Y, (list, tuple)) else None
     Y = as_array(Y, "Y")
     check_same_place(xp, device, Y, "Y", other, given)
     _check_data_dtype(xp, Y, "Y", "the labels 0 and 1")
+    if is_dask_array(Y) and not is_dask_array(X):
+        raise TypeError(
+            f"Y is a Dask array but {other} is not: make {other} a Dask array too (chunked along m), "
+            "or compute Y"
+        )
+    if is_dask_array(Y):
+        _check_known_chunks(Y, "Y")
     m = X.shape[1]
     if tuple(Y.shape) != (1, m):
         if other == "X" and math.prod(Y.shape) == X.shape[0] != m:
@@ -190,6 +237,8 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> An
             f"Y must have shape (1, m) = (1, {m}) to match {other} of shape {tuple(X.shape)}; "
             f"got shape {tuple(Y.shape)}"
         )
+    if is_dask_array(X):
+        return _chunked_like(Y, X)
     if not xp.isdtype(Y.dtype, "bool") and not bool(xp.all((Y == 0) | (Y == 1))):  # one sync when all is well
         if xp.isdtype(Y.dtype, "real floating") and not bool(xp.all(xp.isfinite(Y))):
             raise ValueError("Y must be finite; it contains NaN or Inf")
@@ -198,6 +247,16 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> An
         shown = ", ".join(f"{value:.10g}" for value in other_values[:5]) + (", ..." if other_values.size > 5 else "")
         raise ValueError(f"Y must hold binary labels: every entry 0 or 1; got other values: {shown}")
     return xp.astype(Y, X.dtype)
+
+
+def _chunked_like(Y: Any, X: Any) -> Any:
+    """Labels ``Y`` of shape ``(1, m)`` as a Dask array chunked like the columns of Dask ``X``
+    (rechunked lazily where they differ)."""
+    import dask.array as da
+
+    if not is_dask_array(Y):
+        return da.from_array(Y, chunks=(1, X.chunks[1]), meta=Y[:0, :0])
+    return Y if Y.chunks[1] == X.chunks[1] else Y.rechunk((1, X.chunks[1]))
 
 
 def check_learning_rate(learning_rate: Any) -> float:

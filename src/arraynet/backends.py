@@ -4,6 +4,10 @@ The kernel never imports an array library: it receives the namespace ``xp`` reso
 public call, from the data (``namespace_of``) or from a backend name (``namespace_for_backend``).
 Which library a namespace belongs to is asked with one family of predicates, array-api-compat's
 (``is_numpy_namespace(xp)``, ``is_torch_namespace(xp)``, ...), re-exported here.
+
+A Dask array is data spread over chunks (in one process or on a cluster), each chunk an array of
+another library (NumPy, CuPy): its ``compute_namespace`` and ``compute_device`` are those of the
+chunks, where the kernel runs and a model's parameters live (``arraynet.steps.distributed``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 from array_api_compat import (
     is_array_api_strict_namespace,
     is_cupy_namespace,
+    is_dask_array,
     is_jax_namespace,
     is_numpy_namespace,
     is_torch_namespace,
@@ -35,10 +40,13 @@ __all__ = [
     "available_backends",
     "backend_info",
     "backend_name",
+    "compute_device",
+    "compute_namespace",
     "enable_jax_float64",
     "get_namespace",
     "is_array_api_strict_namespace",
     "is_cupy_namespace",
+    "is_dask_array",
     "is_jax_namespace",
     "is_numpy_namespace",
     "is_torch_namespace",
@@ -226,6 +234,27 @@ def backend_name(xp: ModuleType) -> str:
 def namespace_of(x: Any) -> ModuleType:
     """The Array API namespace of array ``x``."""
     return array_api_compat.array_namespace(x)
+
+
+def _chunk_of(x: Any) -> Any:
+    """``x`` itself, or for a Dask array an empty array of its chunks' library (its "meta")."""
+    if is_dask_array(x):
+        from dask.array.utils import meta_from_array
+
+        return meta_from_array(x)
+    return x
+
+
+def compute_namespace(x: Any) -> ModuleType:
+    """The namespace that computes on ``x``'s values: ``namespace_of(x)``, or for a Dask array
+    that of its chunks (NumPy's for NumPy chunks). Metadata only."""
+    return namespace_of(_chunk_of(x))
+
+
+def compute_device(x: Any) -> Any:
+    """The device of ``x``, or for a Dask array that of its chunks' library (``"cpu"`` for NumPy
+    chunks). Metadata only."""
+    return array_api_compat.device(_chunk_of(x))
 
 
 def is_array(x: Any) -> bool:

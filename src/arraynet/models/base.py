@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
-from ..backends import asarray, backend_name, namespace_of
+from ..backends import asarray, backend_name, is_dask_array, namespace_of
 from ..kernel.cost import cost_from_logits
-from ..steps import Kernel, choose_step, fast_paths_enabled
+from ..steps import Kernel, choose_step, distributed, fast_paths_enabled
 from .history import History
 from .progress import progress_bar
 
@@ -142,14 +142,20 @@ class Model:
 
     def _learn_scaling(self, X: Any, xp: ModuleType) -> None:
         """Each feature's mean and standard deviation over the examples of ``X`` (a constant
-        feature's taken as 1), for ``_standardized``."""
+        feature's taken as 1), for ``_standardized``, as arrays of ``xp`` (for a Dask ``X``, its
+        chunks' library: computed in one pass over the data)."""
+        data = namespace_of(X)
         # over each feature divided by its largest |x|, so that squares of huge values cannot overflow
-        largest = xp.max(xp.abs(X), axis=1, keepdims=True)
-        largest = xp.where(largest > 0, largest, xp.ones_like(largest))
+        largest = data.max(data.abs(X), axis=1, keepdims=True)
+        largest = data.where(largest > 0, largest, data.ones_like(largest))
         scaled = X / largest
-        mean = xp.mean(scaled, axis=1, keepdims=True) * largest
-        std = xp.std(scaled, axis=1, keepdims=True) * largest
-        std = xp.where(std > 0, std, xp.ones_like(std))
+        mean = data.mean(scaled, axis=1, keepdims=True) * largest
+        std = data.std(scaled, axis=1, keepdims=True) * largest
+        std = data.where(std > 0, std, data.ones_like(std))
+        if is_dask_array(X):
+            import dask
+
+            mean, std = dask.compute(mean, std)
         if not (bool(xp.all(xp.isfinite(std))) and bool(xp.all(xp.isfinite(1.0 / std)))):
             raise ValueError(
                 f"standardize: a feature's standard deviation is not representable in {X.dtype} "
@@ -228,10 +234,13 @@ class Model:
         if self.standardize and self._scaling is None:
             self._learn_scaling(X, xp)
         X = self._standardized(X)
-        if self._parameters is None:
-            self._parameters = self._initial_parameters(X.shape[0], xp, X.dtype, device)
+        # new parameters become the model's at the first recorded iteration: data that fails a
+        # check made there (a Dask array's values) leaves an unfitted model unfitted
+        starting = self._parameters
+        if starting is None:
+            starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
 
-        step = choose_step(self._kernel(), self._parameters, X, Y, learning_rate, xp, use_fast_paths)
+        step = choose_step(self._kernel(), starting, X, Y, learning_rate, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=step.name)
         bar = progress_bar(num_iterations, progress)
         last = num_iterations - 1
@@ -250,6 +259,8 @@ class Model:
                         # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
                         problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
                     if problem is not None:
+                        if not history.iterations:
+                            self._parameters = starting
                         kept = history.iterations[-1] if history.iterations else 0
                         history.iterations_run, history.seconds = i, time.perf_counter() - start
                         raise DivergenceError(
@@ -293,12 +304,16 @@ class Model:
 
         ``Z^[L]`` holding NaN is a ValueError, not probabilities outside [0, 1]: finite features so
         large that the network's arithmetic overflows (``inf - inf``) give no answer. One device
-        sync."""
+        sync. On a Dask ``X``, lazy Dask arrays and the Dask namespace, no sync: each chunk's task
+        checks its data and its logits when it runs (``arraynet.steps.distributed.outputs``)."""
         parameters = self._fitted_parameters()
         X, xp, device = self._check_X(X)
         if Y is not None:
             Y = check_Y(Y, X, xp, device)
         X = self._standardized(X)
+        if is_dask_array(X):  # lazy outputs, each chunk checked where its task runs
+            AL, ZL = distributed.outputs(self._kernel().forward, parameters, X)
+            return AL, ZL, (None if Y is None else distributed.checked_labels(Y, X.dtype)), namespace_of(ZL)
         with np.errstate(over="ignore", invalid="ignore"):  # what overflows is said below, once
             AL, ZL, _ = self._forward(parameters, X, xp)
         if bool(xp.any(xp.isnan(ZL))):

@@ -1,9 +1,11 @@
-"""Which step runs a training: the first fast step that applies, else the generic kernel's.
+"""Which step runs a training: the step the data's placement needs (the distributed step for Dask
+arrays), else the first fast step that applies, else the generic kernel's.
 
 Fast steps sit beside the generic kernel, never instead of it, and every one can be switched off:
 by ``fit(..., fast_paths=False)`` for one run, or for the whole process by the environment
 variable ``ARRAYNET_FAST_PATHS=0``. An explicit argument wins over the variable. What is kept, and
-the measurements that justify it: README, "Performance".
+the measurements that justify it: README, "Performance". A placement step is no fast path: it runs
+the generic kernel where the data is, and applies whatever ``fast_paths`` says.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 from .base import Kernel, NotApplicable, Step
 from .buffered import BufferedStep
 from .compiled import CompiledStep
+from .distributed import DaskStep
 from .generic import GenericStep
 
-__all__ = ["ENVIRONMENT_VARIABLE", "FAST_STEPS", "choose_step", "fast_paths_enabled"]
+__all__ = ["ENVIRONMENT_VARIABLE", "FAST_STEPS", "PLACEMENT_STEPS", "choose_step", "fast_paths_enabled"]
 
 logger = logging.getLogger("arraynet")
 
@@ -27,6 +30,8 @@ ENVIRONMENT_VARIABLE = "ARRAYNET_FAST_PATHS"
 _OFF = ("0", "false", "no", "off")
 _ON = ("", "1", "true", "yes", "on")
 
+# tried first, whatever fast_paths says: data that only these can train on (Dask arrays)
+PLACEMENT_STEPS: tuple[type[Step], ...] = (DaskStep,)
 # tried in this order; the first whose create() does not raise NotApplicable runs
 FAST_STEPS: tuple[type[Step], ...] = (BufferedStep, CompiledStep)
 
@@ -58,14 +63,15 @@ def choose_step(
     xp: ModuleType,
     fast_paths: bool | None = None,
 ) -> Step:
-    """The step that runs batch gradient descent on checked ``(X, Y)`` in namespace ``xp`` from
-    ``parameters``: the first of ``FAST_STEPS`` that applies when the fast paths are on
-    (``fast_paths_enabled(fast_paths)``), else ``GenericStep``. Why a fast step did not apply is
-    logged (logger ``"arraynet"``, level DEBUG)."""
-    if fast_paths_enabled(fast_paths):
-        for step in FAST_STEPS:
-            try:
-                return step.create(kernel, parameters, X, Y, learning_rate, xp)
-            except NotApplicable as reason:
-                logger.debug("the %s step does not apply: %s", step.name, reason)
+    """The step that runs batch gradient descent on checked ``(X, Y)`` in namespace ``xp`` (the
+    parameters') from ``parameters``: the first of ``PLACEMENT_STEPS`` that applies, else the first
+    of ``FAST_STEPS`` that applies when the fast paths are on (``fast_paths_enabled(fast_paths)``),
+    else ``GenericStep``. Why a fast step did not apply is logged (logger ``"arraynet"``, level
+    DEBUG)."""
+    candidates = PLACEMENT_STEPS + (FAST_STEPS if fast_paths_enabled(fast_paths) else ())
+    for step in candidates:
+        try:
+            return step.create(kernel, parameters, X, Y, learning_rate, xp)
+        except NotApplicable as reason:
+            logger.debug("the %s step does not apply: %s", step.name, reason)
     return GenericStep.create(kernel, parameters, X, Y, learning_rate, xp)
