@@ -260,7 +260,7 @@ def test_the_step_applies_to_dask_arrays_only_and_whatever_fast_paths_says():
 def cluster():
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="2GiB"
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit="2GiB"
         )
     client = distributed.Client(cluster)
     try:

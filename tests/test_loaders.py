@@ -146,7 +146,7 @@ def test_a_directory_is_not_a_data_file(tmp_path):
 
 
 def test_an_unknown_suffix_names_the_supported_ones(tmp_path):
-    with pytest.raises(ValueError, match=r"must end in one of .npz, .csv, .h5, .hdf5; got '.json'"):
+    with pytest.raises(ValueError, match=r"must end in one of .npz, .csv, .h5, .hdf5, .zarr; got '.json'"):
         load_data(tmp_path / "d.json")
 
 

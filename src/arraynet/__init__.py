@@ -4,6 +4,7 @@ API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Ar
 from . import _moved
 from ._version import __version__ as __version__
 from .backends import BACKENDS, asarray, available_backends
+from .io.chunked import load_zarr
 from .io.datasets import load_circles, load_flower, load_moons
 from .io.loaders import load_csv, load_data, load_h5, load_npz
 from .io.serialization import ModelFileError, load
@@ -42,6 +43,7 @@ __all__ = [
     "load_h5",
     "load_moons",
     "load_npz",
+    "load_zarr",
     "update",
 ]
 

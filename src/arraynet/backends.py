@@ -382,8 +382,30 @@ def _check_range(x: Any, xp: ModuleType, dtype: Any) -> None:
         )
 
 
+def _dask_asarray(x: Any, xp: ModuleType, device: Any, dtype: Any) -> Any:
+    """Dask ``x`` with chunks of ``xp`` (NumPy or CuPy, the libraries Dask computes with) on
+    ``device`` in ``dtype``, lazily: each chunk converted by its task (NumPy chunks to CuPy ones for
+    GPUs); ``x`` itself when they already are."""
+    if not (is_numpy_namespace(xp) or is_cupy_namespace(xp)):
+        raise TypeError(
+            f"a Dask array's chunks can be NumPy or CuPy arrays, not {backend_name(xp)}: compute it "
+            f"(x.compute()) to convert it whole, or train on it with backend 'numpy' or 'cupy'"
+        )
+    if compute_namespace(x) is xp and (device is None or compute_device(x) == device):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+
+    def convert(chunk: Any) -> Any:
+        return xp.asarray(to_numpy(chunk), dtype=dtype, device=device)
+
+    meta = xp.asarray(np.empty((0,) * x.ndim, dtype=x.dtype), dtype=dtype, device=device)
+    return x.map_blocks(convert, dtype=meta.dtype, meta=meta)
+
+
 def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None) -> Any:
     """``x`` as an array of ``backend`` on ``device``, copied through the host when it must move.
+
+    A Dask array stays a Dask array, lazily: its chunks become arrays of ``backend`` on ``device``
+    (in ``dtype``) as its tasks compute them; no data moves here.
 
     ``dtype`` may be a dtype of the target library or its name ("float32"); by default the dtype
     of ``x`` is kept. Moving data is always this explicit call: arraynet never moves data silently.
@@ -396,6 +418,8 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
         _check_jax_float64(x, dtype)
     dtype = dtype_argument(xp, dtype)
     target = None if device is None else _checked_device(xp, device)
+    if is_dask_array(x):
+        return _dask_asarray(x, xp, target, dtype)
     try:
         if is_array(x):
             _check_range(x, xp, dtype)

@@ -18,12 +18,21 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..backends import BACKENDS, asarray, auto_reason, backend_name, enable_jax_float64, namespace_of
+from ..backends import (
+    BACKENDS,
+    asarray,
+    auto_reason,
+    backend_name,
+    compute_namespace,
+    enable_jax_float64,
+    is_dask_array,
+)
 from ..io.loaders import DATA_SUFFIXES, csv_column_names, load_data
 from ..kernel.activations import ACTIVATIONS
 from ..kernel.initialization import INITS
 from ..models import LogisticRegression, Model, NeuralNetwork
 from ..models.history import History
+from .scheduling import add_dask_arguments, check_dask_arguments, chunks_of, dask_scheduler, scheduler_of
 
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in README.md"
 
@@ -119,8 +128,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, split: str, labels: bool
         help=f"CSV: the label column, an index (negative from the end) or a header name; default: {default}",
     )
     data.add_argument("--delimiter", default=",", help="CSV: the character between cells; default: %(default)r")
-    data.add_argument("--x-key", default="X", metavar="KEY", help=".npz: the array of features; default: %(default)s")
-    data.add_argument("--y-key", default="Y", metavar="KEY", help=".npz: the array of labels; default: %(default)s")
+    data.add_argument("--x-key", default="X", metavar="KEY", help=".npz, .zarr: the array of features; default: %(default)s")
+    data.add_argument("--y-key", default="Y", metavar="KEY", help=".npz, .zarr: the array of labels; default: %(default)s")
     data.add_argument(
         "--split", default=split,
         help="HDF5: read the image set {SPLIT}_set_x / {SPLIT}_set_y; default: %(default)s",
@@ -136,8 +145,8 @@ def check_data_arguments(parser: argparse.ArgumentParser, args: argparse.Namespa
         parser.error(f"argument --delimiter: expected one character; got {args.delimiter!r}")
     if args.delimiter != "," and ".csv" not in suffixes:
         parser.error("argument --delimiter: only a CSV file has a delimiter")
-    if (args.x_key, args.y_key) != ("X", "Y") and ".npz" not in suffixes:
-        parser.error("arguments --x-key/--y-key: only an .npz file names its arrays")
+    if (args.x_key, args.y_key) != ("X", "Y") and not suffixes & {".npz", ".zarr"}:
+        parser.error("arguments --x-key/--y-key: only an .npz file or a .zarr store names its arrays")
     if args.x_key == args.y_key:
         parser.error(f"arguments --x-key and --y-key name the same array {args.x_key!r}: the features and the labels are two arrays")
     default_split = parser.get_default("split")
@@ -147,11 +156,11 @@ def check_data_arguments(parser: argparse.ArgumentParser, args: argparse.Namespa
 
 def read_data(path: Path, args: argparse.Namespace, split: str | None = None, labels: bool = True) -> tuple[Any, Any]:
     """``(X, Y)`` of the data file at ``path`` on the host, read as the options say (``Y`` None
-    without ``labels``)."""
+    without ``labels``): NumPy arrays, or Dask arrays when the command runs on Dask."""
     label_column = -1 if args.label_column is None else args.label_column
     return load_data(
         path, label_column=label_column, split=split or args.split, labels=labels,
-        delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key,
+        delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key, chunks=chunks_of(args),
     )
 
 
@@ -362,7 +371,7 @@ def available_bytes() -> int | None:
 def check_memory(model: Model, X: Any) -> None:
     """A network too large for this machine's memory is refused with the estimate, before its
     parameters are allocated (host memory: a GPU's is its library's to report)."""
-    if not isinstance(model, NeuralNetwork):
+    if not isinstance(model, NeuralNetwork) or is_dask_array(X):  # Dask's workers hold a chunk at a time
         return
     needed = training_bytes(model.layer_dims, X.shape[1], 4 if str(X.dtype).endswith("float32") else 8)
     available = available_bytes()
@@ -496,7 +505,7 @@ def write_plots(
     from ..plots import plot_cost, plot_decision_boundary
 
     paths = [plot_cost(history, directory / "cost.png", learning_rate=learning_rate, title=title)]
-    if X.shape[0] == 2:
+    if X.shape[0] == 2 and not is_dask_array(X):  # a scatter of every example: not of data past memory
         paths.append(
             plot_decision_boundary(model, X, Y, directory / "decision_boundary.png", title=title, feature_names=feature_names)
         )
@@ -517,12 +526,14 @@ def feature_names(path: Path, args: argparse.Namespace) -> tuple[str, str]:
     return "x1", "x2"
 
 
-def backend_header(X: Any, args: argparse.Namespace) -> str:
-    """"backend numpy", with why when "auto" did not choose a GPU."""
-    name = backend_name(namespace_of(X))
+def backend_header(X: Any, args: argparse.Namespace, where: str | None = None) -> str:
+    """"backend numpy", with why when "auto" did not choose a GPU, and on which Dask scheduler
+    (``where``) for Dask data."""
+    name = backend_name(compute_namespace(X))
+    header = f"backend {name}"
     if args.backend == "auto" and name == "numpy":
-        return f"backend numpy (auto: {auto_reason()})"
-    return f"backend {name}"
+        header = f"backend numpy (auto: {auto_reason()})"
+    return header if where is None else f"{header}, chunks on {where}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -538,6 +549,12 @@ def run(args: argparse.Namespace) -> int:
         if args.output.resolve().parent == args.plot.resolve() and args.output.name in PLOT_NAMES:
             raise ValueError(f"--output {args.output} is a file the plots write into --plot {args.plot}; name the model otherwise")
     prepare_backend(args, args.dtype)
+    with dask_scheduler(scheduler_of(args)) as where:
+        return train_and_save(args, say, where)
+
+
+def train_and_save(args: argparse.Namespace, say: Any, where: str | None) -> int:
+    """The training of ``run``, its outputs checked (on the Dask scheduler ``where``, if any)."""
     X_host, Y_host = read_data(args.data, args)
     X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
     test = None if args.test is None else load_split(args.test, args, split="test")
@@ -546,9 +563,9 @@ def run(args: argparse.Namespace) -> int:
     check_memory(model, X)
     say(
         f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
-        f"{backend_header(X, args)}, {args.dtype}"
+        f"{backend_header(X, args, where)}, {args.dtype}"
     )
-    if not args.standardize:
+    if not args.standardize and not is_dask_array(X_host):  # a pass of its own over data past memory: not for a warning
         warn_of_feature_scales(args, X_host)
     history = fit(model, X, Y, args)
     learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
@@ -575,10 +592,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("model.npz"), help="the model file to write; default: %(default)s")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write cost.png (and decision_boundary.png for 2 features) into DIR")
     add_training_arguments(parser)
+    add_dask_arguments(parser)
 
     def checked(args: argparse.Namespace) -> int:
         check_data_arguments(parser, args, args.data, args.test)
         check_training_arguments(parser, args)
+        check_dask_arguments(parser, args)
         return run(args)
 
     parser.set_defaults(run=checked)

@@ -9,6 +9,11 @@ one example per column, and labels ``Y`` of shape ``(1, m)`` in {0, 1}, as NumPy
   channels)`` and ``train_set_y`` of shape ``(m,)`` or ``(1, m)`` (``test_set_...`` for the test
   split); each image is flattened into a column and integer pixels are scaled to [0, 1] (``/ 255``).
   Needs h5py (``pip install "arraynet[h5]"``).
+- ``.zarr``: a Zarr store, always read as Dask arrays (``arraynet.io.chunked``).
+
+``load_data(..., chunks=N)`` gives Dask arrays of ``N`` examples per chunk instead of NumPy arrays:
+HDF5 files and Zarr stores are then read chunk by chunk as training reads them, the others read
+whole first (``arraynet.io.chunked``).
 
 Every problem is a ``FileNotFoundError`` (no such file), ``ValueError`` (a missing key, a ragged or
 non-numeric row, a wrong shape, labels other than 0 and 1) or ``TypeError`` naming the file.
@@ -29,10 +34,11 @@ import numpy as np
 
 from ..backends import asarray, backend_name, namespace_of
 from ..models import Model
+from . import chunked
 
 __all__ = ["DATA_SUFFIXES", "as_input_of", "csv_column_names", "load_csv", "load_data", "load_h5", "load_npz"]
 
-DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5")
+DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5", ".zarr")
 
 
 def _existing_file(path: Any) -> Path:
@@ -263,6 +269,19 @@ def _pixels(images: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
+def check_h5_keys(file: Any, *keys: str | None) -> list[str]:
+    """The ``keys`` that are not None, each of which must be a data set of the open HDF5 ``file``
+    (a KeyError listing those it holds)."""
+    import h5py
+
+    wanted = [key for key in keys if key is not None]
+    for key in wanted:
+        if not isinstance(file.get(key), h5py.Dataset):
+            datasets = sorted(name for name, item in file.items() if isinstance(item, h5py.Dataset))
+            raise KeyError(f"it has no data set {key!r}; it holds {', '.join(map(repr, datasets)) or 'no data sets'}")
+    return wanted
+
+
 def load_h5(
     path: str | os.PathLike[str], x_key: str = "train_set_x", y_key: str | None = "train_set_y"
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -276,11 +295,7 @@ def load_h5(
         raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
     try:
         with h5py.File(path, "r") as file:
-            keys = [key for key in (x_key, y_key) if key is not None]
-            for key in keys:
-                if not isinstance(file.get(key), h5py.Dataset):
-                    datasets = sorted(name for name, item in file.items() if isinstance(item, h5py.Dataset))
-                    raise KeyError(f"it has no data set {key!r}; it holds {', '.join(map(repr, datasets)) or 'no data sets'}")
+            keys = check_h5_keys(file, x_key, y_key)
             arrays = [file[key][()] for key in keys]
     except KeyError as exc:
         raise ValueError(f"data file {path}: {exc.args[0]}") from exc
@@ -301,15 +316,34 @@ def load_data(
     delimiter: str = ",",
     x_key: str = "X",
     y_key: str = "Y",
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(X, Y)`` in the seed's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file, by its
-    suffix (see the module's description of each). ``label_column`` and ``delimiter`` are the
-    CSV's; ``x_key`` and ``y_key`` name an ``.npz``'s arrays; ``split`` picks an HDF5 file's
-    ``{split}_set_x`` / ``{split}_set_y``. With ``labels=False`` the file's labels are not read (a
-    CSV is then all features) and ``Y`` is None."""
+    chunks: int | str | None = None,
+) -> tuple[Any, Any]:
+    """``(X, Y)`` in the seed's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file or a
+    ``.zarr`` store, by its suffix (see the module's description of each). ``label_column`` and
+    ``delimiter`` are the CSV's; ``x_key`` and ``y_key`` name an ``.npz``'s or a Zarr store's
+    arrays; ``split`` picks an HDF5 file's ``{split}_set_x`` / ``{split}_set_y``. With
+    ``labels=False`` the file's labels are not read (a CSV is then all features) and ``Y`` is None.
+    NumPy float64 arrays, or Dask arrays of ``chunks`` examples per chunk when ``chunks`` is given
+    (always for a Zarr store); ``chunks="auto"``: each format's default (a Zarr store's own chunks,
+    about 64 MiB of HDF5 images, else ``arraynet.io.chunked.DEFAULT_CHUNK``)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
     suffix = Path(path).suffix.lower()
+    per_chunk = chunks if isinstance(chunks, int) and not isinstance(chunks, bool) and chunks >= 1 else None
+    if chunks is not None and chunks != "auto" and per_chunk is None:
+        raise ValueError(f"chunks must be None, 'auto' or a number of examples per chunk >= 1; got {chunks!r}")
+    if suffix == ".zarr":
+        return chunked.load_zarr(path, x_key, y_key if labels else None, chunks=per_chunk)
+    if suffix in (".h5", ".hdf5") and chunks is not None:
+        return chunked.load_h5_chunked(path, f"{split}_set_x", f"{split}_set_y" if labels else None, chunks=per_chunk)
+    X, Y = _read_whole(path, suffix, label_column, split, labels, delimiter, x_key, y_key)
+    return (X, Y) if chunks is None else chunked.chunked(X, Y, per_chunk or chunked.DEFAULT_CHUNK)
+
+
+def _read_whole(
+    path: str | os.PathLike[str], suffix: str, label_column: int | str, split: str, labels: bool,
+    delimiter: str, x_key: str, y_key: str,
+) -> tuple[np.ndarray, np.ndarray | None]:
     if suffix == ".npz":
         return load_npz(path, x_key=x_key, y_key=y_key if labels else None)
     if suffix == ".csv":

@@ -1,0 +1,114 @@
+"""``--dask [SCHEDULER]`` and ``--chunks N``: training on Dask arrays (``arraynet.steps.distributed``),
+the data read chunk by chunk, on this process's threads, a cluster started here, or a running one.
+
+- ``--dask`` (or ``--dask threads``): Dask's threaded scheduler in this process;
+- ``--dask local:N``: a ``distributed.LocalCluster`` of N worker processes (one thread each) on
+  this machine, started for the command and closed after it;
+- ``--dask tcp://HOST:PORT``: the scheduler of a running cluster (``dask scheduler`` and
+  ``dask worker``, or Dask-CUDA's ``dask cuda worker``), whose workers must reach the data file.
+
+A Zarr store (``DATA.zarr``) is always read through Dask (threads unless ``--dask`` says more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_dask_arguments", "check_dask_arguments", "dask_scheduler", "scheduler_of"]
+
+_LOCAL = re.compile(r"local:(\d+)")
+_CONNECT_SECONDS = 10
+
+
+def scheduler_spec(text: str) -> str:
+    """``--dask``'s value: "threads", "local:N" with N >= 1, or a scheduler address."""
+    match = _LOCAL.fullmatch(text)
+    if text == "threads" or (match and int(match.group(1)) >= 1) or "://" in text:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected threads, local:N (N >= 1 worker processes) or a scheduler address such as tcp://host:8786; got {text!r}"
+    )
+
+
+def add_dask_arguments(parser: argparse._ActionsContainer) -> None:
+    group = parser.add_argument_group("past one machine (Dask)")
+    group.add_argument(
+        "--dask", nargs="?", const="threads", type=scheduler_spec, metavar="SCHEDULER",
+        help="train on Dask arrays, one compute per iteration: threads (the default without a value), "
+        "local:N (N worker processes here) or a scheduler's address (tcp://host:8786)",
+    )
+    group.add_argument(
+        "--chunks", type=int, metavar="N",
+        help="with --dask: examples per chunk; default: a Zarr store's own, 64 MiB of HDF5 images, else 100000",
+    )
+
+
+def scheduler_of(args: argparse.Namespace) -> str | None:
+    """The Dask scheduler the command runs on: ``--dask``'s, threads for a Zarr store, else None."""
+    data = [path for path in (getattr(args, "data", None), getattr(args, "test", None)) if path is not None]
+    spec: str | None = getattr(args, "dask", None)
+    if spec is None and any(Path(path).suffix.lower() == ".zarr" for path in data):
+        return "threads"
+    return spec
+
+
+def check_dask_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors before any data is read."""
+    if args.chunks is not None and args.chunks < 1:
+        parser.error(f"argument --chunks: expected an integer >= 1; got {args.chunks}")
+    if scheduler_of(args) is None:
+        if args.chunks is not None:
+            parser.error("argument --chunks: only data read through Dask (--dask, or a .zarr store) has chunks")
+        return
+    if args.backend not in ("auto", "numpy", "cupy"):
+        parser.error(f"argument --backend: Dask's chunks are NumPy or CuPy arrays; got --backend {args.backend} with Dask")
+
+
+def chunks_of(args: argparse.Namespace) -> int | str | None:
+    """What ``load_data``'s ``chunks`` is for the command: None without Dask, else ``--chunks``
+    or "auto" (each format's default)."""
+    if scheduler_of(args) is None:
+        return None
+    chunks: int | None = getattr(args, "chunks", None)
+    return "auto" if chunks is None else chunks
+
+
+@contextlib.contextmanager
+def dask_scheduler(spec: str | None) -> Iterator[str | None]:
+    """Dask's scheduler for the block (nothing without ``spec``); yields its description for the
+    command's first line. A cluster started here is closed after the block."""
+    if spec is None:
+        yield None
+        return
+    import dask
+
+    if spec == "threads":
+        with dask.config.set(scheduler="threads"):
+            yield "Dask threads"
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError(f'--dask {spec} needs distributed: pip install "arraynet[dask]"') from exc
+    with contextlib.ExitStack() as stack:
+        match = _LOCAL.fullmatch(spec)
+        if match:
+            workers = int(match.group(1))
+            cluster: Any = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+            )
+            client = stack.enter_context(Client(cluster))
+            description = f"Dask cluster of {workers} local worker process{'es' if workers > 1 else ''}"
+        else:
+            try:
+                client = stack.enter_context(Client(spec, timeout=_CONNECT_SECONDS))
+            except (OSError, TimeoutError) as exc:
+                raise OSError(f"--dask: cannot reach a Dask scheduler at {spec} within {_CONNECT_SECONDS} s: {exc}") from None
+            description = f"Dask cluster at {spec} ({len(client.scheduler_info()['workers'])} workers)"
+        with dask.config.set(scheduler=client.get):
+            yield description

@@ -1,0 +1,181 @@
+"""Data larger than memory: files read as Dask arrays in the seed's layout [seed 2.1], ``X`` of shape
+``(n_x, m)`` chunked along ``m`` (whole examples per chunk) and ``Y`` of shape ``(1, m)`` chunked
+alike, for training with ``arraynet.steps.distributed`` (one compute per iteration).
+
+Nothing is read when they are made but the files' metadata: each chunk is read from disk by the
+task that uses it, every iteration, so data that does not fit in the workers' memory still trains
+(at the cost of reading it each iteration; ``persist()`` the arrays when they do fit). The values
+are checked where they are read: by the training's first compute, or, for what only a loader knows
+(pixels in [0, 255]), by each chunk's read.
+
+- Zarr (``load_zarr``): a store (a folder, e.g. ``data.zarr``) holding arrays ``X`` of shape
+  ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` or ``(m,)``. Read with ``dask.array.from_zarr``;
+  workers of a cluster read it themselves (a shared file system or an object store).
+- HDF5 (``load_h5_chunked``): the course's image sets, as ``arraynet.io.loaders.load_h5`` reads
+  them, each image a column, integer pixels scaled by ``1 / 255``. Each chunk's task opens the
+  file, reads its images and closes it, so the arrays travel to a cluster's workers.
+
+Needs Dask (``pip install "arraynet[dask]"``; Zarr stores need zarr, HDF5 files h5py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DEFAULT_CHUNK", "chunked", "load_h5_chunked", "load_zarr"]
+
+DEFAULT_CHUNK = 100_000  # examples per chunk where neither the caller nor the file says
+
+
+def _dask_array() -> Any:
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError('data as Dask arrays needs Dask: pip install "arraynet[dask]"') from exc
+    return da
+
+
+def _check_chunks(chunks: Any) -> int | None:
+    if chunks is None:
+        return None
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunks must be a number of examples per chunk, an integer >= 1, or None; got {chunks!r}")
+    return chunks
+
+
+def _numeric_dtype(dtype: np.dtype, what: str) -> None:
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"{what} must hold real numbers; got dtype {dtype}")
+
+
+def _as_float(x: Any) -> Any:
+    """Float32 or float64 data as it is, any other number as float64 (as the loaders give), lazily."""
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+
+
+def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...]) -> Any:
+    """Dask labels of shape ``(m,)`` or ``(1, m)`` as ``(1, m)`` chunked as ``chunks`` along m;
+    their values are checked by the training."""
+    _numeric_dtype(Y.dtype, what)
+    if tuple(Y.shape) not in ((m,), (1, m)):
+        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {tuple(Y.shape)}")
+    return _as_float(Y.reshape(1, m).rechunk((1, chunks)))
+
+
+def chunked(X: Any, Y: Any = None, chunks: int = DEFAULT_CHUNK) -> tuple[Any, Any]:
+    """In-memory ``(X, Y)`` (the loaders' NumPy arrays) as Dask arrays of ``chunks`` examples per
+    chunk (``Y`` None stays None)."""
+    da = _dask_array()
+    chunks = _check_chunks(chunks) or DEFAULT_CHUNK
+    dask_X = da.from_array(X, chunks=(X.shape[0], chunks))
+    return dask_X, None if Y is None else da.from_array(Y, chunks=(1, chunks))
+
+
+def load_zarr(
+    path: str | os.PathLike[str], x_key: str = "X", y_key: str | None = "Y", chunks: int | None = None
+) -> tuple[Any, Any]:
+    """``(X, Y)`` of the Zarr store at ``path`` as Dask arrays (``Y`` None when ``y_key`` is None):
+    arrays ``x_key`` of shape ``(n_x, m)`` and ``y_key`` of shape ``(1, m)`` or ``(m,)``, numbers
+    (integers and bools become float64). ``chunks``: examples per chunk; by default the store's own
+    chunks along m. Only metadata is read here."""
+    da = _dask_array()
+    chunks = _check_chunks(chunks)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike naming a Zarr store; got {type(path).__name__}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Zarr store {path} does not exist")
+    try:
+        import zarr
+    except ImportError as exc:
+        raise ImportError(f'reading {path} needs zarr: pip install "arraynet[dask]"') from exc
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as exc:  # zarr's errors differ between its versions: say what the file is not
+        raise ValueError(f"{path} is not a readable Zarr store (a group holding {x_key!r} and {y_key!r}): {exc}") from exc
+    names = sorted(group.array_keys())
+    for key in (key for key in (x_key, y_key) if key is not None):
+        if key not in names:
+            raise ValueError(f"Zarr store {path} has no array {key!r}; it holds {', '.join(map(repr, names)) or 'no arrays'}")
+    X = da.from_zarr(str(path), component=x_key)
+    what = f"{x_key!r} in {path}"
+    _numeric_dtype(X.dtype, what)
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise ValueError(f"{what} must be 2-D of shape (n_x, m), one example per column, with m >= 1; got shape {X.shape}")
+    X = _as_float(X.rechunk((X.shape[0], chunks or X.chunksize[1])))
+    if y_key is None:
+        return X, None
+    return X, _labels_of(da.from_zarr(str(path), component=y_key), X.shape[1], f"{y_key!r} in {path}", X.chunks[1])
+
+
+class _H5Dataset:
+    """A data set of an HDF5 file as Dask reads it (``shape``, ``dtype``, ``ndim``, indexing), the
+    file opened for each read: it pickles as its path and key, so it can travel to a worker."""
+
+    def __init__(self, path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.path, self.key, self.shape, self.dtype, self.ndim = str(path), key, shape, dtype, len(shape)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        import h5py
+
+        with h5py.File(self.path, "r") as file:
+            return np.asarray(file[self.key][index])
+
+
+def _scaled_pixels(images: np.ndarray, what: str) -> np.ndarray:
+    """One chunk of integer images, checked to be in [0, 255] and divided by 255 (``load_h5``'s rule)."""
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(
+            f"{what} holds integer pixels outside [0, 255] (from {images.min()} to {images.max()}): cannot scale them to [0, 1]"
+        )
+    return images / 255.0
+
+
+def load_h5_chunked(
+    path: str | os.PathLike[str],
+    x_key: str = "train_set_x",
+    y_key: str | None = "train_set_y",
+    chunks: int | None = None,
+) -> tuple[Any, Any]:
+    """``arraynet.io.loaders.load_h5``'s ``(X, Y)`` as Dask arrays read chunk by chunk: images
+    ``x_key`` of shape ``(m, ...)``, each flattened into a column, integer pixels scaled to [0, 1];
+    labels ``y_key`` of shape ``(m,)`` or ``(1, m)``. ``chunks``: examples per chunk (default
+    about 64 MiB of images each). Only metadata is read here."""
+    da = _dask_array()
+    chunks = _check_chunks(chunks)
+    from .loaders import _existing_file, check_h5_keys
+
+    path = _existing_file(path)
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
+    try:
+        with h5py.File(path, "r") as file:
+            shapes = {key: (tuple(file[key].shape), file[key].dtype) for key in check_h5_keys(file, x_key, y_key)}
+    except KeyError as exc:
+        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
+    except OSError as exc:
+        raise ValueError(f"data file {path} is not a readable HDF5 file: {exc}") from exc
+    shape, dtype = shapes[x_key]
+    what = f"{x_key!r} in {path}"
+    _numeric_dtype(dtype, what)
+    if len(shape) < 2 or shape[0] == 0:
+        raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {shape}")
+    m, n_x = shape[0], math.prod(shape[1:])
+    if chunks is None:
+        chunks = max(1, min(m, (64 << 20) // max(1, n_x * dtype.itemsize)))
+    version = f"{path.resolve()}-{path.stat().st_mtime_ns}"  # Dask's name of the data: another file, another name
+    images = da.from_array(_H5Dataset(path, x_key, shape, dtype), chunks=(chunks, *shape[1:]), name=f"h5-{version}-{x_key}")
+    if np.issubdtype(dtype, np.integer):
+        images = images.map_blocks(_scaled_pixels, what, dtype=np.float64)
+    X = _as_float(images.reshape(m, n_x).T)
+    if y_key is None:
+        return X, None
+    labels = da.from_array(_H5Dataset(path, y_key, *shapes[y_key]), name=f"h5-{version}-{y_key}")
+    return X, _labels_of(labels, m, f"{y_key!r} in {path}", X.chunks[1])

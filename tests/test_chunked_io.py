@@ -1,0 +1,172 @@
+"""Data past memory: Zarr stores and HDF5 files read as Dask arrays (``arraynet.io.chunked``), the
+``--dask`` command line, and a training on a Zarr store larger than its worker's memory limit."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.io import chunked
+
+from .test_cli import NETWORK, X_MOONS, Y_MOONS, arraynet_cli, percent
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+zarr = pytest.importorskip("zarr")
+h5py = pytest.importorskip("h5py")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(autouse=True)
+def synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def write_zarr(path, X, Y, chunk=50, x_key="X", y_key="Y"):
+    group = zarr.open_group(str(path), mode="w")
+    group.create_array(x_key, data=X, chunks=(X.shape[0], chunk))
+    if Y is not None:
+        group.create_array(y_key, data=Y, chunks=(1, chunk) if Y.ndim == 2 else (chunk,))
+    return path
+
+
+def write_images(path, m=30, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(m, 4, 4, 3), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=(1, m))
+    with h5py.File(path, "w") as file:
+        file["train_set_x"] = images
+        file["train_set_y"] = labels
+    return path
+
+
+def test_a_zarr_store_reads_lazily_as_the_npz_layout(tmp_path):
+    path = write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS[0], chunk=64)
+    X, Y = arraynet.load_zarr(path)
+    assert isinstance(X, da.Array) and X.shape == (2, 200) and X.chunks == ((2,), (64, 64, 64, 8))
+    assert isinstance(Y, da.Array) and Y.shape == (1, 200) and Y.chunks[1] == X.chunks[1]
+    np.testing.assert_array_equal(X.compute(), X_MOONS)
+    np.testing.assert_array_equal(Y.compute(), Y_MOONS)
+    rechunked, _ = arraynet.load_data(path, chunks=100)
+    assert rechunked.chunks == ((2,), (100, 100))
+    integers = write_zarr(tmp_path / "int.zarr", np.arange(12).reshape(3, 4), None)
+    X, none = arraynet.load_zarr(integers, y_key=None)
+    assert none is None and X.dtype == np.float64
+
+
+def test_zarr_problems_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Zarr store .*nothing.zarr does not exist"):
+        arraynet.load_zarr(tmp_path / "nothing.zarr")
+    path = write_zarr(tmp_path / "a.zarr", X_MOONS, Y_MOONS)
+    with pytest.raises(ValueError, match=r"has no array 'labels'; it holds 'X', 'Y'"):
+        arraynet.load_zarr(path, y_key="labels")
+    wrong = write_zarr(tmp_path / "b.zarr", X_MOONS, Y_MOONS[:, :-1], chunk=10)
+    with pytest.raises(ValueError, match=r"'Y' in .* must have shape \(1, m\) or \(m,\) with m = 200 examples; got shape \(1, 199\)"):
+        arraynet.load_zarr(wrong)
+    (tmp_path / "plain.zarr").mkdir()
+    with pytest.raises(ValueError, match="is not a readable Zarr store"):
+        arraynet.load_zarr(tmp_path / "plain.zarr")
+    with pytest.raises(ValueError, match="chunks must be a number of examples per chunk"):
+        arraynet.load_zarr(path, chunks=0)
+
+
+def test_hdf5_images_read_chunk_by_chunk_equal_the_whole_read(tmp_path):
+    path = write_images(tmp_path / "images.h5")
+    whole_X, whole_Y = arraynet.load_h5(path)
+    X, Y = arraynet.load_data(path, chunks=8)
+    assert isinstance(X, da.Array) and X.chunks == ((48,), (8, 8, 8, 6))
+    np.testing.assert_array_equal(X.compute(), whole_X)
+    np.testing.assert_array_equal(Y.compute(), whole_Y)
+    import pickle
+
+    pickle.loads(pickle.dumps(X))  # what a cluster's worker receives: the file's path, not an open file
+    with h5py.File(tmp_path / "bad.h5", "w") as file:
+        file["train_set_x"] = np.full((4, 2, 2), 300, dtype=np.int16)
+        file["train_set_y"] = np.zeros(4)
+    X, _ = chunked.load_h5_chunked(tmp_path / "bad.h5")
+    with pytest.raises(ValueError, match=r"holds integer pixels outside \[0, 255\] \(from 300 to 300\)"):
+        X.compute()
+    with pytest.raises(ValueError, match=r"it has no data set 'test_set_x'; it holds 'train_set_x', 'train_set_y'"):
+        arraynet.load_data(path, split="test", chunks=8)
+
+
+def test_a_model_trains_the_same_on_a_zarr_store_as_on_its_arrays(tmp_path):
+    X, Y = arraynet.load_zarr(write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS, chunk=32))
+    model, reference = (arraynet.NeuralNetwork([2, 6, 1], seed=4) for _ in range(2))
+    model.fit(X, Y, 1.0, 100)
+    reference.fit(X_MOONS, Y_MOONS, 1.0, 100)
+    for key, value in reference.get_parameters().items():
+        np.testing.assert_allclose(model.get_parameters()[key], value, rtol=1e-12, atol=1e-15)
+
+
+def test_train_on_a_zarr_store_and_with_dask_from_the_command_line(tmp_path):
+    store = write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS, chunk=64)
+    np.savez(tmp_path / "moons.npz", X=X_MOONS, Y=Y_MOONS)
+    plain = arraynet_cli("train", tmp_path / "moons.npz", *NETWORK, "-o", tmp_path / "plain.npz")
+    on_zarr = arraynet_cli("train", store, *NETWORK, "-o", tmp_path / "zarr.npz", "--plot", tmp_path / "plots")
+    assert "chunks on Dask threads" in on_zarr.stdout.splitlines()[0]
+    assert percent(on_zarr.stdout, "train accuracy") == percent(plain.stdout, "train accuracy")
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["cost.png"]  # no scatter of data past memory
+    cluster = arraynet_cli("train", tmp_path / "moons.npz", "--dask", "local:2", "--chunks", "50", *NETWORK, "-o", tmp_path / "c.npz")
+    assert "chunks on Dask cluster of 2 local worker processes" in cluster.stdout.splitlines()[0]
+    costs = [line for line in plain.stdout.splitlines() if line.startswith("cost after")]
+    assert [line for line in cluster.stdout.splitlines() if line.startswith("cost after")] == costs
+    for path in ("zarr.npz", "c.npz"):
+        trained = arraynet.load(tmp_path / path)
+        np.testing.assert_allclose(trained.predict_proba(X_MOONS), arraynet.load(tmp_path / "plain.npz").predict_proba(X_MOONS), rtol=1e-10)
+
+
+def test_dask_usage_errors_come_before_any_data(tmp_path):
+    np.savez(tmp_path / "moons.npz", X=X_MOONS, Y=Y_MOONS)
+    for args, message in [
+        (["--chunks", "10"], "--chunks: only data read through Dask"),
+        (["--dask", "somewhere"], "expected threads, local:N"),
+        (["--dask", "local:0"], "expected threads, local:N"),
+        (["--dask", "--backend", "torch"], "Dask's chunks are NumPy or CuPy arrays"),
+        (["--dask", "--chunks", "0"], "--chunks: expected an integer >= 1"),
+    ]:
+        result = arraynet_cli("train", tmp_path / "missing.npz", *args, check=False)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    unreachable = arraynet_cli("train", tmp_path / "moons.npz", "--dask", "tcp://127.0.0.1:9", check=False)
+    assert unreachable.returncode == 1
+    assert "arraynet: error: --dask: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in unreachable.stderr
+
+
+def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_iteration(tmp_path):
+    """One worker of 200 MiB, a store of 240 MB: each iteration reads every chunk from disk, and the
+    worker keeps none of them."""
+    m, n_x = 3_000_000, 20
+    rng = np.random.default_rng(0)
+    group = zarr.open_group(str(tmp_path / "big.zarr"), mode="w")
+    X_disk = group.create_array("X", shape=(n_x, m), chunks=(n_x, 100_000), dtype=np.float32)
+    Y_disk = group.create_array("Y", shape=(1, m), chunks=(1, 100_000), dtype=np.float32)
+    for start in range(0, m, 500_000):
+        block = rng.standard_normal((n_x, 500_000), dtype=np.float32)
+        X_disk[:, start : start + 500_000] = block
+        Y_disk[:, start : start + 500_000] = (block[:1] + block[1:2] > 0).astype(np.float32)
+    assert X_disk.nbytes > 200 * 2**20
+    X, Y = arraynet.load_zarr(tmp_path / "big.zarr")
+    outcome = {}
+
+    def train():
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, memory_limit="200MiB", dashboard_address=":0"
+        ) as cluster, distributed.Client(cluster) as client, dask.config.set(scheduler="distributed"):
+            model = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
+            outcome["history"] = model.fit(X, Y, 0.5, 3, record_every=1)
+            outcome["held"] = client.run(lambda dask_worker: list(dask_worker.data))
+            outcome["model"] = model
+
+    thread = threading.Thread(target=train, daemon=True)
+    thread.start()
+    thread.join(timeout=240)
+    assert not thread.is_alive(), "the training hung"
+    (held,) = outcome["held"].values()
+    assert all(str(key[0]).startswith("arraynet-iteration-") for key in held), held  # no chunk of data kept
+    reference = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
+    expected = reference.fit(np.asarray(X_disk[:]), np.asarray(Y_disk[:]), 0.5, 3, record_every=1)
+    np.testing.assert_allclose(outcome["history"].costs, expected.costs, rtol=1e-5)
