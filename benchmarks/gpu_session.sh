@@ -25,7 +25,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(array-api-compat array-api-strict threadpoolctl)  # what the machine may lack: arraynet depends on threadpoolctl since 0.2.0
+# what the machine may lack: arraynet depends on threadpoolctl since 0.2.0; the Dask tests (CuPy
+# chunks) need dask, distributed and zarr with their dependencies
+WHEELS=(array-api-compat array-api-strict threadpoolctl
+        dask distributed zarr numcodecs donfig google-crc32c cloudpickle fsspec toolz partd locket
+        click msgpack psutil sortedcontainers tblib tornado zict pyyaml importlib_metadata zipp)
 
 prepare() {
     grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude

@@ -254,6 +254,38 @@ def test_the_step_applies_to_dask_arrays_only_and_whatever_fast_paths_says():
     assert history.step == "dask"
 
 
+def test_asarray_keeps_a_dask_array_lazy():
+    X, Y = planar()
+    dask_X = da.from_array(X, chunks=(4, 100))
+    with Computes() as computes:
+        single = arraynet.asarray(dask_X, "numpy", dtype="float32")
+        same = arraynet.asarray(dask_X, "numpy")
+    assert computes.count == 0 and same is dask_X
+    assert isinstance(single, da.Array) and single.dtype == np.float32 and single.chunks == dask_X.chunks
+    np.testing.assert_array_equal(single.compute(), X.astype(np.float32))
+    with pytest.raises(TypeError, match="a Dask array's chunks can be NumPy or CuPy arrays, not torch"):
+        arraynet.asarray(dask_X, "torch")
+    model = network()
+    model.fit(single, Y.astype(np.float32), 0.3, 5)
+    assert model.get_parameters()["W1"].dtype == np.float32
+
+
+def test_cupy_chunks_train_on_the_gpu_with_cupy_parameters():
+    reason = arraynet.backends._unusable_reason("cupy")
+    if reason is not None:
+        pytest.skip(f"needs a GPU: CuPy is not usable ({reason})")
+    X, Y = planar()
+    reference = network()
+    reference.fit(X, Y, 0.3, 40, record_every=10)
+    on_gpu = [arraynet.asarray(da.from_array(a, chunks=(a.shape[0], 300)), "cupy") for a in (X, Y)]
+    assert arraynet.backends.backend_name(arraynet.backends.compute_namespace(on_gpu[0])) == "cupy"
+    model = network()
+    history = model.fit(*on_gpu, 0.3, 40, record_every=10)
+    assert history.step == "dask" and history.backend == "cupy"
+    for key, value in reference.get_parameters().items():
+        np.testing.assert_allclose(arraynet.backends.to_numpy(model.get_parameters()[key]), value, rtol=1e-10, atol=1e-14)
+
+
 # -- a real cluster: two worker processes --------------------------------------------------------
 
 @pytest.fixture(scope="module")
