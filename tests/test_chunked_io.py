@@ -94,6 +94,31 @@ def test_hdf5_images_read_chunk_by_chunk_equal_the_whole_read(tmp_path):
         arraynet.load_data(path, split="test", chunks=8)
 
 
+def test_a_chunked_hdf5_file_is_read_by_its_absolute_path(tmp_path, monkeypatch):
+    write_images(tmp_path / "images.h5")
+    monkeypatch.chdir(tmp_path)
+    X, _ = arraynet.load_data("images.h5", chunks=8)
+    monkeypatch.chdir(tmp_path.parent)  # a worker elsewhere, or the user's os.chdir
+    np.testing.assert_array_equal(X.compute(), arraynet.load_h5(tmp_path / "images.h5")[0])
+
+
+def test_a_zarr_store_of_examples_as_rows_says_so(tmp_path):
+    path = write_zarr(tmp_path / "rows.zarr", X_MOONS.T.copy(), Y_MOONS, chunk=20)
+    with pytest.raises(ValueError, match=r"with m = 2 examples; got shape \(1, 200\) \(X holds one example per row\?"):
+        arraynet.load_zarr(path)
+
+
+def test_predict_and_evaluate_read_a_zarr_store(tmp_path):
+    store = write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS, chunk=64)
+    arraynet_cli("train", store, *NETWORK, "-o", tmp_path / "m.npz")
+    predicted = arraynet_cli("predict", tmp_path / "m.npz", store, "-o", tmp_path / "p.npz")
+    assert predicted.returncode == 0
+    expected = arraynet.load(tmp_path / "m.npz").predict_proba(X_MOONS)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npz")["probabilities"], expected, rtol=1e-12)
+    evaluated = arraynet_cli("evaluate", tmp_path / "m.npz", store)
+    assert "accuracy" in evaluated.stdout
+
+
 def test_a_model_trains_the_same_on_a_zarr_store_as_on_its_arrays(tmp_path):
     X, Y = arraynet.load_zarr(write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS, chunk=32))
     model, reference = (arraynet.NeuralNetwork([2, 6, 1], seed=4) for _ in range(2))
@@ -134,6 +159,9 @@ def test_dask_usage_errors_come_before_any_data(tmp_path):
     unreachable = arraynet_cli("train", tmp_path / "moons.npz", "--dask", "tcp://127.0.0.1:9", check=False)
     assert unreachable.returncode == 1
     assert "arraynet: error: --dask: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in unreachable.stderr
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        idle = arraynet_cli("train", tmp_path / "moons.npz", "--dask", empty.scheduler_address, check=False)
+    assert idle.returncode == 1 and f"the Dask scheduler at {empty.scheduler_address} has no workers" in idle.stderr
 
 
 def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_iteration(tmp_path):
@@ -153,6 +181,12 @@ def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_ite
     outcome = {}
 
     def train():
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+
+    def run():
         with distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, memory_limit="200MiB", dashboard_address=":0"
         ) as cluster, distributed.Client(cluster) as client, dask.config.set(scheduler="distributed"):
@@ -165,8 +199,10 @@ def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_ite
     thread.start()
     thread.join(timeout=240)
     assert not thread.is_alive(), "the training hung"
+    assert "error" not in outcome, outcome.get("error")
     (held,) = outcome["held"].values()
-    assert all(str(key[0]).startswith("arraynet-iteration-") for key in held), held  # no chunk of data kept
+    names = {str(key[0]) for key in held if not str(key[0]).startswith("arraynet-iteration-")}
+    assert names <= {Y.name} and X.name not in names, names  # the labels, persisted once; no chunk of X kept
     reference = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
     expected = reference.fit(np.asarray(X_disk[:]), np.asarray(Y_disk[:]), 0.5, 3, record_every=1)
     np.testing.assert_allclose(outcome["history"].costs, expected.costs, rtol=1e-5)

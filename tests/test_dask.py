@@ -7,7 +7,6 @@ Everything but the cluster tests runs on Dask's synchronous scheduler, where a
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import threading
@@ -119,7 +118,7 @@ def test_one_compute_per_iteration_and_none_in_validation():
     assert computes.count == 0
     with Computes() as computes:
         model.fit(dask_X, dask_Y, 0.3, 50, record_every=10)
-    assert computes.count == 50
+    assert computes.count == 50 + 1  # and the labels held where the tasks run, once
     with Computes() as computes:
         model.cost(dask_X, dask_Y)
         model.accuracy(dask_X, dask_Y)
@@ -127,7 +126,7 @@ def test_one_compute_per_iteration_and_none_in_validation():
     scaled = network(standardize=True)
     with Computes() as computes:
         scaled.fit(dask_X * 10 + 3, dask_Y, 0.3, 20)
-    assert computes.count == 20 + 1  # the standardization: one pass over the data, once
+    assert computes.count == 20 + 1 + 2  # the standardization: the largest |x|, then the moments
 
 
 def test_prediction_on_dask_arrays_is_lazy_and_equals_numpys():
@@ -161,11 +160,20 @@ def test_bad_values_are_found_in_the_first_compute_and_leave_the_model_unfitted(
     ]
     for data, labels, message in cases:
         model = network()
-        with Computes() as computes, pytest.raises(ValueError, match=message):
-            model.fit(da.from_array(data, chunks=(4, 100)), da.from_array(labels, chunks=(1, 100)), 0.3, 10)
-        assert computes.count == 1
-        with pytest.raises(arraynet.NotFittedError):
-            model.get_parameters()
+        for iterations in (10, 0):  # a fit of 0 iterations checks the data too
+            with Computes() as computes, pytest.raises(ValueError, match=message):
+                model.fit(da.from_array(data, chunks=(4, 100)), da.from_array(labels, chunks=(1, 100)), 0.3, iterations)
+            assert computes.count == 1 + 1  # the labels persisted, then the first iteration
+            with pytest.raises(arraynet.NotFittedError):
+                model.get_parameters()
+    scaled = network(standardize=True)  # a scaling learned on data found bad is not kept either
+    with pytest.raises(ValueError, match="Y must hold binary labels"):
+        scaled.fit(da.from_array(X * 100 + 7, chunks=(4, 100)), two, 0.3, 10)
+    assert scaled._scaling is None
+    scaled.fit(da.from_array(X, chunks=(4, 100)), Y, 0.3, 10)
+    reference = network(standardize=True)
+    reference.fit(X, Y, 0.3, 10)
+    assert_parameters_equal(scaled, reference)
     trained = network()
     trained.fit(X, Y, 0.3, 5)
     with pytest.raises(ValueError, match="X must be finite"):
@@ -352,9 +360,57 @@ def test_a_worker_killed_mid_fit_is_replaced_or_the_fit_says_why(cluster):
     cluster.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the tests after this one
 
 
-def test_nothing_is_computed_for_zero_iterations():
+def test_zero_iterations_check_the_data_and_keep_the_starting_parameters():
     X, Y = planar()
     with Computes() as computes:
         model = network()
         history = model.fit(da.from_array(X, chunks=(4, 100)), Y, 0.3, 0)
-    assert computes.count == 0 and history.iterations == [] and math.isfinite(float(np.sum(model.get_parameters()["W1"])))
+    assert computes.count == 2 and history.iterations == []
+    reference = network()
+    reference.fit(X, Y, 0.3, 0)
+    assert_parameters_equal(model, reference, tolerance=0)
+
+
+def test_chunks_without_examples_are_left_out():
+    X, Y = planar()
+    X[0, 100:200] = -50
+    dask_X, dask_Y = da.from_array(X, chunks=(4, 100)), da.from_array(Y, chunks=(1, 100))
+    keep = dask_X[0] > -40
+    kept_X, kept_Y = dask_X[:, keep], dask_Y[:, keep]
+    kept_X.compute_chunk_sizes()
+    kept_Y.compute_chunk_sizes()
+    assert 0 in kept_X.chunks[1]
+    reference = network()
+    reference.fit(X[:, X[0] > -40], Y[:, X[0] > -40], 0.3, 20)
+    model = network()
+    model.fit(kept_X, kept_Y, 0.3, 20)
+    assert_parameters_equal(model, reference)
+    logistic = arraynet.LogisticRegression()
+    logistic.fit(kept_X, kept_Y, 0.1, 5)
+
+
+def test_what_cannot_train_on_dask_data_says_so():
+    X, Y = planar()
+    dask_X = da.from_array(X, chunks=(4, 100))
+    masked = da.ma.masked_array(dask_X, mask=dask_X > 2)
+    with pytest.raises(TypeError, match="X is a NumPy masked array"):
+        network().fit(masked, Y, 0.3, 5)
+    on_torch = network()
+    on_torch.fit(arraynet.asarray(X, "torch"), arraynet.asarray(Y, "torch"), 0.3, 2)
+    with pytest.raises(TypeError, match=r"X is a Dask array of numpy chunks but the model is torch: .*X.compute\(\)"):
+        on_torch.predict(dask_X)
+    with pytest.raises(TypeError, match=r"parameters\['W1'\] is a Dask array; a model's parameters live in memory .*compute\(\)"):
+        network().set_parameters({key: da.from_array(value) for key, value in reference_parameters().items()})
+    big = da.from_array(np.full((4, 1200), 1e39), chunks=(4, 100))
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        arraynet.asarray(big, "numpy", dtype="float32").compute()
+
+
+def test_the_functional_api_takes_dask_arrays_as_one_library():
+    X, Y = planar()
+    parameters = reference_parameters()
+    dask_X, dask_Y = da.from_array(X, chunks=(4, 100)), da.from_array(Y, chunks=(1, 100))
+    AL, _ = arraynet.forward({key: da.from_array(value) for key, value in parameters.items()}, dask_X, ["relu", "tanh", "sigmoid"])
+    expected, _ = arraynet.forward(parameters, X, ["relu", "tanh", "sigmoid"])
+    np.testing.assert_allclose(AL.compute(), expected, rtol=1e-14)
+    assert float(arraynet.compute_cost(AL, dask_Y)) == pytest.approx(float(arraynet.compute_cost(expected, Y)), rel=1e-14)

@@ -16,6 +16,7 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
+from array_api_compat import is_dask_namespace
 
 from .backends import backend_name, compute_device, compute_namespace, is_array, is_dask_array, namespace_of, to_numpy
 
@@ -28,7 +29,8 @@ def as_array(x: Any, argument: str) -> Any:
     recorded through 10,000 updates would hold every intermediate array in memory. One on PyTorch's
     "meta" device (shapes without values) is a ValueError.
     """
-    if isinstance(x, np.ma.MaskedArray):  # NumPy's arithmetic would apply or ignore the mask by turns
+    masked = isinstance(x, np.ma.MaskedArray) or (is_dask_array(x) and isinstance(x._meta, np.ma.MaskedArray))
+    if masked:  # NumPy's arithmetic would apply or ignore the mask by turns
         raise TypeError(
             f"{argument} is a NumPy masked array, which arraynet does not support (its mask would be "
             f"ignored by some operations and applied by others); pass {argument}.filled(value) or drop "
@@ -63,9 +65,13 @@ def check_same_place(xp: ModuleType, device: Any, x: Any, argument: str, other: 
     hint = f"move it with arraynet.asarray({argument}, backend={backend_name(xp)!r}, device=...)"
     if other == "the model":
         hint += " or move the model to the data with model.to(backend, device)"
-    x_xp = compute_namespace(x)
+    # a Dask array is checked against a model by its chunks' library, against Dask arrays as one
+    x_xp = namespace_of(x) if is_dask_namespace(xp) else compute_namespace(x)
     if x_xp is not xp:
         what = f"a {backend_name(x_xp)} array" if given is None else f"a {given} (read as a {backend_name(x_xp)} array)"
+        if is_dask_array(x) and not is_dask_namespace(xp):
+            what = f"a Dask array of {backend_name(x_xp)} chunks"
+            hint = f"Dask's chunks can be numpy or cupy arrays: compute it ({argument}.compute()) or move the model to its chunks' library with model.to(backend)"
         raise TypeError(
             f"{argument} is {what} but {other} is {backend_name(xp)}: "
             f"arrays from two libraries cannot be mixed; {hint}"
@@ -147,7 +153,7 @@ def _along_m(X: Any) -> Any:
         f"X is a Dask array chunked along n_x too ({X.numblocks[0]} chunks of rows), so every iteration "
         "joins them again; chunk it along m only, once: X = X.rechunk({0: -1}).persist()",
         UserWarning,
-        stacklevel=4,
+        stacklevel=5,  # fit's caller
     )
     return X.rechunk({0: -1})
 

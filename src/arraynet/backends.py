@@ -263,7 +263,10 @@ def is_array(x: Any) -> bool:
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    """A NumPy copy (or view, for NumPy input) of ``x``, explicitly brought to the host."""
+    """A NumPy copy (or view, for NumPy input) of ``x``, explicitly brought to the host (a Dask
+    array computed)."""
+    if is_dask_array(x):
+        return to_numpy(x.compute())
     if isinstance(x, (np.ndarray, np.generic)):  # NumPy's 0-d results are scalars (np.float64)
         return np.asarray(x)
     if array_api_compat.is_cupy_array(x):
@@ -391,11 +394,13 @@ def _dask_asarray(x: Any, xp: ModuleType, device: Any, dtype: Any) -> Any:
             f"a Dask array's chunks can be NumPy or CuPy arrays, not {backend_name(xp)}: compute it "
             f"(x.compute()) to convert it whole, or train on it with backend 'numpy' or 'cupy'"
         )
-    if compute_namespace(x) is xp and (device is None or compute_device(x) == device):
-        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    same_place = compute_namespace(x) is xp and (device is None or compute_device(x) == device)
+    if same_place and (dtype is None or x.dtype == dtype):
+        return x
 
     def convert(chunk: Any) -> Any:
-        return xp.asarray(to_numpy(chunk), dtype=dtype, device=device)
+        _check_range(chunk, xp, dtype)  # as for data in memory: 1e39 to float32 is an error, not inf
+        return xp.astype(chunk, dtype) if same_place else xp.asarray(to_numpy(chunk), dtype=dtype, device=device)
 
     meta = xp.asarray(np.empty((0,) * x.ndim, dtype=x.dtype), dtype=dtype, device=device)
     return x.map_blocks(convert, dtype=meta.dtype, meta=meta)

@@ -109,6 +109,10 @@ def dask_scheduler(spec: str | None) -> Iterator[str | None]:
                 client = stack.enter_context(Client(spec, timeout=_CONNECT_SECONDS))
             except (OSError, TimeoutError) as exc:
                 raise OSError(f"--dask: cannot reach a Dask scheduler at {spec} within {_CONNECT_SECONDS} s: {exc}") from None
+            try:
+                client.wait_for_workers(1, timeout=_CONNECT_SECONDS)
+            except (OSError, TimeoutError):
+                raise OSError(f"--dask: the Dask scheduler at {spec} has no workers (waited {_CONNECT_SECONDS} s): start some with dask worker {spec}") from None
             description = f"Dask cluster at {spec} ({len(client.scheduler_info()['workers'])} workers)"
         with dask.config.set(scheduler=client.get):
             yield description

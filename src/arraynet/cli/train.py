@@ -158,10 +158,15 @@ def read_data(path: Path, args: argparse.Namespace, split: str | None = None, la
     """``(X, Y)`` of the data file at ``path`` on the host, read as the options say (``Y`` None
     without ``labels``): NumPy arrays, or Dask arrays when the command runs on Dask."""
     label_column = -1 if args.label_column is None else args.label_column
-    return load_data(
+    X, Y = load_data(
         path, label_column=label_column, split=split or args.split, labels=labels,
         delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key, chunks=chunks_of(args),
     )
+    if is_dask_array(X) and path.suffix.lower() in (".npz", ".csv"):  # read whole: held where the tasks run, once
+        import dask
+
+        X, Y = dask.persist(X, Y)
+    return X, Y
 
 
 def add_placement_arguments(parser: argparse._ActionsContainer) -> None:

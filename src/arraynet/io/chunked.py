@@ -63,7 +63,8 @@ def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...]) -> Any:
     their values are checked by the training."""
     _numeric_dtype(Y.dtype, what)
     if tuple(Y.shape) not in ((m,), (1, m)):
-        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {tuple(Y.shape)}")
+        rows = " (X holds one example per row? it must be (n_x, m), one example per column)" if math.prod(Y.shape) != m else ""
+        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {tuple(Y.shape)}{rows}")
     return _as_float(Y.reshape(1, m).rechunk((1, chunks)))
 
 
@@ -118,7 +119,8 @@ class _H5Dataset:
     file opened for each read: it pickles as its path and key, so it can travel to a worker."""
 
     def __init__(self, path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self.path, self.key, self.shape, self.dtype, self.ndim = str(path), key, shape, dtype, len(shape)
+        # the absolute path: a worker (or a later os.chdir) reads it from elsewhere
+        self.path, self.key, self.shape, self.dtype, self.ndim = str(path.resolve()), key, shape, dtype, len(shape)
 
     def __getitem__(self, index: Any) -> np.ndarray:
         import h5py

@@ -140,35 +140,39 @@ class Model:
         like = None if self._parameters is None else next(iter(self._parameters.values()))
         return check_X(X, self._n_x(), like)
 
-    def _learn_scaling(self, X: Any, xp: ModuleType) -> None:
-        """Each feature's mean and standard deviation over the examples of ``X`` (a constant
-        feature's taken as 1), for ``_standardized``, as arrays of ``xp`` (for a Dask ``X``, its
-        chunks' library: computed in one pass over the data)."""
+    def _learn_scaling(self, X: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """Each feature's ``(mean, std)`` over the examples of ``X`` (a constant feature's std
+        taken as 1), for ``_standardized``, as arrays of ``xp``. For a Dask ``X`` (``xp`` its
+        chunks' library): two computes, each streaming over the chunks (the largest ``|x|``, then
+        the moments), so data past memory is never held whole."""
         data = namespace_of(X)
         # over each feature divided by its largest |x|, so that squares of huge values cannot overflow
         largest = data.max(data.abs(X), axis=1, keepdims=True)
         largest = data.where(largest > 0, largest, data.ones_like(largest))
+        if is_dask_array(X):
+            import dask
+
+            (largest,) = dask.compute(largest)  # known before the moments: no chunk waits for the others
         scaled = X / largest
         mean = data.mean(scaled, axis=1, keepdims=True) * largest
         std = data.std(scaled, axis=1, keepdims=True) * largest
         std = data.where(std > 0, std, data.ones_like(std))
         if is_dask_array(X):
-            import dask
-
             mean, std = dask.compute(mean, std)
         if not (bool(xp.all(xp.isfinite(std))) and bool(xp.all(xp.isfinite(1.0 / std)))):
             raise ValueError(
                 f"standardize: a feature's standard deviation is not representable in {X.dtype} "
                 "(too large or too small); train in float64 or rescale that feature"
             )
-        self._scaling = (mean, std)
+        return mean, std
 
-    def _standardized(self, X: Any) -> Any:
-        """``(x - mean) / std`` feature by feature with the first fit's mean and standard
-        deviation when the model standardizes its input; ``X`` itself otherwise."""
-        if self._scaling is None:
+    def _standardized(self, X: Any, scaling: tuple[Any, Any] | None = None) -> Any:
+        """``(x - mean) / std`` feature by feature with ``scaling`` (by default the model's: the
+        first fit's mean and standard deviation) when there is one; ``X`` itself otherwise."""
+        scaling = self._scaling if scaling is None else scaling
+        if scaling is None:
             return X
-        mean, std = self._scaling
+        mean, std = scaling
         return (X - mean) / std
 
     def _fitted_parameters(self) -> dict[str, Any]:
@@ -231,14 +235,18 @@ class Model:
             raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
-        if self.standardize and self._scaling is None:
-            self._learn_scaling(X, xp)
-        X = self._standardized(X)
-        # new parameters become the model's at the first recorded iteration: data that fails a
-        # check made there (a Dask array's values) leaves an unfitted model unfitted
+        scaling = self._scaling
+        if self.standardize and scaling is None:
+            scaling = self._learn_scaling(X, xp)
+        X = self._standardized(X, scaling)
+        # new parameters (and a new scaling) become the model's at the first recorded iteration:
+        # data that fails a check made there (a Dask array's values) leaves the model as it was
         starting = self._parameters
         if starting is None:
             starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
+
+        def adopt(parameters: dict[str, Any]) -> None:
+            self._parameters, self._scaling = parameters, scaling
 
         step = choose_step(self._kernel(), starting, X, Y, learning_rate, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=step.name)
@@ -260,7 +268,7 @@ class Model:
                         problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
                     if problem is not None:
                         if not history.iterations:
-                            self._parameters = starting
+                            adopt(starting)
                         kept = history.iterations[-1] if history.iterations else 0
                         history.iterations_run, history.seconds = i, time.perf_counter() - start
                         raise DivergenceError(
@@ -268,7 +276,7 @@ class Model:
                             iteration=i,
                             history=history,
                         )
-                    self._parameters = snapshot
+                    adopt(snapshot)
                     history.record(i, cost)
                     if bar is not None:
                         bar.update(i, cost)
@@ -289,7 +297,7 @@ class Model:
                             iteration=last,
                             history=history,
                         )
-                    self._parameters = parameters
+                    adopt(parameters)
                     history.iterations_run = num_iterations
         finally:
             if bar is not None:
@@ -367,6 +375,12 @@ class Model:
         standardization learned before is dropped: these parameters take the raw input (a model
         made with ``standardize=True`` learns one again at its next ``fit``)."""
         checked, xp, _ = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))
+        for key, value in checked.items():
+            if is_dask_array(value):
+                raise TypeError(
+                    f"parameters[{key!r}] is a Dask array; a model's parameters live in memory (on the client, "
+                    f"for training on Dask data): pass parameters[{key!r}].compute()"
+                )
         check_finite(checked, xp)
         self._parameters = checked
         self._scaling = None  # parameters from elsewhere take raw input; a standardizing model learns it anew

@@ -106,15 +106,32 @@ class DaskStep:
     def __init__(self, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> None:
         import dask
 
-        self.parameters = dict(parameters)
+        self._parameters = dict(parameters)
         self._kernel, self._learning_rate, self._m = kernel, learning_rate, X.shape[1]
-        # the data's graph optimized once (lazy casts and standardization fused into the chunks' tasks)
-        self._X, self._Y = dask.optimize(X, Y)
-        self._blocks = list(zip(self._X.__dask_keys__()[0], self._Y.__dask_keys__()[0]))
+        # the labels held where the tasks run, once (in-memory labels would otherwise travel in
+        # every iteration's graph); the data's graph optimized once (lazy casts and
+        # standardization fused into the chunks' tasks)
+        (self._X,) = dask.optimize(X)
+        self._Y = Y.persist()  # this collection holds the persisted chunks (on a cluster: their futures)
+        keys = zip(self._X.__dask_keys__()[0], self._Y.__dask_keys__()[0], self._X.chunks[1])
+        self._blocks = [(x_key, y_key) for x_key, y_key, width in keys if width > 0]  # no examples: no share
         self._name = f"arraynet-iteration-{uuid.uuid4().hex}"
         self._iteration = 0
         self._checked = False
         self._grads: dict[str, Any] | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The current parameters. Read before any iteration has run (a fit of 0 iterations), they
+        come after one compute that checks the data, as data in memory is checked before training."""
+        if not self._checked:
+            self.cost()
+            self._grads = None
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, parameters: dict[str, Any]) -> None:
+        self._parameters = parameters
 
     def _graph(self, check: bool) -> Any:
         """This iteration's compute: a task per chunk, the tree that adds them, as one Delayed."""
@@ -124,7 +141,7 @@ class DaskStep:
 
         name = f"{self._name}-{self._iteration}"
         parameters, kernel = f"{name}-parameters", f"{name}-kernel"
-        graph: dict[Any, Any] = {parameters: DataNode(parameters, self.parameters), kernel: DataNode(kernel, self._kernel)}
+        graph: dict[Any, Any] = {parameters: DataNode(parameters, self._parameters), kernel: DataNode(kernel, self._kernel)}
         keys = []
         for j, (x_key, y_key) in enumerate(self._blocks):
             key = (f"{name}-block", j)
@@ -159,7 +176,7 @@ class DaskStep:
             self._checked = True
         xp = namespace_of(vector)
         grads, start = {}, 0
-        for key, value in self.parameters.items():
+        for key, value in self._parameters.items():
             size = math.prod(value.shape)
             grads[f"d{key}"] = xp.reshape(vector[start : start + size], tuple(value.shape))
             start += size
@@ -169,11 +186,11 @@ class DaskStep:
     def update(self) -> None:
         """``W = W - alpha dW``, ``b = b - alpha db`` [seed 3.5] on the client."""
         assert self._grads is not None, "update() follows cost()"
-        self.parameters = _update(self.parameters, self._grads, self._learning_rate)
+        self._parameters = _update(self._parameters, self._grads, self._learning_rate)
         self._grads = None
 
     def snapshot(self) -> dict[str, Any]:
-        return self.parameters  # each update makes new arrays
+        return self._parameters  # each update makes new arrays
 
     def advance(self, n: int) -> None:
         for _ in range(n):
