@@ -310,6 +310,18 @@ def cluster():
         cluster.close()
 
 
+def test_large_parameters_travel_as_inputs_of_their_own_with_the_same_numbers(cluster, monkeypatch):
+    X, Y = planar(m=4000)
+    dask_X, dask_Y = cluster.persist([da.from_array(X, chunks=(4, 500)), da.from_array(Y, chunks=(1, 500))])
+    with dask.config.set(scheduler="distributed"):
+        inline = network()
+        inline.fit(dask_X, dask_Y, 0.3, 10)
+        monkeypatch.setattr(arraynet.steps.distributed, "_INLINE_BYTES", 0)
+        separate = network()
+        separate.fit(dask_X, dask_Y, 0.3, 10)
+    assert_parameters_equal(separate, inline, tolerance=0)
+
+
 def test_training_and_prediction_on_a_local_cluster_of_two_workers(cluster):
     X, Y = planar(m=4000)
     reference = network()

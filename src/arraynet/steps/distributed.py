@@ -8,8 +8,8 @@ library (NumPy, CuPy) and returns one small vector: its gradients times ``m_b / 
 divides by its block's ``m_b``; the iteration's gradients divide by ``m``) and its cost times
 ``m_b``. Dask adds the vectors in a tree (``_FAN_IN`` at a time) and the client gets one vector,
 from which it updates the parameters with the generic kernel's ``_update``. The parameters live
-on the client as arrays of the chunks' library, never as Dask arrays, and go to the workers as one
-small input of each iteration's graph.
+on the client as arrays of the chunks' library, never as Dask arrays, and go to the workers with
+each iteration's graph: inside each chunk's task when small, else as one input of their own.
 
 The numbers are NumPy's on the whole data to rounding, not bit for bit: the sums over ``m`` are
 added in another order (chunk by chunk, then in the tree), and each chunk's share is scaled once
@@ -39,6 +39,10 @@ from .base import Forward, Kernel, NotApplicable
 __all__ = ["DaskStep", "checked_labels", "outputs"]
 
 _FAN_IN = 8  # partial results added by one task of the tree
+# parameters up to this size travel inside each chunk's task; larger ones as an input of their own,
+# which a cluster sends to each worker once but which makes every task wait for that transfer
+# (25.6 ms against 17.0 ms per iteration of a 20-16-1 net on 2 workers: benchmarks/results/dask-2026-12-01.md)
+_INLINE_BYTES = 1 << 20
 
 _NOT_FINITE_X = "X must be finite; it contains NaN or Inf"
 _NOT_FINITE_Y = "Y must be finite; it contains NaN or Inf"
@@ -115,6 +119,7 @@ class DaskStep:
         self._Y = Y.persist()  # this collection holds the persisted chunks (on a cluster: their futures)
         keys = zip(self._X.__dask_keys__()[0], self._Y.__dask_keys__()[0], self._X.chunks[1])
         self._blocks = [(x_key, y_key) for x_key, y_key, width in keys if width > 0]  # no examples: no share
+        self._parameter_bytes = sum(math.prod(value.shape) * value.dtype.itemsize for value in parameters.values())
         self._name = f"arraynet-iteration-{uuid.uuid4().hex}"
         self._iteration = 0
         self._checked = False
@@ -140,14 +145,16 @@ class DaskStep:
         from dask.task_spec import DataNode, List, Task, TaskRef
 
         name = f"{self._name}-{self._iteration}"
-        parameters, kernel = f"{name}-parameters", f"{name}-kernel"
-        graph: dict[Any, Any] = {parameters: DataNode(parameters, self._parameters), kernel: DataNode(kernel, self._kernel)}
+        graph: dict[Any, Any] = {}
+        inputs: tuple[Any, Any] = (self._parameters, self._kernel)
+        if self._parameter_bytes > _INLINE_BYTES:  # sent once per worker as inputs of their own
+            keys_of_inputs = (f"{name}-parameters", f"{name}-kernel")
+            graph.update({key: DataNode(key, value) for key, value in zip(keys_of_inputs, inputs)})
+            inputs = (TaskRef(keys_of_inputs[0]), TaskRef(keys_of_inputs[1]))
         keys = []
         for j, (x_key, y_key) in enumerate(self._blocks):
             key = (f"{name}-block", j)
-            graph[key] = Task(
-                key, _block_partials, TaskRef(x_key), TaskRef(y_key), TaskRef(parameters), TaskRef(kernel), self._m, check
-            )
+            graph[key] = Task(key, _block_partials, TaskRef(x_key), TaskRef(y_key), *inputs, self._m, check)
             keys.append(key)
         level = 0
         while len(keys) > 1 or level == 0:
