@@ -246,8 +246,8 @@ def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, a
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
 
 
-def test_the_exit_codes_the_readme_documents(tmp_path, capsys):
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+def test_the_exit_codes_the_guide_documents(tmp_path, capsys):
+    readme = (Path(__file__).parents[1] / "docs" / "guides" / "cli.md").read_text()
     documented = re.search(r"exits (\d) on success, (\d) on an\s+error.*?and (\d) on a usage error", readme, re.DOTALL)
     success, error, usage = map(int, documented.groups())
     assert main(["train", str(tmp_path / "none.csv")]) == error

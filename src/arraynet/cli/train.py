@@ -34,7 +34,7 @@ from ..models import LogisticRegression, Model, NeuralNetwork
 from ..models.history import History
 from .scheduling import add_dask_arguments, check_dask_arguments, chunks_of, dask_scheduler, scheduler_of
 
-DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see 'Data formats' in README.md"
+DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see docs/guides/data.md"
 
 
 def positive_float(text: str) -> float:

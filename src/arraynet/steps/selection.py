@@ -4,7 +4,7 @@ arrays), else the first fast step that applies, else the generic kernel's.
 Fast steps sit beside the generic kernel, never instead of it, and every one can be switched off:
 by ``fit(..., fast_paths=False)`` for one run, or for the whole process by the environment
 variable ``ARRAYNET_FAST_PATHS=0``. An explicit argument wins over the variable. What is kept, and
-the measurements that justify it: README, "Performance". A placement step is no fast path: it runs
+the measurements that justify it: docs/guides/performance.md. A placement step is no fast path: it runs
 the generic kernel where the data is, and applies whatever ``fast_paths`` says.
 """
 
