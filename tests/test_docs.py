@@ -66,3 +66,44 @@ def test_the_site_fails_to_build_when_a_public_name_has_no_reference_entry(tmp_p
     with pytest.raises(PluginError, match="documents no '::: arraynet.NAME' for load_zarr"):
         hooks.on_pre_build({"docs_dir": str(tmp_path)})
     assert "load_zarr" in arraynet.__all__
+
+
+def test_the_built_pages_show_rendered_formulas_plots_and_the_reference(tmp_path):
+    """Built with mkdocs and opened in headless Chromium (Debian's), as a reader's browser would:
+    the math page's formulas are KaTeX's output, the performance page's plots are images the site
+    holds, the API page lists the models' methods; a screenshot of each at desktop and phone
+    widths is written (``ARRAYNET_DOCS_SCREENSHOTS=DIR`` keeps them)."""
+    import os
+    import shutil
+    import subprocess
+
+    pytest.importorskip("mkdocs")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("needs Chromium (apt-get install chromium)")
+    site = tmp_path / "site"
+    built = subprocess.run(
+        ["mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
+        cwd=DOCS.parent, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    browser = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=5000"]
+
+    def dom(page):
+        return subprocess.run([*browser, "--dump-dom", (site / page).as_uri()], capture_output=True, text=True, timeout=120).stdout
+
+    math = dom("guides/math/index.html")
+    assert math.count('class="katex"') >= 10 and "katex-error" not in math  # rendered, none failed
+    performance = dom("guides/performance/index.html")
+    plots = re.findall(r'<img[^>]+src="([^"]+\.png)"', performance)
+    assert plots and all((site / "guides" / "performance" / plot).resolve().is_file() for plot in plots)
+    reference = dom("reference/arraynet/index.html")
+    assert 'id="arraynet.NeuralNetwork.fit"' in reference and 'id="arraynet.load_zarr"' in reference
+    shots = Path(os.environ.get("ARRAYNET_DOCS_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    for page in ("index.html", "guides/math/index.html", "reference/arraynet/index.html"):
+        for label, width in (("desktop", 1280), ("phone", 390)):
+            path = shots / f"{page.replace('/index.html', '').replace('/', '-').removesuffix('.html')}-{label}.png"
+            subprocess.run([*browser, f"--window-size={width},900", f"--screenshot={path}", (site / page).as_uri()],
+                           capture_output=True, timeout=120)
+            assert path.stat().st_size > 10_000, path  # a page, not a blank
