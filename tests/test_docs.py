@@ -84,13 +84,15 @@ def test_the_built_pages_show_rendered_formulas_plots_and_the_reference(tmp_path
     site = tmp_path / "site"
     built = subprocess.run(
         ["mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],
-        cwd=DOCS.parent, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300,
+        check=False, cwd=DOCS.parent, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300,
     )
     assert built.returncode == 0, built.stderr
     browser = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=5000"]
 
     def dom(page):
-        return subprocess.run([*browser, "--dump-dom", (site / page).as_uri()], capture_output=True, text=True, timeout=120).stdout
+        return subprocess.run(
+            [*browser, "--dump-dom", (site / page).as_uri()], check=True, capture_output=True, text=True, timeout=120
+        ).stdout
 
     math = dom("guides/math/index.html")
     assert math.count('class="katex"') >= 10 and "katex-error" not in math  # rendered, none failed
@@ -104,6 +106,8 @@ def test_the_built_pages_show_rendered_formulas_plots_and_the_reference(tmp_path
     for page in ("index.html", "guides/math/index.html", "reference/arraynet/index.html"):
         for label, width in (("desktop", 1280), ("phone", 390)):
             path = shots / f"{page.replace('/index.html', '').replace('/', '-').removesuffix('.html')}-{label}.png"
-            subprocess.run([*browser, f"--window-size={width},900", f"--screenshot={path}", (site / page).as_uri()],
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [*browser, f"--window-size={width},900", f"--screenshot={path}", (site / page).as_uri()],
+                check=True, capture_output=True, timeout=120,
+            )
             assert path.stat().st_size > 10_000, path  # a page, not a blank
