@@ -77,6 +77,12 @@ MALLOC_VARIANTS: dict[str, dict[str, int | None]] = {
     "trim-1GiB+mmap-32MiB": {"MALLOC_TRIM_THRESHOLD_": 2**30, "MALLOC_MMAP_THRESHOLD_": 2**25},
 }
 MALLOC_KEYS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+# the sweep's cluster: distributed's default nanny setting, or the two the MALLOC experiment measured faster
+SWEEP_MALLOC: dict[str, dict[str, int | None]] = {
+    "default": {},
+    "unset": {"MALLOC_TRIM_THRESHOLD_": None},
+    "tuned": {"MALLOC_TRIM_THRESHOLD_": 2**30, "MALLOC_MMAP_THRESHOLD_": 33554432},
+}
 # fresh memory touched (untimed) before a fit whose processes differ from the last fit's: see Absorber
 CLIENT_ABSORB_BYTES = 600  # per example, in this process (about what NumPy's fit allocates at m = 1e7)
 WORKERS_ABSORB_BYTES = 300  # per example, split over the workers
@@ -497,8 +503,8 @@ def floor_diagnostics(Xt: Any, Yt: Any, Xc: Any, Yc: Any, client: Any, rounds: i
 
 # -- the phases ---------------------------------------------------------------------------------
 def sweep(args: argparse.Namespace, cores: int, watch: MemoryWatch, log: Callable[..., None]) -> dict[str, Any]:
-    cluster, client = new_cluster({}, default=True)
-    results: dict[str, Any] = {"cluster_workers": client.run(_worker_env), "points": []}
+    cluster, client = new_cluster(SWEEP_MALLOC[args.sweep_malloc], default=True)
+    results: dict[str, Any] = {"cluster_workers": client.run(_worker_env), "sweep_malloc": args.sweep_malloc, "points": []}
     try:
         with client.as_current():
             # warm-up: every engine once, tiny, untimed (imports, the workers' first tasks)
@@ -1118,6 +1124,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="iterations per fit (default: 50, 20, 10, 3 by m)")
     parser.add_argument("--output", default="benchmarks/results/dask-2026-12-01", help="PREFIX of .json, .md, .png (default: %(default)s)")
     parser.add_argument("--no-malloc", action="store_true", help="skip the MALLOC_TRIM_THRESHOLD_ experiment")
+    parser.add_argument("--sweep-malloc", choices=tuple(SWEEP_MALLOC), default="default",
+                        help="the sweep cluster's nanny MALLOC setting (default: distributed's)")
     parser.add_argument("--no-chunks", action="store_true", help="skip the chunk-size experiment at m = 1e6")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor diagnostics")
     parser.add_argument("--report-only", metavar="JSON", help="only write the report and plot of a run's JSON (to --output)")
