@@ -23,7 +23,9 @@ RUN apt-get update \
     && python3 -m venv /opt/venv \
     && useradd --uid 10001 --create-home --shell /bin/bash arraynet
 WORKDIR /home/arraynet/arraynet
-COPY --chown=arraynet:arraynet pyproject.toml README.md ./
+COPY --chown=arraynet:arraynet pyproject.toml README.md ARCHITECTURE.md CHANGELOG.md mkdocs.yml ./
+COPY --chown=arraynet:arraynet docs ./docs
+COPY --chown=arraynet:arraynet docker ./docker
 COPY --chown=arraynet:arraynet src ./src
 COPY --chown=arraynet:arraynet tests ./tests
 COPY --chown=arraynet:arraynet benchmarks ./benchmarks

@@ -1,5 +1,5 @@
 """The Docker images, checked without a Docker engine: each Dockerfile installs exactly the extras
-that README.md's Docker table documents for it, those extras exist in pyproject.toml, the CUDA
+that the Docker guide's table (docs/guides/docker.md) documents for it, those extras exist in pyproject.toml, the CUDA
 image's CuPy wheel matches its base image's CUDA, base images are pinned, and every image holds
 what it needs to run the demo (its default command), the tests and the benchmarks."""
 
@@ -105,7 +105,8 @@ def test_each_image_is_pinned_holds_the_tests_and_benchmarks_and_runs_the_demo(d
     for keyword, arguments in steps:
         if keyword == "COPY":
             copied.update([word for word in shlex.split(arguments) if not word.startswith("--")][:-1])
-    assert {"pyproject.toml", "README.md", "src", "tests", "benchmarks"} <= copied
+    # what the tests read: the package, the README and the guides they check, the Dockerfiles
+    assert {"pyproject.toml", "README.md", "ARCHITECTURE.md", "mkdocs.yml", "docs", "docker", "src", "tests", "benchmarks"} <= copied
     (command,) = [arguments for keyword, arguments in steps if keyword == "CMD"]
     assert command == '["arraynet", "demo"]'
     users = [arguments for keyword, arguments in steps if keyword == "USER"]

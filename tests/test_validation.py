@@ -215,7 +215,7 @@ def _half_dtypes(xp):
 
 
 def test_half_precision_is_refused_with_how_to_convert(xp, to_xp):
-    """README: a model works in float32 or float64 (integer and bool data become a float). float16
+    """docs/guides/backends.md: a model works in float32 or float64 (integer and bool data become a float). float16
     and bfloat16, in which the updates underflow, are refused wherever they come in: X, Y or the
     parameters; the conversion the message names is the way out."""
     name = backend_name(xp)

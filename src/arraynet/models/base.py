@@ -197,6 +197,10 @@ class Model:
     ) -> History:
         """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
 
+        ``learning_rate`` and ``num_iterations`` default (None) to the model's
+        ``default_learning_rate`` and ``default_num_iterations``: 0.0075 and 2500 for a
+        ``NeuralNetwork``, 0.005 and 2000 for ``LogisticRegression``.
+
         Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
         draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype. A
         model made with ``standardize=True`` learns each feature's mean and standard deviation on

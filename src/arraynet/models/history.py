@@ -15,7 +15,8 @@ class History:
 
     ``backend`` and ``device`` say where the run went (``"torch"``, ``"cuda:0"``), ``step`` what ran
     its iterations (``"generic"``: the generic kernel; ``"buffered"``: the fast path that writes
-    into buffers, see ``arraynet.steps``); ``seconds`` is
+    into buffers; ``"compiled"``: JAX's compiler; ``"dask"``: one compute per iteration on Dask
+    arrays; see ``arraynet.steps``); ``seconds`` is
     its wall-clock time and ``iterations_run`` the number of updates it made: ``num_iterations``,
     or fewer when a callback stopped it early (``stopped_early``), at the last recorded iteration.
     """
