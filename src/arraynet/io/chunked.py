@@ -150,34 +150,24 @@ def load_h5_chunked(
     about 64 MiB of images each). Only metadata is read here."""
     da = _dask_array()
     chunks = _check_chunks(chunks)
-    from .loaders import _existing_file, check_h5_keys
+    from .loaders import open_h5
 
-    path = _existing_file(path)
-    try:
-        import h5py
-    except ImportError as exc:
-        raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
-    try:
-        with h5py.File(path, "r") as file:
-            shapes = {key: (tuple(file[key].shape), file[key].dtype) for key in check_h5_keys(file, x_key, y_key)}
-    except KeyError as exc:
-        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
-    except OSError as exc:
-        raise ValueError(f"data file {path} is not a readable HDF5 file: {exc}") from exc
+    with open_h5(path, x_key, y_key) as (file, found, keys):
+        shapes = {key: (tuple(file[key].shape), file[key].dtype) for key in keys}
     shape, dtype = shapes[x_key]
-    what = f"{x_key!r} in {path}"
+    what = f"{x_key!r} in {found}"
     _numeric_dtype(dtype, what)
     if len(shape) < 2 or shape[0] == 0:
         raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {shape}")
     m, n_x = shape[0], math.prod(shape[1:])
     if chunks is None:
         chunks = max(1, min(m, (64 << 20) // max(1, n_x * dtype.itemsize)))
-    version = f"{path.resolve()}-{path.stat().st_mtime_ns}"  # Dask's name of the data: another file, another name
-    images = da.from_array(_H5Dataset(path, x_key, shape, dtype), chunks=(chunks, *shape[1:]), name=f"h5-{version}-{x_key}")
+    version = f"{found.resolve()}-{found.stat().st_mtime_ns}"  # Dask's name of the data: another file, another name
+    images = da.from_array(_H5Dataset(found, x_key, shape, dtype), chunks=(chunks, *shape[1:]), name=f"h5-{version}-{x_key}")
     if np.issubdtype(dtype, np.integer):
         images = images.map_blocks(_scaled_pixels, what, dtype=np.float64)
     X = _as_float(images.reshape(m, n_x).T)
     if y_key is None:
         return X, None
-    labels = da.from_array(_H5Dataset(path, y_key, *shapes[y_key]), name=f"h5-{version}-{y_key}")
-    return X, _labels_of(labels, m, f"{y_key!r} in {path}", X.chunks[1])
+    labels = da.from_array(_H5Dataset(found, y_key, *shapes[y_key]), name=f"h5-{version}-{y_key}")
+    return X, _labels_of(labels, m, f"{y_key!r} in {found}", X.chunks[1])

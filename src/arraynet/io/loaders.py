@@ -21,11 +21,13 @@ non-numeric row, a wrong shape, labels other than 0 and 1) or ``TypeError`` nami
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -269,17 +271,29 @@ def _pixels(images: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def check_h5_keys(file: Any, *keys: str | None) -> list[str]:
-    """The ``keys`` that are not None, each of which must be a data set of the open HDF5 ``file``
-    (a KeyError listing those it holds)."""
-    import h5py
-
-    wanted = [key for key in keys if key is not None]
-    for key in wanted:
-        if not isinstance(file.get(key), h5py.Dataset):
-            datasets = sorted(name for name, item in file.items() if isinstance(item, h5py.Dataset))
-            raise KeyError(f"it has no data set {key!r}; it holds {', '.join(map(repr, datasets)) or 'no data sets'}")
-    return wanted
+@contextlib.contextmanager
+def open_h5(path: str | os.PathLike[str], *keys: str | None) -> Iterator[tuple[Any, Path, list[str]]]:
+    """``(file, path, keys)``: the HDF5 file at ``path`` open for reading, its path, and the
+    ``keys`` that are not None, each checked to be a data set of it. A missing h5py is an
+    ImportError that says how to install it; a missing key or an unreadable file, here or in the
+    block, a ValueError naming the file."""
+    path = _existing_file(path)
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
+    try:
+        with h5py.File(path, "r") as file:
+            wanted = [key for key in keys if key is not None]
+            for key in wanted:
+                if not isinstance(file.get(key), h5py.Dataset):
+                    datasets = sorted(name for name, item in file.items() if isinstance(item, h5py.Dataset))
+                    raise KeyError(f"it has no data set {key!r}; it holds {', '.join(map(repr, datasets)) or 'no data sets'}")
+            yield file, path, wanted
+    except KeyError as exc:
+        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
+    except OSError as exc:
+        raise ValueError(f"data file {path} is not a readable HDF5 file: {exc}") from exc
 
 
 def load_h5(
@@ -288,23 +302,12 @@ def load_h5(
     """An image set in the course's HDF5 layout: images ``x_key`` of shape ``(m, height, width,
     channels)`` (any shape ``(m, ...)``) flattened into ``X`` of shape ``(n_x, m)`` and scaled to
     [0, 1], labels ``y_key`` of shape ``(m,)`` or ``(1, m)``; ``Y`` is None when ``y_key`` is None."""
-    path = _existing_file(path)
-    try:
-        import h5py
-    except ImportError as exc:
-        raise ImportError(f'reading {path} needs h5py: pip install "arraynet[h5]"') from exc
-    try:
-        with h5py.File(path, "r") as file:
-            keys = check_h5_keys(file, x_key, y_key)
-            arrays = [file[key][()] for key in keys]
-    except KeyError as exc:
-        raise ValueError(f"data file {path}: {exc.args[0]}") from exc
-    except OSError as exc:
-        raise ValueError(f"data file {path} is not a readable HDF5 file: {exc}") from exc
-    X = _pixels(np.asarray(arrays[0]), f"{x_key!r} in {path}")
+    with open_h5(path, x_key, y_key) as (file, found, keys):
+        arrays = [file[key][()] for key in keys]
+    X = _pixels(np.asarray(arrays[0]), f"{x_key!r} in {found}")
     if y_key is None:
         return X, None
-    return X, _labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {path}")
+    return X, _labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {found}")
 
 
 def load_data(
