@@ -504,7 +504,9 @@ def floor_diagnostics(Xt: Any, Yt: Any, Xc: Any, Yc: Any, client: Any, rounds: i
 # -- the phases ---------------------------------------------------------------------------------
 def sweep(args: argparse.Namespace, cores: int, watch: MemoryWatch, log: Callable[..., None]) -> dict[str, Any]:
     cluster, client = new_cluster(SWEEP_MALLOC[args.sweep_malloc], default=True)
-    results: dict[str, Any] = {"cluster_workers": client.run(_worker_env), "sweep_malloc": args.sweep_malloc, "points": []}
+    results: dict[str, Any] = {
+        "cluster_workers": client.run(_worker_env), "sweep_malloc": args.sweep_malloc, "chunk": args.chunk, "points": []
+    }
     try:
         with client.as_current():
             # warm-up: every engine once, tiny, untimed (imports, the workers' first tasks)
@@ -526,7 +528,7 @@ def sweep(args: argparse.Namespace, cores: int, watch: MemoryWatch, log: Callabl
 
 
 def run_point(m: int, args: argparse.Namespace, cores: int, client: Any, watch: MemoryWatch, log: Callable[..., None]) -> dict[str, Any]:
-    chunk = chunk_for(m, cores)
+    chunk = min(m, args.chunk) if args.chunk else chunk_for(m, cores)
     iterations = args.iterations or iterations_for(m)
     started = time.perf_counter()
     X, Y = host_data(m)
@@ -1124,6 +1126,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="iterations per fit (default: 50, 20, 10, 3 by m)")
     parser.add_argument("--output", default="benchmarks/results/dask-2026-12-01", help="PREFIX of .json, .md, .png (default: %(default)s)")
     parser.add_argument("--no-malloc", action="store_true", help="skip the MALLOC_TRIM_THRESHOLD_ experiment")
+    parser.add_argument("--chunk", type=int, default=None, help="examples per chunk in the sweep (default: about 4 chunks per core)")
     parser.add_argument("--sweep-malloc", choices=tuple(SWEEP_MALLOC), default="default",
                         help="the sweep cluster's nanny MALLOC setting (default: distributed's)")
     parser.add_argument("--no-chunks", action="store_true", help="skip the chunk-size experiment at m = 1e6")

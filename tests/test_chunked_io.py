@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -206,3 +207,15 @@ def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_ite
     reference = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
     expected = reference.fit(np.asarray(X_disk[:]), np.asarray(Y_disk[:]), 0.5, 3, record_every=1)
     np.testing.assert_allclose(outcome["history"].costs, expected.costs, rtol=1e-5)
+
+
+def test_the_command_lines_local_cluster_starts_workers_without_the_malloc_trim_setting(monkeypatch):
+    """distributed's nanny sets MALLOC_TRIM_THRESHOLD_=65536, measured slower (docs/guides/dask.md):
+    --dask local:N starts its workers without it, even after an earlier cluster left it behind."""
+    from arraynet.cli.scheduling import dask_scheduler
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with dask_scheduler("local:1") as where:
+        assert where == "Dask cluster of 1 local worker process"
+        found = distributed.get_client().run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(found.values()) == [None]

@@ -3,7 +3,8 @@ the data read chunk by chunk, on this process's threads, a cluster started here,
 
 - ``--dask`` (or ``--dask threads``): Dask's threaded scheduler in this process;
 - ``--dask local:N``: a ``distributed.LocalCluster`` of N worker processes (one thread each) on
-  this machine, started for the command and closed after it;
+  this machine, started for the command and closed after it, without the nanny's
+  ``MALLOC_TRIM_THRESHOLD_`` (measured slower);
 - ``--dask tcp://HOST:PORT``: the scheduler of a running cluster (``dask scheduler`` and
   ``dask worker``, or Dask-CUDA's ``dask cuda worker``), whose workers must reach the data file.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 __all__ = ["add_dask_arguments", "check_dask_arguments", "dask_scheduler", "scheduler_of"]
 
 _LOCAL = re.compile(r"local:(\d+)")
+_TRIM = "MALLOC_TRIM_THRESHOLD_"
 _CONNECT_SECONDS = 10
 
 
@@ -99,9 +102,14 @@ def dask_scheduler(spec: str | None) -> Iterator[str | None]:
         match = _LOCAL.fullmatch(spec)
         if match:
             workers = int(match.group(1))
-            cluster: Any = stack.enter_context(
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-            )
+            # the nanny's MALLOC_TRIM_THRESHOLD_ makes glibc map and unmap every large temporary:
+            # without it a 2-worker iteration at m = 1e7 took 0.68x NumPy's time, with it 0.76x
+            # (docs/guides/dask.md, benchmarks/results/dask-2026-12-01-unset-1e5.md)
+            os.environ.pop(_TRIM, None)  # where an earlier cluster of this process left it
+            with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}):
+                cluster: Any = stack.enter_context(
+                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+                )
             client = stack.enter_context(Client(cluster))
             description = f"Dask cluster of {workers} local worker process{'es' if workers > 1 else ''}"
         else:
