@@ -182,6 +182,13 @@ def test_with_array_api_dispatch_arrays_stay_in_their_namespace_and_device(xp, t
     np.testing.assert_array_equal(to_numpy(labels), reference.predict(X_ROWS))
 
 
+def test_with_array_api_dispatch_a_dask_array_is_refused_with_what_to_do(monkeypatch):
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    da = pytest.importorskip("dask.array")
+    with config_context(array_api_dispatch=True), pytest.raises(TypeError, match=r"X is a Dask array: .*X.compute\(\)"):
+        NeuralNetworkClassifier(num_iterations=5).fit(da.from_array(X_ROWS), da.from_array(Y_LABELS))
+
+
 def test_with_array_api_dispatch_predicting_on_another_namespace_is_refused(monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     torch = pytest.importorskip("torch")

@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "arraynet.sklearn needs scikit-learn >= 1.6: pip install 'arraynet[sklearn]'"
     ) from exc
 
-from .backends import asarray, backend_name, is_array, namespace_of
+from .backends import asarray, backend_name, is_array, is_dask_array, namespace_of
 from .kernel.activations import ActivationLike
 from .models import LogisticRegression, Model, NeuralNetwork
 from .models.history import History
@@ -40,8 +40,15 @@ __all__ = ["LogisticRegressionClassifier", "NeuralNetworkClassifier"]
 
 
 def _namespace(X: Any) -> ModuleType:
-    """The namespace scikit-learn keeps ``X`` in: its own under array API dispatch, else NumPy."""
+    """The namespace scikit-learn keeps ``X`` in: its own under array API dispatch, else NumPy.
+    A Dask array is a TypeError under dispatch: the estimators hold their data in memory."""
     if get_config()["array_api_dispatch"] and is_array(X):
+        if is_dask_array(X):
+            raise TypeError(
+                "X is a Dask array: scikit-learn's estimators train on data in memory; compute it "
+                "(X.compute()), or train an arraynet model on the Dask array itself, examples as columns: "
+                "arraynet.NeuralNetwork(layer_dims).fit(X.T, y[None, :]) (docs/guides/dask.md)"
+            )
         return namespace_of(X)
     return array_api_compat.numpy
 
@@ -96,7 +103,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         ``history_`` and ``n_iter_``."""
         if get_config()["array_api_dispatch"] and is_array(X) and is_array(y):
             # scikit-learn's rule under array API dispatch: everything follows X
-            y = asarray(y, backend_name(namespace_of(X)), device=array_api_compat.device(X))
+            y = asarray(y, backend_name(_namespace(X)), device=array_api_compat.device(X))
         X, y = self._validate(X, y, reset=True)
         check_classification_targets(y)
         target = type_of_target(y, input_name="y", raise_unknown=True)
