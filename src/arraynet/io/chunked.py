@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .loaders import check_image_shape, check_label_shape, check_numeric_dtype, open_h5, scaled_pixels
+
 __all__ = ["DEFAULT_CHUNK", "chunked", "load_h5_chunked", "load_zarr"]
 
 DEFAULT_CHUNK = 100_000  # examples per chunk where neither the caller nor the file says
@@ -48,11 +50,6 @@ def _check_chunks(chunks: Any) -> int | None:
     return chunks
 
 
-def _numeric_dtype(dtype: np.dtype, what: str) -> None:
-    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or np.issubdtype(dtype, np.complexfloating):
-        raise TypeError(f"{what} must hold real numbers; got dtype {dtype}")
-
-
 def _as_float(x: Any) -> Any:
     """Float32 or float64 data as it is, any other number as float64 (as the loaders give), lazily."""
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
@@ -61,10 +58,8 @@ def _as_float(x: Any) -> Any:
 def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...]) -> Any:
     """Dask labels of shape ``(m,)`` or ``(1, m)`` as ``(1, m)`` chunked as ``chunks`` along m;
     their values are checked by the training."""
-    _numeric_dtype(Y.dtype, what)
-    if tuple(Y.shape) not in ((m,), (1, m)):
-        rows = " (X holds one example per row? it must be (n_x, m), one example per column)" if math.prod(Y.shape) != m else ""
-        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {tuple(Y.shape)}{rows}")
+    check_numeric_dtype(Y.dtype, what)
+    check_label_shape(Y.shape, m, what)
     return _as_float(Y.reshape(1, m).rechunk((1, chunks)))
 
 
@@ -105,7 +100,7 @@ def load_zarr(
             raise ValueError(f"Zarr store {path} has no array {key!r}; it holds {', '.join(map(repr, names)) or 'no arrays'}")
     X = da.from_zarr(str(path), component=x_key)
     what = f"{x_key!r} in {path}"
-    _numeric_dtype(X.dtype, what)
+    check_numeric_dtype(X.dtype, what)
     if X.ndim != 2 or X.shape[1] == 0:
         raise ValueError(f"{what} must be 2-D of shape (n_x, m), one example per column, with m >= 1; got shape {X.shape}")
     X = _as_float(X.rechunk((X.shape[0], chunks or X.chunksize[1])))
@@ -129,15 +124,6 @@ class _H5Dataset:
             return np.asarray(file[self.key][index])
 
 
-def _scaled_pixels(images: np.ndarray, what: str) -> np.ndarray:
-    """One chunk of integer images, checked to be in [0, 255] and divided by 255 (``load_h5``'s rule)."""
-    if images.size and (images.min() < 0 or images.max() > 255):
-        raise ValueError(
-            f"{what} holds integer pixels outside [0, 255] (from {images.min()} to {images.max()}): cannot scale them to [0, 1]"
-        )
-    return images / 255.0
-
-
 def load_h5_chunked(
     path: str | os.PathLike[str],
     x_key: str = "train_set_x",
@@ -150,22 +136,19 @@ def load_h5_chunked(
     about 64 MiB of images each). Only metadata is read here."""
     da = _dask_array()
     chunks = _check_chunks(chunks)
-    from .loaders import open_h5
-
     with open_h5(path, x_key, y_key) as (file, found, keys):
         shapes = {key: (tuple(file[key].shape), file[key].dtype) for key in keys}
     shape, dtype = shapes[x_key]
     what = f"{x_key!r} in {found}"
-    _numeric_dtype(dtype, what)
-    if len(shape) < 2 or shape[0] == 0:
-        raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {shape}")
+    check_numeric_dtype(dtype, what)
+    check_image_shape(shape, what)
     m, n_x = shape[0], math.prod(shape[1:])
     if chunks is None:
         chunks = max(1, min(m, (64 << 20) // max(1, n_x * dtype.itemsize)))
     version = f"{found.resolve()}-{found.stat().st_mtime_ns}"  # Dask's name of the data: another file, another name
     images = da.from_array(_H5Dataset(found, x_key, shape, dtype), chunks=(chunks, *shape[1:]), name=f"h5-{version}-{x_key}")
     if np.issubdtype(dtype, np.integer):
-        images = images.map_blocks(_scaled_pixels, what, dtype=np.float64)
+        images = images.map_blocks(scaled_pixels, what, dtype=np.float64)
     X = _as_float(images.reshape(m, n_x).T)
     if y_key is None:
         return X, None

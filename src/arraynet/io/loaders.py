@@ -36,7 +36,6 @@ import numpy as np
 
 from ..backends import asarray, backend_name, namespace_of
 from ..models import Model
-from . import chunked
 
 __all__ = ["DATA_SUFFIXES", "as_input_of", "csv_column_names", "load_csv", "load_data", "load_h5", "load_npz"]
 
@@ -54,10 +53,37 @@ def _existing_file(path: Any) -> Path:
     return path
 
 
+def check_numeric_dtype(dtype: np.dtype, what: str) -> None:
+    """Data of ``dtype`` (named ``what``) must be real numbers: bool, integer or float."""
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"{what} must hold real numbers; got dtype {dtype}")
+
+
+def check_label_shape(shape: tuple[int, ...], m: int, what: str) -> None:
+    """Labels (named ``what``) must have shape ``(m,)`` or ``(1, m)`` for ``m`` examples."""
+    if tuple(shape) not in ((m,), (1, m)):
+        rows = " (X holds one example per row? it must be (n_x, m), one example per column)" if math.prod(shape) != m else ""
+        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {tuple(shape)}{rows}")
+
+
+def check_image_shape(shape: tuple[int, ...], what: str) -> None:
+    """Images (named ``what``) must have shape ``(m, ...)`` with ``m >= 1``."""
+    if len(shape) < 2 or shape[0] == 0:
+        raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {tuple(shape)}")
+
+
+def scaled_pixels(images: np.ndarray, what: str) -> np.ndarray:
+    """Integer pixels (0 to 255) divided by 255; others are a ValueError naming ``what``."""
+    if images.size and (images.min() < 0 or images.max() > 255):
+        raise ValueError(
+            f"{what} holds integer pixels outside [0, 255] (from {images.min()} to {images.max()}): cannot scale them to [0, 1]"
+        )
+    return images / 255.0
+
+
 def _numeric(array: np.ndarray, what: str) -> np.ndarray:
     """``array`` as float64; it must hold finite real numbers."""
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
-        raise TypeError(f"{what} must hold real numbers; got dtype {array.dtype}")
+    check_numeric_dtype(array.dtype, what)
     array = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{what} must be finite; it contains NaN or Inf")
@@ -66,8 +92,7 @@ def _numeric(array: np.ndarray, what: str) -> np.ndarray:
 
 def _labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
     """``Y`` of shape ``(m,)`` or ``(1, m)`` holding 0 and 1, as float64 of shape ``(1, m)``."""
-    if Y.shape not in ((m,), (1, m)):
-        raise ValueError(f"{what} must have shape (1, m) or (m,) with m = {m} examples; got shape {Y.shape}")
+    check_label_shape(Y.shape, m, what)
     Y = _numeric(Y, what).reshape(1, m)
     other = np.unique(Y[(Y != 0) & (Y != 1)])
     if other.size:
@@ -258,15 +283,9 @@ def load_csv(
 def _pixels(images: np.ndarray, what: str) -> np.ndarray:
     """Images of shape ``(m, ...)`` as ``X`` of shape ``(n_x, m)``, one flattened image per column
     [seed 2.1]; integer pixels (0 to 255) divided by 255, floating ones kept as they are."""
-    if images.ndim < 2 or images.shape[0] == 0:
-        raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {images.shape}")
+    check_image_shape(images.shape, what)
     if np.issubdtype(images.dtype, np.integer):
-        if images.min() < 0 or images.max() > 255:
-            raise ValueError(
-                f"{what} holds integer pixels outside [0, 255] (from {images.min()} to {images.max()}): "
-                f"cannot scale them to [0, 1]"
-            )
-        images = images / 255.0
+        images = scaled_pixels(images, what)
     X = _numeric(images, what).reshape(images.shape[0], -1).T
     return np.ascontiguousarray(X)
 
@@ -331,6 +350,8 @@ def load_data(
     about 64 MiB of HDF5 images, else ``arraynet.io.chunked.DEFAULT_CHUNK``)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
+    from . import chunked  # builds on this module's checks
+
     suffix = Path(path).suffix.lower()
     per_chunk = chunks if isinstance(chunks, int) and not isinstance(chunks, bool) and chunks >= 1 else None
     if chunks is not None and chunks != "auto" and per_chunk is None:
