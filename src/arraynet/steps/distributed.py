@@ -48,8 +48,15 @@ _NOT_FINITE_X = "X must be finite; it contains NaN or Inf"
 _NOT_FINITE_Y = "Y must be finite; it contains NaN or Inf"
 
 
-def _not_binary(count: int) -> str:
-    return f"Y must hold binary labels: every entry 0 or 1; got {count} entries with other values"
+def _raise_problems(not_finite_X: int, other_labels: int, not_finite_Y: int) -> None:
+    """The ValueError data in memory gets from ``check_X`` / ``check_Y``, for these counts of bad
+    entries found in chunks (nothing when all are 0)."""
+    if not_finite_X:
+        raise ValueError(_NOT_FINITE_X)
+    if not_finite_Y:
+        raise ValueError(_NOT_FINITE_Y)
+    if other_labels:
+        raise ValueError(f"Y must hold binary labels: every entry 0 or 1; got {other_labels} entries with other values")
 
 
 def _label_problems(Y: Any, xp: ModuleType) -> tuple[int, int]:
@@ -74,9 +81,10 @@ def _block_partials(
     other than 0 and 1, and non-finite labels when ``check`` (zeros otherwise)."""
     xp = namespace_of(X)
     problems = (0, 0, 0)
-    if check:
-        problems = (int(xp.count_nonzero(~xp.isfinite(X))), *_label_problems(Y, xp))
-    Y = xp.astype(Y, X.dtype)
+    if check:  # the order _raise_problems takes
+        other_labels, not_finite_Y = _label_problems(Y, xp)
+        problems = (int(xp.count_nonzero(~xp.isfinite(X))), other_labels, not_finite_Y)
+    Y = xp.astype(Y, X.dtype, copy=False)
     AL, ZL, caches = kernel.forward(parameters, X, xp)
     grads = kernel.backward(AL, Y, caches, xp)
     m_b = X.shape[1]
@@ -173,13 +181,7 @@ class DaskStep:
         vector, problems = dask.compute(self._graph(check), optimize_graph=False)[0]
         self._iteration += 1
         if check:
-            not_finite_X, other_labels, not_finite_Y = problems
-            if not_finite_X:
-                raise ValueError(_NOT_FINITE_X)
-            if not_finite_Y:
-                raise ValueError(_NOT_FINITE_Y)
-            if other_labels:
-                raise ValueError(_not_binary(other_labels))
+            _raise_problems(*problems)
             self._checked = True
         xp = namespace_of(vector)
         grads, start = {}, 0
@@ -212,11 +214,8 @@ def checked_labels(Y: Any, dtype: Any) -> Any:
     def block(Y_b: Any) -> Any:
         xp = namespace_of(Y_b)
         other, not_finite = _label_problems(Y_b, xp)
-        if not_finite:
-            raise ValueError(_NOT_FINITE_Y)
-        if other:
-            raise ValueError(_not_binary(other))
-        return xp.astype(Y_b, dtype)
+        _raise_problems(0, other, not_finite)
+        return xp.astype(Y_b, dtype, copy=False)
 
     return Y.map_blocks(block, dtype=dtype)
 
@@ -228,8 +227,7 @@ def outputs(forward: Forward, parameters: Mapping[str, Any], X: Any) -> tuple[An
 
     def block(X_b: Any) -> Any:
         xp = namespace_of(X_b)
-        if not bool(xp.all(xp.isfinite(X_b))):
-            raise ValueError(_NOT_FINITE_X)
+        _raise_problems(int(xp.count_nonzero(~xp.isfinite(X_b))), 0, 0)
         AL, ZL, _ = forward(parameters, X_b, xp)
         if bool(xp.any(xp.isnan(ZL))):
             raise ValueError(
