@@ -16,9 +16,17 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-from array_api_compat import is_dask_namespace
 
-from .backends import backend_name, compute_device, compute_namespace, is_array, is_dask_array, namespace_of, to_numpy
+from .backends import (
+    backend_name,
+    compute_device,
+    compute_namespace,
+    is_array,
+    is_dask_array,
+    is_dask_namespace,
+    namespace_of,
+    to_numpy,
+)
 
 
 def as_array(x: Any, argument: str) -> Any:
