@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import arraynet
+from arraynet._validation import check_finite, check_X, non_finite
 from arraynet.backends import backend_name
 
 X = np.random.default_rng(0).standard_normal((2, 6))
@@ -296,3 +297,29 @@ def test_a_list_given_to_a_model_of_another_library_is_named_as_a_list():
     model.fit(torch.asarray(X), torch.asarray(Y), num_iterations=1)
     with pytest.raises(TypeError, match=r"X is a list \(read as a numpy array\) but the model is torch"):
         model.predict([[1.0], [2.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_finiteness_check_names_the_first_array_with_nan_or_inf_on_every_backend(xp, to_xp, dtype):
+    """``non_finite`` reads one sum when all is finite; a NaN, an Inf, or +Inf and -Inf together
+    (whose sum is NaN) are found wherever they are, and finite values whose sum overflows are
+    finite."""
+    big = float(np.finfo(dtype).max)
+    finite = to_xp(np.full((3, 4), big / 2), dtype)  # its sum overflows to inf
+    assert non_finite({"a": finite, "b": to_xp(np.zeros((2, 2)), dtype)}, xp) is None
+    assert non_finite({}, xp) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        values = np.zeros((3, 4))
+        values[2, 3] = bad
+        assert non_finite({"a": to_xp(np.ones((2, 2)), dtype), "b": to_xp(values, dtype), "c": to_xp(values, dtype)}, xp) == "b"
+    opposite = np.zeros((2, 3))
+    opposite[0, 0], opposite[1, 2] = np.inf, -np.inf
+    assert non_finite({"W": to_xp(opposite, dtype)}, xp) == "W"
+    with pytest.raises(ValueError, match=r"parameters\['W'\] must be finite; it contains NaN or Inf"):
+        check_finite({"W": to_xp(opposite, dtype)}, xp)
+
+
+def test_finite_x_whose_sum_overflows_is_accepted():
+    X_huge = np.full((2, 6), np.finfo(np.float32).max / 2, dtype=np.float32)
+    checked, _, _ = check_X(X_huge)
+    assert checked is X_huge

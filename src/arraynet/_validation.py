@@ -7,8 +7,10 @@ values are read where training or prediction reads them, and checked there, in t
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import operator
 import warnings
 from collections.abc import Mapping, Sequence
 from types import ModuleType
@@ -211,7 +213,7 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
         )
     if X.dtype != target:
         X = X.astype(target) if lazy else xp.astype(X, target)
-    elif not lazy and not bool(xp.all(xp.isfinite(X))):
+    elif not lazy and non_finite({"X": X}, xp) is not None:
         raise ValueError("X must be finite; it contains NaN or Inf")
     return (_along_m(X) if lazy else X), xp, device
 
@@ -350,12 +352,30 @@ def check_logistic_n_x(parameters: Mapping[str, Any]) -> int:
     return int(as_matrix(parameters["w"], "parameters['w']", "(n_x, 1)").shape[0])
 
 
+def non_finite(arrays: Mapping[str, Any], xp: ModuleType) -> str | None:
+    """The key of the first array of ``arrays`` (floating, of namespace ``xp``) that holds NaN or
+    Inf, or None when every one is finite.
+
+    One device sync, reading one sum, when they are all finite: a NaN or an infinity anywhere makes
+    the sum of all the elements NaN or infinite (IEEE arithmetic keeps them through any order of
+    additions), so a finite sum proves every element finite. It reads the data once and allocates
+    nothing of its size (``all(isfinite(x))`` is about 20 times slower on PyTorch CPU). Only a sum
+    that is not finite (a non-finite element, or finite ones whose sum overflows) checks the arrays
+    one by one."""
+    if not arrays:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # an inf or NaN sum is an answer here, not a warning
+        total = functools.reduce(operator.add, (xp.sum(value) for value in arrays.values()))
+        finite = bool(xp.isfinite(total))
+    if finite:
+        return None
+    return next((key for key, value in arrays.items() if not bool(xp.all(xp.isfinite(value)))), None)
+
+
 def check_finite(arrays: Mapping[str, Any], xp: ModuleType, argument: str = "parameters") -> None:
-    """Every array of ``arrays`` must be finite (one device sync each: for state set once, not for
-    per-step arguments)."""
-    for key, value in arrays.items():
-        if not bool(xp.all(xp.isfinite(value))):
-            raise ValueError(f"{argument}[{key!r}] must be finite; it contains NaN or Inf")
+    """Every array of ``arrays`` must be finite (``non_finite``: one device sync when they are)."""
+    if (key := non_finite(arrays, xp)) is not None:
+        raise ValueError(f"{argument}[{key!r}] must be finite; it contains NaN or Inf")
 
 
 def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:

@@ -4,9 +4,7 @@ the rest, with the namespace and device resolved once per public call."""
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_count, check_finite, check_learning_rate, check_parameters, check_X, check_Y
+from .._validation import (
+    check_count,
+    check_finite,
+    check_learning_rate,
+    check_parameters,
+    check_X,
+    check_Y,
+    non_finite,
+)
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
 from ..kernel.cost import cost_from_logits
 from ..steps import Kernel, choose_step, distributed, fast_paths_enabled
@@ -74,15 +80,6 @@ def _recorded_iterations(num_iterations: int, record_every: int) -> Iterator[int
     yield from range(0, num_iterations, record_every)
     if num_iterations and (num_iterations - 1) % record_every:
         yield num_iterations - 1
-
-
-def _non_finite(parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
-    """The first parameter holding NaN or Inf, or None when all are finite: one device sync when
-    they are (the checks are combined), one more per parameter to name it when not."""
-    finite = [xp.all(xp.isfinite(value)) for value in parameters.values()]
-    if bool(functools.reduce(operator.and_, finite)):
-        return None
-    return next(key for key, ok in zip(parameters, finite) if not bool(ok))
 
 
 def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
@@ -267,7 +264,7 @@ class Model:
                     cost = float(step.cost())
                     snapshot = step.snapshot()
                     problem = f"the cost became {cost}" if not math.isfinite(cost) else None
-                    if problem is None and (key := _non_finite(snapshot, xp)) is not None:
+                    if problem is None and (key := non_finite(snapshot, xp)) is not None:
                         # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
                         problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
                     if problem is not None:
@@ -292,7 +289,7 @@ class Model:
                     done = i + 1
                 else:
                     parameters = step.parameters
-                    if num_iterations and (key := _non_finite(parameters, xp)) is not None:
+                    if num_iterations and (key := non_finite(parameters, xp)) is not None:
                         history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
                         raise DivergenceError(
                             f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
