@@ -15,7 +15,7 @@ import pytest
 import arraynet
 from arraynet.backends import _unusable_reason, backend_name, to_numpy
 from arraynet.kernel.activations import Activation
-from arraynet.kernel.inplace import InPlaceOps
+from arraynet.kernel.inplace import InPlaceOps, Workspace
 from arraynet.steps import (
     ENVIRONMENT_VARIABLE,
     FAST_STEPS,
@@ -332,10 +332,14 @@ def test_the_in_place_operations_compute_the_array_api_expressions_they_stand_fo
     scaled = ops.copy(a)
     ops.scale_where_not(scaled, mask, 0.1, out)
     np.testing.assert_array_equal(to_numpy(scaled), to_numpy(xp.where(a > 0, a, 0.1 * a)))
+    kept = ops.copy(a)
+    ops.keep_where_positive(kept, b, Workspace(out, mask))
+    np.testing.assert_array_equal(to_numpy(kept), to_numpy(a * xp.astype(b > 0, a.dtype)))
+    assert (np.signbit(to_numpy(kept)) == np.signbit(to_numpy(a * xp.astype(b > 0, a.dtype)))).all()  # -0 kept
     sums = ops.empty((3, 1), a)
     ops.sum_columns(a, out=sums)
     np.testing.assert_array_equal(to_numpy(sums), to_numpy(xp.sum(a, axis=1, keepdims=True)))
-    assert set(cases) | {"empty", "fill_where", "scale_where_not", "sum_columns"} == DECLARED
+    assert set(cases) | {"empty", "fill_where", "keep_where_positive", "scale_where_not", "sum_columns"} == DECLARED
 
 
 STEPS = (GenericStep, *FAST_STEPS)

@@ -152,8 +152,7 @@ class ReLU(Activation):
         ops.clamp_min(Z, 0.0, out=A)
 
     def backward_into(self, dA: Any, Z: Any, A: Any, work: Workspace, ops: InPlaceOps) -> None:
-        ops.greater(Z, 0.0, out=work.values)  # the mask as 1/0 in dA's dtype
-        ops.multiply(dA, work.values, out=dA)
+        ops.keep_where_positive(dA, Z, work)
 
 
 class LeakyReLU(Activation):

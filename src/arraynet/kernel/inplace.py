@@ -105,6 +105,12 @@ class InPlaceOps(ABC):
         """``a >= value``, into a bool ``out`` or, as 1 and 0, a floating one."""
 
     @abstractmethod
+    def keep_where_positive(self, a: Any, z: Any, work: Workspace) -> None:
+        """``a = a * xp.astype(z > 0, a.dtype)``, over ``a`` (ReLU's backward step); ``work``'s
+        arrays (of ``a``'s shape) may be written over: the mask goes where the library multiplies
+        by it fastest."""
+
+    @abstractmethod
     def fill_where(self, a: Any, mask: Any, value: float) -> None:
         """``a = xp.where(mask, value, a)``, over ``a``."""
 
