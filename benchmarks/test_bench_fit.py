@@ -1,12 +1,13 @@
 """Whole ``fit`` calls, the way users train: arraynet's fit on each target (with the step it
 chooses there: buffered on NumPy and PyTorch CPU, compiled on JAX) against the loop a JAX user
-writes around a ``jax.jit`` step, per iteration once compiled; and, for the planar net, whole cold
+writes around a ``jax.jit`` step, per iteration once compiled, and a PyTorch user's whole training
+(the ``torch.nn`` network built, then autograd steps); and, for the planar net, whole cold
 fits (compilation included) as ``num_iterations`` grows, to show where compiling starts to pay."""
 
 from __future__ import annotations
 
 import pytest
-from workloads import FIT_ITERATIONS, LEARNING_RATE, NETS, SIZE, arrays, describe, jax_user_update
+from workloads import FIT_ITERATIONS, LEARNING_RATE, NETS, SIZE, arrays, describe, jax_user_update, torch_user_fit
 
 import arraynet
 
@@ -18,15 +19,25 @@ def _network(net):
     return arraynet.NeuralNetwork(list(net.layer_dims), hidden_activation=net.hidden, seed=0)
 
 
-@pytest.mark.parametrize("implementation", ["arraynet-fit", "jax-jit-loop"])
+@pytest.mark.parametrize("implementation", ["arraynet-fit", "jax-jit-loop", "torch-autograd-loop"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("net_name", list(NETS))
 def test_fit(benchmark, target, net_name, dtype, implementation):
     if implementation == "jax-jit-loop" and target.backend != "jax":
         pytest.skip("the JAX user's loop runs on JAX")
+    if implementation == "torch-autograd-loop" and target.backend != "torch":
+        pytest.skip("the PyTorch user's training runs on PyTorch")
     net, n = NETS[net_name], FIT_ITERATIONS[net_name]
     step = "jax-user"
-    if implementation == "arraynet-fit":
+    if implementation == "torch-autograd-loop":
+        step = "torch-user"
+        train = torch_user_fit(net, target, dtype)
+
+        def run():
+            return train(n)
+
+        run()  # the warm-up, as for the others
+    elif implementation == "arraynet-fit":
         _, X, Y = arrays(net, target, dtype)
 
         def run():

@@ -256,9 +256,9 @@ def numpy_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
     return step
 
 
-def torch_autograd_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
-    """The peer people would pick: ``torch.nn`` layers, autograd and ``torch.optim.SGD``, with
-    examples as rows and the sigmoid inside ``BCEWithLogitsLoss``, as PyTorch users write it."""
+def _torch_user_network(net: Net, target: Target, dtype: str) -> tuple[Any, Any, Any]:
+    """``(model, optimizer, loss)`` as PyTorch users write them: ``torch.nn`` layers (PyTorch's own
+    initialization), ``torch.optim.SGD`` and ``BCEWithLogitsLoss`` (the sigmoid inside the loss)."""
     import torch
 
     torch.manual_seed(0)
@@ -270,21 +270,57 @@ def torch_autograd_step(net: Net, target: Target, dtype: str) -> Callable[[], An
         if l < len(dims) - 1:
             layers.append(torch.nn.ReLU() if net.hidden == "relu" else torch.nn.Tanh())
     model = torch.nn.Sequential(*layers).to(device=target.device, dtype=dt)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    X, Y = host_data(dims[0], net.m)
-    X = torch.as_tensor(X.T.copy(), dtype=dt, device=target.device)
-    Y = torch.as_tensor(Y.T.copy(), dtype=dt, device=target.device)
+    return model, torch.optim.SGD(model.parameters(), lr=LEARNING_RATE), torch.nn.BCEWithLogitsLoss()
+
+
+def _torch_user_data(net: Net, target: Target, dtype: str) -> tuple[Any, Any]:
+    """``X, Y`` as PyTorch users hold them: examples as rows."""
+    import torch
+
+    dt = getattr(torch, dtype)
+    X, Y = host_data(net.layer_dims[0], net.m)
+    return (
+        torch.as_tensor(X.T.copy(), dtype=dt, device=target.device),
+        torch.as_tensor(Y.T.copy(), dtype=dt, device=target.device),
+    )
+
+
+def _torch_user_iteration(model: Any, optimizer: Any, loss_fn: Any, X: Any, Y: Any) -> Any:
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(X), Y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def torch_autograd_step(net: Net, target: Target, dtype: str) -> Callable[[], Any]:
+    """The peer people would pick, one step: ``torch.nn`` layers, autograd and ``torch.optim.SGD``,
+    with examples as rows and the sigmoid inside ``BCEWithLogitsLoss``, as PyTorch users write it."""
+    model, optimizer, loss_fn = _torch_user_network(net, target, dtype)
+    X, Y = _torch_user_data(net, target, dtype)
 
     def step() -> Any:
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X), Y)
-        loss.backward()
-        optimizer.step()
+        loss = _torch_user_iteration(model, optimizer, loss_fn, X, Y)
         target.sync()
         return loss
 
     return step
+
+
+def torch_user_fit(net: Net, target: Target, dtype: str) -> Callable[[int], Any]:
+    """A PyTorch user's whole training, as ``fit`` is arraynet's: ``fit(n)`` builds the network and
+    its optimizer (``_torch_user_network``) and runs ``n`` autograd steps, on data already in
+    tensors."""
+    X, Y = _torch_user_data(net, target, dtype)
+
+    def fit(n: int) -> Any:
+        model, optimizer, loss_fn = _torch_user_network(net, target, dtype)
+        for _ in range(n):
+            _torch_user_iteration(model, optimizer, loss_fn, X, Y)
+        target.sync()
+        return model
+
+    return fit
 
 
 def jax_user_update(net: Net, target: Target, dtype: str) -> tuple[Callable[[Any], Any], Any]:

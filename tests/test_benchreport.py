@@ -174,3 +174,35 @@ def test_a_speed_up_below_one_is_drawn_as_a_bar_to_the_left_of_one(tmp_path, mon
     assert spans == [(0.5, 1.0), (1.0, 400.0)] or spans == [(1.0, 0.5), (1.0, 400.0)]
     low, high = axes.get_xlim()
     assert low < 0.5 and high > 400
+
+
+def test_whole_trainings_are_judged_against_whole_trainings_and_steps_against_steps(tmp_path):
+    def fit(median, implementation, target, iterations=10):
+        return entry(
+            median, kind="fit", implementation=implementation, target=target, net="cat", dtype="float64",
+            iterations=iterations, step="buffered",
+        )
+
+    path = suite_json(
+        tmp_path,
+        [
+            fit(0.50, "arraynet-fit", "numpy"),
+            fit(0.40, "arraynet-fit", "torch-cpu"),
+            fit(0.05, "arraynet-fit", "torch-cuda"),  # a GPU: not in the CPU targets
+            fit(0.41, "torch-autograd-loop", "torch-cpu"),
+            fit(0.50, "jax-jit-loop", "jax"),
+            step(0.044, "arraynet-buffered", "torch-cpu", net="cat", dtype="float64"),
+            step(0.039, "arraynet", "torch-cpu", net="cat", dtype="float64"),  # not the step fit runs
+            step(0.040, "torch-autograd", "torch-cpu", net="cat", dtype="float64"),
+        ],
+    )
+    report = write_report(path).read_text()
+    assert (
+        "cat float64: the best arraynet (torch-cpu) / the best peer (torch autograd loop, torch-cpu), "
+        "whole trainings, per iteration: 0.98 (met; target <= 1.0)"
+    ) in report
+    assert (
+        "cat float64: the best arraynet (buffered, torch-cpu) / the best peer (torch autograd, torch-cpu), "
+        "steady state, per step: 1.10 (MISSED; target <= 1.0)"
+    ) in report
+    assert "| cat | float64 | 50 ms (buffered) | 40 ms (buffered) | 5 ms (buffered) | 41 ms | 50 ms |" in report
