@@ -43,16 +43,22 @@ _COMPILED: dict[Hashable, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 def _compiled(kernel: Kernel, xp: ModuleType) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The jitted ``(one, many)`` of ``kernel``: ``one(parameters, X, Y, learning_rate) ->
-    (parameters, Z^[L])`` and ``many(parameters, X, Y, learning_rate, n) -> parameters``."""
+    (parameters, J)``, one iteration and the cost [seed 2.3] of the parameters it started from (in
+    the same call: eager, the cost's few operations on a (1, m) array were as many dispatches), and
+    ``many(parameters, X, Y, learning_rate, n) -> parameters``."""
     if kernel.key not in _COMPILED:
         import jax
 
         step = train_step(kernel, xp)
 
+        def one(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> tuple[dict[str, Any], Any]:
+            updated, ZL = step(parameters, X, Y, learning_rate)
+            return updated, cost_from_logits(ZL, Y, xp)
+
         def many(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, n: int) -> Any:
             return jax.lax.fori_loop(0, n, lambda _, current: step(current, X, Y, learning_rate)[0], dict(parameters))
 
-        _COMPILED[kernel.key] = (jax.jit(step), jax.jit(many))
+        _COMPILED[kernel.key] = (jax.jit(one), jax.jit(many))
     return _COMPILED[kernel.key]
 
 
@@ -95,20 +101,18 @@ class CompiledStep:
             except Exception as exc:
                 del _COMPILED[kernel.key]
                 raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
-        return cls(one, many, parameters, X, Y, learning_rate, xp)
+        return cls(one, many, parameters, X, Y, learning_rate)
 
-    def __init__(
-        self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
-    ) -> None:
+    def __init__(self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> None:
         self._one, self._many = one, many
         self.parameters = dict(parameters)  # JAX arrays are immutable: nothing here is changed in place
-        self._X, self._Y, self._learning_rate, self._xp = X, Y, learning_rate, xp
+        self._X, self._Y, self._learning_rate = X, Y, learning_rate
         self._updated = self.parameters
         self._chunk = 1000  # iterations per compiled call, resized to about _CHUNK seconds
 
     def cost(self) -> Any:
-        self._updated, ZL = _call(self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate)
-        return cost_from_logits(ZL, self._Y, self._xp)
+        self._updated, cost = _call(self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate)
+        return cost
 
     def update(self) -> None:
         self.parameters = self._updated
