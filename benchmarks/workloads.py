@@ -160,15 +160,19 @@ def host_data(n_x: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((n_x, m)), (rng.random((1, m)) > 0.5).astype(np.float64)
 
 
+def initial_parameters(net: Net, target: Target, dtype: str) -> dict[str, Any]:
+    """He-initialized parameters of ``net`` on ``target`` in ``dtype`` (seed 0)."""
+    return arraynet.initialize_parameters(
+        net.layer_dims, "he", seed=0, xp=target.xp, dtype=target.dtype(dtype), device=target.device
+    )
+
+
 def arrays(net: Net, target: Target, dtype: str) -> tuple[dict[str, Any], Any, Any]:
     """``(parameters, X, Y)`` for ``net`` on ``target`` in ``dtype`` ("float32" or "float64")."""
     xp, dt = target.xp, target.dtype(dtype)
     X, Y = host_data(net.layer_dims[0], net.m)
-    parameters = arraynet.initialize_parameters(
-        net.layer_dims, "he", seed=0, xp=xp, dtype=dt, device=target.device
-    )
     return (
-        parameters,
+        initial_parameters(net, target, dtype),
         xp.asarray(X, dtype=dt, device=target.device),
         xp.asarray(Y, dtype=dt, device=target.device),
     )

@@ -323,10 +323,13 @@ def _targets(results: list[Result]) -> list[str]:
 Labeled = tuple[str, float]  # what was measured (implementation, target) and its seconds per iteration
 
 
-def _fastest(results: list[Result], kind: str, labels: dict[str, str], net: str, dtype: str) -> Labeled | None:
-    """The CPU result of ``kind`` for ``net`` in ``dtype`` with the fewest seconds per iteration
-    among the implementations of ``labels`` (implementation -> how the report names it, before
-    its target), as (name, seconds per iteration); a step's median is one iteration."""
+def _fastest(
+    results: list[Result], kind: str, labels: dict[str, str], net: str, dtype: str, cpu_only: bool = True
+) -> Labeled | None:
+    """The result of ``kind`` for ``net`` in ``dtype`` (on a CPU target, unless not ``cpu_only``)
+    with the fewest seconds per iteration among the implementations of ``labels`` (implementation
+    -> how the report names it, before its target), as (name, seconds per iteration); a step's
+    median is one iteration."""
     found = [
         (f"{labels[r.get('implementation')]}{r.get('target')}", r.median / r.get("iterations", 1))
         for r in results
@@ -334,7 +337,7 @@ def _fastest(results: list[Result], kind: str, labels: dict[str, str], net: str,
         and r.get("implementation") in labels
         and r.get("net") == net
         and r.get("dtype") == dtype
-        and not _is_gpu(r.get("target"))
+        and not (cpu_only and _is_gpu(r.get("target")))
     ]
     return min(found, key=lambda pair: pair[1], default=None)
 
@@ -376,8 +379,8 @@ def _fits(results: list[Result]) -> list[str]:
                 _find(fits, net=net, dtype=dtype, implementation="arraynet-fit", target="jax"),
                 _find(fits, net=net, dtype=dtype, implementation="jax-jit-loop", target="jax"),
             )
-            best, _ = _best_fit(results, net, dtype)
-            rows.append(row + ([_x(ratio)] if with_jax else []) + ["-" if best is None else str(best[0])])
+            pick = _fastest(results, "fit", {"arraynet-fit": ""}, net, dtype, cpu_only=False)
+            rows.append(row + ([_x(ratio)] if with_jax else []) + ["-" if pick is None else pick[0]])
     return _table(header, rows)
 
 
@@ -559,10 +562,11 @@ def write_report(json_path: str | os.PathLike[str], output: str | os.PathLike[st
         "## Whole fits, per iteration",
         "",
         "Median time of a whole `fit` (a new model: its initialization and input checks included), of",
-        "the JAX user's loop around one `jax.jit` step, or of a PyTorch user's whole training (the",
-        "`torch.nn` network built, then autograd steps), divided by its iterations, after a first call",
-        "that compiles; in brackets the step `fit` chose. \"pick\" is the fastest arraynet target for",
-        "that net and dtype in this run.",
+        "the JAX user's loop around one `jax.jit` step (from parameters it initializes), or of a PyTorch",
+        "user's whole training (the `torch.nn` network built, then autograd steps), divided by its",
+        "iterations, after a first call",
+        "that compiles; in brackets the step `fit` chose. \"pick\" is the fastest arraynet target (a GPU",
+        "one too) for that net and dtype in this run.",
         "",
     ]
     lines += _fits(results)

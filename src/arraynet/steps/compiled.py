@@ -1,8 +1,8 @@
 """The compiled step: the generic kernel's iteration (``train_step``) under the library's compiler,
 and the iterations between two recorded ones as one compiled loop, one dispatch.
 
-JAX: ``jax.jit`` of ``train_step`` for the recorded iterations, and ``jax.lax.fori_loop`` of it for
-``advance(n)``. ``n`` and the learning rate are arguments of the compiled call, not constants baked
+JAX: ``jax.jit`` of ``train_step`` with the cost of the parameters it starts from, for the recorded
+iterations, and ``jax.lax.fori_loop`` of ``train_step`` for ``advance(n)``. ``n`` and the learning rate are arguments of the compiled call, not constants baked
 into it, so one compilation serves every stretch (the last, shorter one too) and every learning
 rate of a sweep. The compiled functions are cached by the model's math (``Kernel.key``) and
 ``jax.jit`` caches them by shapes and dtypes, so a second ``fit``, a sweep or a grid search over the
