@@ -2,7 +2,10 @@
 as examples-in-rows would pay: the evidence behind issue 12's one missed target (the mid net in
 float64, 0.8x the JAX user's loop asked).
 
-Part 1 times each matrix product of the mid net's step (64-32-16-1, m = 2000) alone, compiled in a
+Part 0 times, per iteration and alternated, the mid net's kernel step in the compiled loop (what
+``fit`` runs between two recorded iterations), the JAX user's step (``jax.grad`` and SGD) in the
+same kind of loop, and the user's own loop (one ``jax.jit`` dispatch per iteration). Part 1 times
+each matrix product of the mid net's step (64-32-16-1, m = 2000) alone, compiled in a
 ``jax.lax.fori_loop`` (a dependence on the loop's carry keeps XLA from hoisting it), in the
 layouts the kernel's step gives XLA and in the alternatives. Part 2 times whole compiled loops of
 the kernel's step over a set of shapes with ``X`` as given (features x examples, row-major) and
@@ -38,6 +41,53 @@ def _seconds(run: Callable[[], Any], rounds: int = 5) -> float:
         jax.block_until_ready(run())
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def loops(dtype: Any, n: int = 500) -> None:
+    """Part 0: where the compiled step's gain comes from, on the mid net."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from workloads import LEARNING_RATE, NETS, all_targets, arrays, jax_user_update
+
+    net, target = NETS["mid"], all_targets()["jax"]
+    name = jnp.dtype(dtype).name
+    parameters, X, Y = arrays(net, target, name)
+    step = train_step(arraynet.NeuralNetwork(list(net.layer_dims), hidden_activation=net.hidden, seed=0)._kernel(), jnp)
+    update, start = jax_user_update(net, target, name)
+    kernel_loop = jax.jit(lambda p, k: jax.lax.fori_loop(0, k, lambda _, c: step(c, X, Y, LEARNING_RATE)[0], dict(p)))
+    user_in_loop = jax.jit(lambda p, k: jax.lax.fori_loop(0, k, lambda _, c: update(c), p))
+
+    def user_loop() -> Any:
+        current = start
+        for _ in range(n):
+            current = update(current)
+        return current
+
+    runs = {
+        "the kernel's step, compiled loop": lambda: kernel_loop(parameters, n),
+        "the user's step, compiled loop": lambda: user_in_loop(start, n),
+        "the user's loop, a dispatch per step": user_loop,
+    }
+    times = _alternated(runs)
+    base = times["the user's loop, a dispatch per step"]
+    print(f"Part 0: the mid net, {name}, us per iteration (median of 5, alternated)")
+    for label, seconds in times.items():
+        print(f"  {label:40s} {seconds / n * 1e6:8.1f}   {seconds / base:.3f}x the user's loop")
+
+
+def _alternated(runs: dict[str, Callable[[], Any]], rounds: int = 5) -> dict[str, float]:
+    """The median seconds of each run, alternating their order round by round."""
+    for run in runs.values():
+        jax.block_until_ready(run())
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(rounds):
+        for name in runs if r % 2 == 0 else reversed(list(runs)):
+            start = time.perf_counter()
+            jax.block_until_ready(runs[name]())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def products(dtype: Any, n: int = 2000) -> None:
@@ -105,19 +155,12 @@ def _layout_seconds(dims: tuple[int, ...], m: int, dtype: Any) -> tuple[float, f
     n = max(5, int(1e9 / (6 * dims[0] * dims[1] * m)))
     given = jax.jit(lambda p, X, k: jax.lax.fori_loop(0, k, lambda _, c: step(c, X, Y, 0.01)[0], dict(p)))
     rows = jax.jit(lambda p, Xr, k: jax.lax.fori_loop(0, k, lambda _, c: step(c, Xr.T, Y, 0.01)[0], dict(p)))
-    runs = {"given": lambda: given(parameters, X, n), "rows": lambda: rows(parameters, Xr, n)}
-    for run in runs.values():
-        jax.block_until_ready(run())
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for r in range(5):
-        for name in runs if r % 2 == 0 else reversed(list(runs)):
-            start = time.perf_counter()
-            jax.block_until_ready(runs[name]())
-            times[name].append(time.perf_counter() - start)
-    return statistics.median(times["given"]) / n, statistics.median(times["rows"]) / n
+    times = _alternated({"given": lambda: given(parameters, X, n), "rows": lambda: rows(parameters, Xr, n)})
+    return times["given"] / n, times["rows"] / n
 
 if __name__ == "__main__":
     print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}")
     for dtype in (jnp.float64, jnp.float32):
+        loops(dtype)
         products(dtype)
         layouts(dtype)
