@@ -219,3 +219,25 @@ def test_the_command_lines_local_cluster_starts_workers_without_the_malloc_trim_
         assert where == "Dask cluster of 1 local worker process"
         found = distributed.get_client().run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(found.values()) == [None]
+
+
+def test_bad_labels_in_a_zarr_store_or_an_hdf5_file_are_named_with_the_file_when_read(tmp_path):
+    """Chunked labels are checked where each chunk is read: the error names the array and the
+    file, as the eager loaders' does; loading reads no values."""
+    Y = Y_MOONS[0].copy()
+    Y[150] = 2.0
+    store = write_zarr(tmp_path / "bad.zarr", X_MOONS, Y, chunk=64)
+    X, labels = arraynet.load_zarr(store)  # lazy: nothing read yet
+    with pytest.raises(ValueError, match=r"'Y' in .*bad\.zarr must be binary labels, each 0 or 1; got also 2$"):
+        arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)
+    images = write_images(tmp_path / "bad.h5", m=30)
+    with h5py.File(images, "r+") as file:
+        file["train_set_y"][0, 7] = 3
+    X, labels = arraynet.load_data(images, chunks=10)
+    with pytest.raises(ValueError, match=r"'train_set_y' in .*bad\.h5 must be binary labels, each 0 or 1; got also 3$"):
+        arraynet.NeuralNetwork([48, 3, 1], seed=0).fit(X, labels, num_iterations=2)
+    NaN = Y.copy()
+    NaN[150] = np.nan
+    X, labels = arraynet.load_zarr(write_zarr(tmp_path / "nan.zarr", X_MOONS, NaN, chunk=64))
+    with pytest.raises(ValueError, match=r"'Y' in .*nan\.zarr must be finite; it contains NaN or Inf"):
+        arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)

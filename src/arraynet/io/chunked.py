@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .loaders import check_image_shape, check_label_shape, check_numeric_dtype, open_h5, scaled_pixels
+from .loaders import binary_labels, check_image_shape, check_label_shape, check_numeric_dtype, open_h5, scaled_pixels
 
 __all__ = ["DEFAULT_CHUNK", "chunked", "load_h5_chunked", "load_zarr"]
 
@@ -56,11 +56,16 @@ def _as_float(x: Any) -> Any:
 
 
 def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...]) -> Any:
-    """Dask labels of shape ``(m,)`` or ``(1, m)`` as ``(1, m)`` chunked as ``chunks`` along m;
-    their values are checked by the training."""
+    """Dask labels of shape ``(m,)`` or ``(1, m)`` as float64 ``(1, m)`` chunked as ``chunks``
+    along m; each chunk's values are checked where it is read (``binary_labels``: finite, 0 or
+    1), so an error names ``what``, the file, and not only the training's ``Y``."""
     check_numeric_dtype(Y.dtype, what)
     check_label_shape(Y.shape, m, what)
-    return _as_float(Y.reshape(1, m).rechunk((1, chunks)))
+    return Y.reshape(1, m).rechunk((1, chunks)).map_blocks(_binary_block, what, dtype=np.float64)
+
+
+def _binary_block(block: np.ndarray, what: str) -> np.ndarray:
+    return binary_labels(block, block.shape[1], what)
 
 
 def chunked(X: Any, Y: Any = None, chunks: int = DEFAULT_CHUNK) -> tuple[Any, Any]:

@@ -90,8 +90,9 @@ def _numeric(array: np.ndarray, what: str) -> np.ndarray:
     return array
 
 
-def _labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
-    """``Y`` of shape ``(m,)`` or ``(1, m)`` holding 0 and 1, as float64 of shape ``(1, m)``."""
+def binary_labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
+    """``Y`` (named ``what``) of shape ``(m,)`` or ``(1, m)`` holding 0 and 1, as float64 of shape
+    ``(1, m)``; a ValueError naming ``what`` otherwise."""
     check_label_shape(Y.shape, m, what)
     Y = _numeric(Y, what).reshape(1, m)
     other = np.unique(Y[(Y != 0) & (Y != 1)])
@@ -137,7 +138,7 @@ def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None =
             f"{x_key!r} in {path} has shape {X.shape}, one example per row, but the seed's layout is "
             f"(n_x, m), one example per column: store its transpose"
         )
-    return X, _labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
+    return X, binary_labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
 
 
 def _floats(row: list[str]) -> tuple[list[float], list[int]]:
@@ -277,7 +278,7 @@ def load_csv(
     if not read_labels:
         return X, None
     column = repr(names[index]) if names is not None else index
-    return X, _labels(table[index], X.shape[1], f"labels (column {column}) in {path}")
+    return X, binary_labels(table[index], X.shape[1], f"labels (column {column}) in {path}")
 
 
 def _pixels(images: np.ndarray, what: str) -> np.ndarray:
@@ -326,7 +327,7 @@ def load_h5(
     X = _pixels(np.asarray(arrays[0]), f"{x_key!r} in {found}")
     if y_key is None:
         return X, None
-    return X, _labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {found}")
+    return X, binary_labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {found}")
 
 
 def load_data(
