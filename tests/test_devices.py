@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -225,3 +226,22 @@ def test_same_seed_trains_to_the_same_costs_on_the_gpu_as_on_numpy(backend_case,
     np.testing.assert_allclose(on_gpu.costs, on_cpu.costs, rtol=RTOL[dtype])
     assert on_gpu.costs[-1] < on_gpu.costs[0]
     assert_same_place(model.predict_proba(X), X)
+
+
+def test_a_read_only_array_moved_to_pytorch_gets_memory_of_its_own():
+    """A JAX array (or a read-only NumPy one) reaches PyTorch as a copy: PyTorch would otherwise
+    share the read-only buffer (and warn that writing to the tensor is undefined)."""
+    torch = pytest.importorskip("torch")
+    host = np.arange(6.0, dtype=np.float32).reshape(2, 3)  # float32: JAX's float64 mode may be off
+    read_only = host.copy()
+    read_only.flags.writeable = False
+    sources = [read_only]
+    if "jax" in arraynet.available_backends():
+        sources.append(arraynet.asarray(host, "jax"))
+    for source in sources:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            tensor = arraynet.asarray(source, "torch")
+        tensor += 1  # its own memory: the source keeps its values
+        np.testing.assert_array_equal(to_numpy(source), host)
+        assert isinstance(tensor, torch.Tensor)

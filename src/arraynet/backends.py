@@ -435,6 +435,10 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
         host = to_numpy(x)
         if not is_array(x):
             _check_range(host, xp, dtype)
+        if is_torch_namespace(xp) and isinstance(host, np.ndarray) and not host.flags.writeable:
+            # a read-only view (of a JAX array's buffer, say): PyTorch would share it and warn that
+            # writing to the tensor is undefined; the tensor gets memory of its own
+            host = host.copy()
         return xp.asarray(host, dtype=dtype, device=target)
     except _LIBRARY_ERRORS as exc:
         where = "" if device is None else f" on device {device!r}"
