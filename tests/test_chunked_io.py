@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 import arraynet
+from arraynet.cli import main
 from arraynet.io import chunked
 
 from .test_cli import NETWORK, X_MOONS, Y_MOONS, arraynet_cli, percent
+from .test_dask import Computes
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -146,17 +148,32 @@ def test_train_on_a_zarr_store_and_with_dask_from_the_command_line(tmp_path):
         np.testing.assert_allclose(trained.predict_proba(X_MOONS), arraynet.load(tmp_path / "plain.npz").predict_proba(X_MOONS), rtol=1e-10)
 
 
+def test_a_sweep_runs_on_dask_with_the_costs_it_has_in_memory(tmp_path):
+    np.savez(tmp_path / "moons.npz", X=X_MOONS, Y=Y_MOONS)
+    sweep = ["sweep", tmp_path / "moons.npz", "--hidden-sizes", "2,5", "--activation", "tanh", "--learning-rate", "1.0", "--iterations", "60"]
+    plain, on_dask = arraynet_cli(*sweep), arraynet_cli(*sweep, "--dask", "--chunks", "64")
+
+    def rows(output):  # each size's final cost and train accuracy, the seconds left out
+        return [line.split()[:3] for line in output.splitlines()[1:]]
+
+    assert len(rows(plain.stdout)) == 2 and rows(on_dask.stdout) == rows(plain.stdout)
+    with Computes() as computes:  # in process: the runs compute on Dask, one compute per iteration
+        assert main([str(part) for part in sweep] + ["--dask", "--quiet"]) == 0
+    assert computes.count >= 2 * 60
+
+
 def test_dask_usage_errors_come_before_any_data(tmp_path):
     np.savez(tmp_path / "moons.npz", X=X_MOONS, Y=Y_MOONS)
-    for args, message in [
-        (["--chunks", "10"], "--chunks: only data read through Dask"),
-        (["--dask", "somewhere"], "expected threads, local:N"),
-        (["--dask", "local:0"], "expected threads, local:N"),
-        (["--dask", "--backend", "torch"], "Dask's chunks are NumPy or CuPy arrays"),
-        (["--dask", "--chunks", "0"], "--chunks: expected an integer >= 1"),
-    ]:
-        result = arraynet_cli("train", tmp_path / "missing.npz", *args, check=False)
-        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    for command in (["train"], ["sweep", "--hidden-sizes", "2,3"]):
+        for args, message in [
+            (["--chunks", "10"], "--chunks: only data read through Dask"),
+            (["--dask", "somewhere"], "expected threads, local:N"),
+            (["--dask", "local:0"], "expected threads, local:N"),
+            (["--dask", "--backend", "torch"], "Dask's chunks are NumPy or CuPy arrays"),
+            (["--dask", "--chunks", "0"], "--chunks: expected an integer >= 1"),
+        ]:
+            result = arraynet_cli(command[0], tmp_path / "missing.npz", *command[1:], *args, check=False)
+            assert result.returncode == 2 and message in result.stderr, (command, args, result.stderr)
     unreachable = arraynet_cli("train", tmp_path / "moons.npz", "--dask", "tcp://127.0.0.1:9", check=False)
     assert unreachable.returncode == 1
     assert "arraynet: error: --dask: cannot reach a Dask scheduler at tcp://127.0.0.1:9" in unreachable.stderr

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..models import DivergenceError
+from .scheduling import add_dask_arguments, check_dask_arguments, dask_scheduler, scheduler_of
 from .train import (
     add_training_arguments,
     build_model,
@@ -26,11 +27,17 @@ from .train import (
 
 
 def run(args: argparse.Namespace) -> int:
-    say = (lambda text: None) if args.quiet else write_line
     check_outputs([args.data, args.test], plot=args.plot)
     if args.plot is not None:
         check_plot_file(args.plot)
     prepare_backend(args, args.dtype)
+    with dask_scheduler(scheduler_of(args)):
+        return sweep(args)
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """The runs of ``run``, each a training of its own (on the Dask scheduler, if any)."""
+    say = (lambda text: None) if args.quiet else write_line
     X, Y = load_split(args.data, args)
     test = None if args.test is None else load_split(args.test, args, split="test")
     check_test_features(args, X, test)
@@ -94,6 +101,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     swept.add_argument("--learning-rates", type=float_list, metavar="RATES", help="e.g. 0.01,0.001,0.0001")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="also plot the cost curves and accuracies to FILE (.png, .svg, .pdf, ...)")
     add_training_arguments(parser)
+    add_dask_arguments(parser)
 
     def run_unless_conflicting(args: argparse.Namespace) -> int:
         """The swept option replaces its single-value one: both given is a usage error (exit 2),
@@ -105,6 +113,7 @@ def register(commands: argparse._SubParsersAction) -> None:
             parser.error("argument --hidden-sizes: sweeps a network's hidden layer; it does not apply to --model logistic")
         check_data_arguments(parser, args, args.data, args.test)
         check_training_arguments(parser, args, layers=2 if args.hidden_sizes is not None else None)
+        check_dask_arguments(parser, args)
         return run(args)
 
     parser.set_defaults(run=run_unless_conflicting)
