@@ -564,9 +564,8 @@ def write_report(json_path: str | os.PathLike[str], output: str | os.PathLike[st
         "Median time of a whole `fit` (a new model: its initialization and input checks included), of",
         "the JAX user's loop around one `jax.jit` step (from parameters it initializes), or of a PyTorch",
         "user's whole training (the `torch.nn` network built, then autograd steps), divided by its",
-        "iterations, after a first call",
-        "that compiles; in brackets the step `fit` chose. \"pick\" is the fastest arraynet target (a GPU",
-        "one too) for that net and dtype in this run.",
+        "iterations, after a first call that compiles; in brackets the step `fit` chose. \"pick\" is",
+        "the fastest arraynet target (a GPU one too) for that net and dtype in this run.",
         "",
     ]
     lines += _fits(results)
