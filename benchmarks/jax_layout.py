@@ -26,6 +26,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from workloads import LEARNING_RATE, NETS, all_targets, arrays, host_data, jax_user_update
 
 import arraynet
 from arraynet.steps import train_step
@@ -45,12 +46,6 @@ def _seconds(run: Callable[[], Any], rounds: int = 5) -> float:
 
 def loops(dtype: Any, n: int = 500) -> None:
     """Part 0: where the compiled step's gain comes from, on the mid net."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from workloads import LEARNING_RATE, NETS, all_targets, arrays, jax_user_update
-
     net, target = NETS["mid"], all_targets()["jax"]
     name = jnp.dtype(dtype).name
     parameters, X, Y = arrays(net, target, name)
@@ -145,9 +140,7 @@ def layouts(dtype: Any) -> None:
 def _layout_seconds(dims: tuple[int, ...], m: int, dtype: Any) -> tuple[float, float]:
     """Seconds per iteration of a compiled loop of the kernel's step with X as given and with X
     in rows, alternated round by round."""
-    rng = np.random.default_rng(0)
-    X = jnp.asarray(rng.standard_normal((dims[0], m)), dtype=dtype)
-    Y = jnp.asarray(rng.random((1, m)) > 0.5, dtype=dtype)
+    X, Y = (jnp.asarray(a, dtype=dtype) for a in host_data(dims[0], m))
     Xr = jnp.asarray(np.asarray(X).T.copy())
     model = arraynet.NeuralNetwork(list(dims), hidden_activation="tanh" if dims[0] == 2 else "relu", seed=0)
     parameters = model._initial_parameters(dims[0], jnp, X.dtype, None)
