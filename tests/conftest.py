@@ -158,6 +158,19 @@ def assert_same_place(result, like) -> None:
 
 
 @pytest.fixture
+def needs():
+    """``needs("torch")`` skips the test, with the reason, where that backend is not usable here:
+    the parts of a test about one particular library, for a test that otherwise runs anywhere."""
+
+    def skip_unless_usable(backend: str) -> None:
+        reason = _unusable_reason(backend)
+        if reason is not None:
+            pytest.skip(f"needs {backend}: {reason}")
+
+    return skip_unless_usable
+
+
+@pytest.fixture
 def fake_cupy(monkeypatch):
     """Pretend CuPy is missing or has no usable GPU: ``fake_cupy(None)`` hides CuPy, and
     ``fake_cupy(n)`` installs a fake CuPy whose ``cuda.runtime.getDeviceCount()`` returns ``n``,
@@ -189,6 +202,21 @@ def fake_cupy(monkeypatch):
     yield install
     monkeypatch.undo()
     _forget_backends()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The skipped tests counted by reason, one line a reason (``-ra``'s line per test location
+    ran to hundreds and buried the failures, which ``-rfE`` lists as before)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.write_sep("-", "skipped, by reason")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{count:5d}  {reason}")
 
 
 def _forget_backends() -> None:

@@ -271,11 +271,16 @@ def test_asarray_keeps_a_dask_array_lazy():
     assert computes.count == 0 and same is dask_X
     assert isinstance(single, da.Array) and single.dtype == np.float32 and single.chunks == dask_X.chunks
     np.testing.assert_array_equal(single.compute(), X.astype(np.float32))
-    with pytest.raises(TypeError, match="a Dask array's chunks can be NumPy or CuPy arrays, not torch"):
-        arraynet.asarray(dask_X, "torch")
     model = network()
     model.fit(single, Y.astype(np.float32), 0.3, 5)
     assert model.get_parameters()["W1"].dtype == np.float32
+
+
+def test_a_dask_array_is_not_moved_to_torch(needs):
+    needs("torch")
+    dask_X = da.from_array(planar()[0], chunks=(4, 100))
+    with pytest.raises(TypeError, match="a Dask array's chunks can be NumPy or CuPy arrays, not torch"):
+        arraynet.asarray(dask_X, "torch")
 
 
 def test_cupy_chunks_train_on_the_gpu_with_cupy_parameters():
@@ -407,15 +412,20 @@ def test_what_cannot_train_on_dask_data_says_so():
     masked = da.ma.masked_array(dask_X, mask=dask_X > 2)
     with pytest.raises(TypeError, match="X is a NumPy masked array"):
         network().fit(masked, Y, 0.3, 5)
-    on_torch = network()
-    on_torch.fit(arraynet.asarray(X, "torch"), arraynet.asarray(Y, "torch"), 0.3, 2)
-    with pytest.raises(TypeError, match=r"X is a Dask array of numpy chunks but the model is torch: .*X.compute\(\)"):
-        on_torch.predict(dask_X)
     with pytest.raises(TypeError, match=r"parameters\['W1'\] is a Dask array; a model's parameters live in memory .*compute\(\)"):
         network().set_parameters({key: da.from_array(value) for key, value in reference_parameters().items()})
     big = da.from_array(np.full((4, 1200), 1e39), chunks=(4, 100))
     with pytest.raises(ValueError, match="beyond the range of float32"):
         arraynet.asarray(big, "numpy", dtype="float32").compute()
+
+
+def test_a_torch_model_does_not_predict_on_dask_data(needs):
+    needs("torch")
+    X, Y = planar()
+    on_torch = network()
+    on_torch.fit(arraynet.asarray(X, "torch"), arraynet.asarray(Y, "torch"), 0.3, 2)
+    with pytest.raises(TypeError, match=r"X is a Dask array of numpy chunks but the model is torch: .*X.compute\(\)"):
+        on_torch.predict(da.from_array(X, chunks=(4, 100)))
 
 
 def test_the_functional_api_takes_dask_arrays_as_one_library():

@@ -43,3 +43,14 @@ def test_the_readme_links_the_documentation_that_exists():
     assert "docs/getting-started.md" in local and "ARCHITECTURE.md" in local
     for link in local:
         assert (README.parent / link).exists(), link
+
+
+def test_ci_runs_the_readme_commands_first_with_nothing_else_installed():
+    """.ci/run's first environment runs the README's two commands, each `A && B` as A then B (under
+    `set -e` only a list's last command stops the script), and installs nothing else before them."""
+    lines = [line.strip() for line in (README.parent / ".ci" / "run").read_text().splitlines()]
+    commands = [line for line in lines if line and not line.startswith("#")]
+    first = commands.index("fresh_venv", commands.index("fresh_venv() {") + 1)
+    contract = commands[first + 1 : commands.index("deactivate", first)]
+    readme = [part.strip() for kind, code in blocks() if kind == "bash" for part in code.strip().split("&&")]
+    assert contract == readme[:4]
