@@ -11,6 +11,7 @@ from .io.serialization import ModelFileError, load
 from .kernel.activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
 from .kernel.cost import compute_cost
 from .kernel.initialization import initialize_parameters
+from .kernel.optimizers import Adam, Decay, GradientDescent, Momentum, Optimizer, RMSprop
 from .kernel.propagation import LayerCache, backward, forward, update
 from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
 from .models.history import History
@@ -18,14 +19,20 @@ from .models.history import History
 __all__ = [
     "BACKENDS",
     "Activation",
+    "Adam",
+    "Decay",
     "DivergenceError",
+    "GradientDescent",
     "History",
     "LayerCache",
     "LeakyReLU",
     "LogisticRegression",
     "ModelFileError",
+    "Momentum",
     "NeuralNetwork",
     "NotFittedError",
+    "Optimizer",
+    "RMSprop",
     "ReLU",
     "Sigmoid",
     "Tanh",

@@ -1,13 +1,12 @@
-"""What every model shares: batch gradient descent [seed 2.5, 3.5], prediction, scoring and its
-parameters. A model defines its parameters and its forward and backward steps; this class does
-the rest, with the namespace and device resolved once per public call."""
+"""What every model shares: training [C1 2.5, 3.5; C2 1.1-1.5] (its loops: ``arraynet.models.training``),
+prediction, scoring, its parameters and its optimizer's state. A model defines its parameters and
+its forward and backward steps; this class does the rest, with the namespace and device resolved
+once per public call."""
 
 from __future__ import annotations
 
-import math
 import os
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,72 +20,20 @@ from .._validation import (
     check_parameters,
     check_X,
     check_Y,
-    non_finite,
 )
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
 from ..kernel.cost import cost_from_logits
-from ..steps import Kernel, choose_step, distributed, fast_paths_enabled
+from ..kernel.minibatches import ShuffleLike, check_batch_size
+from ..kernel.optimizers import DecayLike, GradientDescent, Optimizer, OptimizerLike, check_decay, get_optimizer
+from ..steps import Kernel, choose_epoch_step, choose_step, distributed, fast_paths_enabled
 from .history import History
-from .progress import progress_bar
+from .training import Callback, DivergenceError, Schedule, run_epochs, run_iterations
 
 __all__ = ["Callback", "DivergenceError", "Model", "NotFittedError"]
-
-# called at each recorded iteration as callback(iteration, cost, model); a true value stops training
-Callback = Callable[[int, float, "Model"], "bool | None"]
 
 
 class NotFittedError(ValueError, AttributeError):
     """The model has no parameters yet: call ``fit`` or ``set_parameters`` first."""
-
-
-class DivergenceError(FloatingPointError):
-    """The cost became NaN or Inf during training; the model kept its last finite parameters.
-
-    ``iteration`` is where the divergence was found. ``history`` is the run up to there: the
-    finite costs recorded (the model holds the parameters of ``history.iterations[-1]``, or its
-    starting ones when nothing was recorded), ``iterations_run`` the updates made before it was
-    found and ``seconds`` the time they took.
-    """
-
-    def __init__(self, message: str, iteration: int, history: History) -> None:
-        super().__init__(message)
-        self.iteration = iteration
-        self.history = history
-
-    def __reduce__(self) -> tuple[type[DivergenceError], tuple[str, int, History]]:
-        # pickled whole (joblib and multiprocessing send exceptions between processes)
-        return type(self), (str(self), self.iteration, self.history)
-
-
-def _divergence_message(problem: str, i: int, kept: int, record_every: int, learning_rate: float) -> str:
-    """What ``fit`` says when, at the recorded iteration ``i``, ``problem`` ("the cost became nan",
-    "W1 became NaN or Inf") was found."""
-    if i == 0:
-        return (
-            f"{problem.replace('became', 'is')} at iteration 0, before any update: the starting parameters give no "
-            "finite cost on this data (look for NaN, Inf or huge values in X and in the parameters); "
-            "the model keeps them"
-        )
-    return (
-        f"{problem} at iteration {i} (it is checked at the recorded iterations, every record_every = "
-        f"{record_every}; the last finite cost was at iteration {kept}); the model keeps "
-        f"its parameters from iteration {kept}. Try a smaller learning_rate than {learning_rate}"
-    )
-
-
-def _recorded_iterations(num_iterations: int, record_every: int) -> Iterator[int]:
-    """The iterations whose cost ``fit`` records: 0, ``record_every``, ... and the last one (made
-    as they come: a run of 10^8 iterations recording each one holds no list of them)."""
-    yield from range(0, num_iterations, record_every)
-    if num_iterations and (num_iterations - 1) % record_every:
-        yield num_iterations - 1
-
-
-def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
-    """``callback(*arguments)`` under NumPy's floating-point ``errstate``: the user's own
-    settings, not those of the training loop around it."""
-    with np.errstate(**errstate):
-        return callback(*arguments)
 
 
 class Model:
@@ -95,6 +42,7 @@ class Model:
 
     default_learning_rate: float
     default_num_iterations: int
+    default_epochs: int = 10
 
     def __init__(self, standardize: bool = False) -> None:
         if not isinstance(standardize, bool):
@@ -102,6 +50,11 @@ class Model:
         self.standardize = standardize
         self._parameters: dict[str, Any] | None = None
         self._scaling: tuple[Any, Any] | None = None  # (mean, std) of each feature, shape (n_x, 1)
+        # the last fit's optimizer and its state [C2 1.2-1.4], and the epochs and updates (t) made
+        self._optimizer: Optimizer | None = None
+        self._optimizer_state: dict[str, Any] | None = None
+        self._epochs = 0
+        self._updates = 0
 
     # -- what a model defines ------------------------------------------------------------------
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
@@ -186,38 +139,67 @@ class Model:
         Y: Any,
         learning_rate: float | None = None,
         num_iterations: int | None = None,
-        record_every: int = 100,
+        record_every: int | None = None,
         *,
+        optimizer: OptimizerLike = "gd",
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        shuffle: ShuffleLike = True,
+        decay: DecayLike = None,
         callback: Callback | None = None,
         progress: bool | None = None,
         fast_paths: bool | None = None,
     ) -> History:
-        """Batch gradient descent on ``X`` of shape ``(n_x, m)`` and labels ``Y`` of shape ``(1, m)``.
+        """Train on ``X`` of shape ``(n_x, m)`` (one example per column) and labels ``Y`` of shape
+        ``(1, m)``: batch gradient descent [C1 2.5, 3.5] by default, mini-batches [C2 1.1] with
+        ``batch_size``, and the course's optimizers [C2 1.2-1.4] and learning-rate decay [C2 1.5].
 
-        ``learning_rate`` and ``num_iterations`` default (None) to the model's
-        ``default_learning_rate`` and ``default_num_iterations``: 0.0075 and 2500 for a
-        ``NeuralNetwork``, 0.005 and 2000 for ``LogisticRegression``.
+        ``learning_rate`` defaults (None) to the model's ``default_learning_rate`` (0.0075 for a
+        ``NeuralNetwork``, 0.005 for ``LogisticRegression``).
+
+        **Batch gradient descent** (``batch_size=None``, ``optimizer="gd"``, no ``decay``): one
+        update per iteration on all ``m`` examples, ``num_iterations`` of them (default
+        ``default_num_iterations``: 2500, 2000). The cost is recorded at iterations 0,
+        ``record_every`` (default 100), ... and the last, each before that iteration's update.
+
+        **Mini-batches and optimizers**: ``batch_size`` cuts each epoch into ``floor(m / b)`` batches
+        of ``b`` examples and the rest, one update each; ``epochs`` (default ``default_epochs``: 10)
+        counts the passes over the data. ``shuffle``: True draws each epoch's order from
+        ``numpy.random.default_rng([seed, epoch])`` with the model's ``seed`` (the same batches on
+        every backend), False keeps the examples in order, a callable ``shuffle(epoch)`` returns
+        the permutation of ``range(m)`` to use (to reproduce another program's batches). ``optimizer``:
+        "gd", "momentum", "rmsprop", "adam" (the course's defaults) or an ``arraynet.Momentum(beta=...)``,
+        ``RMSprop``, ``Adam``; with ``batch_size=None`` it runs on one batch of all ``m`` examples,
+        ``epochs`` (or ``num_iterations``) times. ``decay``: a decay rate (``alpha0 / (1 + decay_rate
+        * epoch)``), an ``arraynet.Decay(decay_rate, time_interval)`` or a callable
+        ``decay(learning_rate, epoch) -> learning rate``. The epoch's cost (its batches' costs, each
+        before its update, weighted by their sizes) is recorded at epochs 0, ``record_every``
+        (default 1), ... and the last, after that epoch. Epochs and updates count across fits: a
+        fit continues from the model's parameters and its optimizer's state (``t`` included) when
+        its optimizer equals the last fit's (same kind and settings), and starts a new state
+        otherwise; shuffles and decay follow the model's epoch count.
 
         Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
         draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype. A
         model made with ``standardize=True`` learns each feature's mean and standard deviation on
         the data of its first ``fit`` and trains and predicts on ``(x - mean) / std`` from then on
         (saved with the model).
-        Records the cost at iterations 0, ``record_every``, ... and the last one. A cost or a
-        parameter that becomes NaN or Inf (both are checked at the recorded iterations, and the
-        parameters after the last update) raises ``DivergenceError``; the model then keeps the
-        parameters of the last iteration recorded with a finite cost, so whatever ends a fit, the
-        model holds finite parameters. ``KeyboardInterrupt`` (Ctrl-C) goes through ``fit``, the
-        model holding the parameters of the last recorded iteration.
 
-        At each recorded iteration ``i``, ``callback(i, cost, model)`` is called, the model holding
-        that iteration's parameters (those that gave ``cost``); if it returns a true value, training stops
-        there, the model keeps those parameters and ``history.stopped_early`` is True. The callback
-        may read and score the model; parameters it sets (``set_parameters``) do not redirect the
-        running training, which goes on from its own.
-        ``progress``: a progress bar with the iteration and the cost (see ``arraynet.models.progress``);
-        None shows it when standard error is a terminal and the run lasts over a second, False
-        never. Both act only at recorded iterations, so they cost the other iterations nothing.
+        A cost or a parameter that becomes NaN or Inf (both are checked at the recorded iterations
+        or epochs, and the parameters after the last update) raises ``DivergenceError``; the model
+        then keeps the parameters of the last recorded point with a finite cost, so whatever ends
+        a fit, the model holds finite parameters. ``KeyboardInterrupt`` (Ctrl-C) goes through
+        ``fit``, the model holding the parameters of the last recorded point.
+
+        At each recorded iteration or epoch ``i``, ``callback(i, cost, model)`` is called, the model
+        holding that point's parameters; if it returns a true value, training stops there, the
+        model keeps those parameters and ``history.stopped_early`` is True. The callback may read
+        and score the model; parameters it sets (``set_parameters``) do not redirect the running
+        training, which goes on from its own.
+        ``progress``: a progress bar with the iteration (or epoch) and the cost (see
+        ``arraynet.models.progress``); None shows it when standard error is a terminal and the run
+        lasts over a second, False never. Both act only at recorded points, so they cost the others
+        nothing.
         ``fast_paths``: False runs the generic kernel even where a fast path applies (see
         ``arraynet.steps``; same numbers, the environment variable ``ARRAYNET_FAST_PATHS=0``
         does the same for every fit); None follows that variable.
@@ -225,17 +207,30 @@ class Model:
         learning_rate = check_learning_rate(
             self.default_learning_rate if learning_rate is None else learning_rate
         )
-        num_iterations = check_count(
-            self.default_num_iterations if num_iterations is None else num_iterations,
-            "num_iterations",
-            0,
-        )
-        record_every = check_count(record_every, "record_every", 1)
+        optimizer = get_optimizer(optimizer)
+        decay = check_decay(decay)
+        if shuffle is not True and shuffle is not False and not callable(shuffle):
+            raise TypeError(f"shuffle must be True, False or a callable shuffle(epoch) -> permutation of range(m); got {shuffle!r}")
+        mini_batches = batch_size is not None
+        if mini_batches and num_iterations is not None:
+            raise ValueError(
+                f"num_iterations counts updates on all m examples; with batch_size={batch_size!r} give epochs "
+                "(passes over the data) instead"
+            )
+        if num_iterations is not None and epochs is not None:
+            raise ValueError("give num_iterations or epochs, not both: with batch_size=None each epoch is one iteration")
+        default = self.default_epochs if mini_batches else self.default_num_iterations
+        count_name = "epochs" if mini_batches or epochs is not None else "num_iterations"
+        given = epochs if epochs is not None else num_iterations
+        count = check_count(default if given is None else given, count_name, 0)
+        record_every = check_count((1 if mini_batches else 100) if record_every is None else record_every, "record_every", 1)
         use_fast_paths = fast_paths_enabled(fast_paths)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
         X, xp, device = self._check_X(X)
         Y = check_Y(Y, X, xp, device)
+        m = X.shape[1]
+        batch = check_batch_size(batch_size, m)
         scaling = self._scaling
         if self.standardize and scaling is None:
             scaling = self._learn_scaling(X, xp)
@@ -245,66 +240,37 @@ class Model:
         starting = self._parameters
         if starting is None:
             starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
+        kernel = self._kernel()
 
-        def adopt(parameters: dict[str, Any]) -> None:
+        if not mini_batches and isinstance(optimizer, GradientDescent) and decay is None:
+            first_epoch, first_update = self._epochs, self._updates
+
+            def adopt(parameters: dict[str, Any]) -> None:
+                self._parameters, self._scaling = parameters, scaling
+                self._optimizer, self._optimizer_state = optimizer, {}
+
+            step = choose_step(kernel, starting, X, Y, learning_rate, xp, use_fast_paths)
+            history = History(backend=backend_name(xp), device=str(device), step=step.name)
+            try:
+                return run_iterations(self, step, history, count, record_every, learning_rate, callback, progress, adopt, starting, xp)
+            finally:  # each iteration is an epoch of one batch, for the fits that follow
+                self._epochs, self._updates = first_epoch + history.iterations_run, first_update + history.iterations_run
+
+        if self._optimizer == optimizer and self._optimizer_state is not None and self._parameters is not None:
+            state, first_update = self._optimizer_state, self._updates
+        else:
+            state, first_update = optimizer._init(starting, xp), 0
+        schedule = Schedule(
+            optimizer, learning_rate, decay, shuffle, getattr(self, "seed", None), m, batch or m, self._epochs, first_update
+        )
+
+        def adopt_all(parameters: dict[str, Any], state: dict[str, Any], epochs: int, updates: int) -> None:
             self._parameters, self._scaling = parameters, scaling
+            self._optimizer, self._optimizer_state, self._epochs, self._updates = optimizer, state, epochs, updates
 
-        step = choose_step(self._kernel(), starting, X, Y, learning_rate, xp, use_fast_paths)
-        history = History(backend=backend_name(xp), device=str(device), step=step.name)
-        bar = progress_bar(num_iterations, progress)
-        last = num_iterations - 1
-        start = time.perf_counter()
-        outer = np.geterr()  # the user's settings, for the callback
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow on the way to NaN is
-                # what DivergenceError reports: NumPy's warnings would come first, or replace it
-                done = 0  # the updates made: the step holds the parameters of iteration `done`
-                for i in _recorded_iterations(num_iterations, record_every):
-                    step.advance(i - done)  # the iterations in between, in one call where the step can
-                    cost = float(step.cost())
-                    snapshot = step.snapshot()
-                    problem = f"the cost became {cost}" if not math.isfinite(cost) else None
-                    if problem is None and (key := non_finite(snapshot, xp)) is not None:
-                        # e.g. a ReLU unit whose weights overflowed to -inf: dead, its cost finite
-                        problem = f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
-                    if problem is not None:
-                        if not history.iterations:
-                            adopt(starting)
-                        kept = history.iterations[-1] if history.iterations else 0
-                        history.iterations_run, history.seconds = i, time.perf_counter() - start
-                        raise DivergenceError(
-                            _divergence_message(problem, i, kept, record_every, learning_rate),
-                            iteration=i,
-                            history=history,
-                        )
-                    adopt(snapshot)
-                    history.record(i, cost)
-                    if bar is not None:
-                        bar.update(i, cost)
-                    if callback is not None and _call_with_errstate(outer, callback, i, cost, self):
-                        history.stopped_early = True
-                        history.iterations_run = i
-                        break
-                    step.update()
-                    done = i + 1
-                else:
-                    parameters = step.parameters
-                    if num_iterations and (key := non_finite(parameters, xp)) is not None:
-                        history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
-                        raise DivergenceError(
-                            f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
-                            f"the model keeps its parameters from iteration {last}. Try a smaller "
-                            f"learning_rate than {learning_rate}",
-                            iteration=last,
-                            history=history,
-                        )
-                    adopt(parameters)
-                    history.iterations_run = num_iterations
-        finally:
-            if bar is not None:
-                bar.close()
-        history.seconds = time.perf_counter() - start  # after the last sync: the work is done
-        return history
+        epoch_step = choose_epoch_step(kernel, optimizer, starting, state, X, Y, batch or m, xp, use_fast_paths)
+        history = History(backend=backend_name(xp), device=str(device), step=epoch_step.name, unit="epoch")
+        return run_epochs(self, epoch_step, history, schedule, count, record_every, callback, progress, adopt_all, xp)
 
     # -- using a trained model -----------------------------------------------------------------
     def _outputs(self, X: Any, Y: Any = None) -> tuple[Any, Any, Any, ModuleType]:
@@ -374,7 +340,8 @@ class Model:
         """Replace the parameters with arrays of any Array API library, checked key by key and
         shape by shape. Training and prediction then run in that library and on that device. A
         standardization learned before is dropped: these parameters take the raw input (a model
-        made with ``standardize=True`` learns one again at its next ``fit``)."""
+        made with ``standardize=True`` learns one again at its next ``fit``); so are the optimizer's
+        state and the counts of epochs and updates (the next fit starts them anew)."""
         checked, xp, _ = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))
         for key, value in checked.items():
             if is_dask_array(value):
@@ -385,6 +352,7 @@ class Model:
         check_finite(checked, xp)
         self._parameters = checked
         self._scaling = None  # parameters from elsewhere take raw input; a standardizing model learns it anew
+        self._optimizer, self._optimizer_state, self._epochs, self._updates = None, None, 0, 0  # a new start
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to one ``.npz`` file at ``path``, atomically; ``arraynet.load(path)``
@@ -402,5 +370,10 @@ class Model:
         if self._scaling is not None:
             mean, std = self._scaling
             self._scaling = (asarray(mean, backend, device), asarray(std, backend, device))
+        if self._optimizer_state is not None:
+            self._optimizer_state = {
+                name: {key: asarray(value, backend, device) for key, value in average.items()}
+                for name, average in self._optimizer_state.items()
+            }
         return self
 

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from ..kernel.activations import Activation
 from ..kernel.cost import cost_from_logits
 
-__all__ = ["Kernel", "NotApplicable", "OneByOne", "Step"]
+__all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "Step"]
 
 # (parameters, X, xp) -> (A^[L], Z^[L], caches)
 Forward = Callable[[Mapping[str, Any], Any, ModuleType], tuple[Any, Any, Any]]
@@ -91,6 +91,52 @@ class Step(Protocol):
 
     def advance(self, n: int) -> None:
         """``n`` whole iterations (forward, backward, update), no cost read."""
+        ...
+
+
+@runtime_checkable
+class EpochStep(Protocol):
+    """Mini-batch training [C2 1.1] with an optimizer [C2 1.2-1.4], an epoch at a time.
+
+    Made by ``create(kernel, optimizer, parameters, state, X, Y, batch_size, xp)`` (or
+    ``NotApplicable`` saying why not), from the parameters and the optimizer's state (``state``, as
+    ``optimizer.init`` makes it), which it never changes in place. ``epoch(order, scalars)`` runs one
+    epoch: the batches of ``arraynet.kernel.minibatches.partition(m, batch_size)`` taken from the
+    examples in ``order`` (a host permutation of ``range(m)``, or None: as they are), one update
+    each, forward, backward and ``optimizer._apply`` with row ``k`` of ``scalars`` (a host float64
+    array, one row of ``optimizer.scalars`` per batch) for batch ``k``; it returns the epoch's cost,
+    the batches' costs (each before its update) weighted by their sizes, over ``m`` [C2 1.1], as a
+    0-d array or a float that ``fit`` reads at recorded epochs only. ``snapshot()`` gives the
+    current ``(parameters, state)`` as arrays that later epochs leave alone.
+
+    Every epoch step gives the generic one's numbers: bit for bit where it runs the same operations
+    in the same order, within a stated tolerance otherwise.
+    """
+
+    name: ClassVar[str]
+    parameters: dict[str, Any]
+
+    @classmethod
+    def create(
+        cls,
+        kernel: Kernel,
+        optimizer: Any,
+        parameters: Mapping[str, Any],
+        state: Mapping[str, Any],
+        X: Any,
+        Y: Any,
+        batch_size: int,
+        xp: ModuleType,
+    ) -> EpochStep:
+        """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
+        ...
+
+    def epoch(self, order: Any, scalars: Any) -> Any:
+        """One epoch's updates; its cost."""
+        ...
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The current parameters and optimizer state, as arrays that later epochs leave alone."""
         ...
 
 

@@ -16,13 +16,24 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .base import Kernel, NotApplicable, Step
+from ..backends import is_dask_array
+from ..kernel.optimizers import Optimizer
+from .base import EpochStep, Kernel, NotApplicable, Step
 from .buffered import BufferedStep
 from .compiled import CompiledStep
 from .distributed import DaskStep
-from .generic import GenericStep
+from .generic import GenericEpochStep, GenericStep
 
-__all__ = ["ENVIRONMENT_VARIABLE", "FAST_STEPS", "PLACEMENT_STEPS", "choose_step", "fast_paths_enabled"]
+__all__ = [
+    "ENVIRONMENT_VARIABLE",
+    "FAST_EPOCH_STEPS",
+    "FAST_STEPS",
+    "PLACEMENT_EPOCH_STEPS",
+    "PLACEMENT_STEPS",
+    "choose_epoch_step",
+    "choose_step",
+    "fast_paths_enabled",
+]
 
 logger = logging.getLogger("arraynet")
 
@@ -34,6 +45,9 @@ _ON = ("", "1", "true", "yes", "on")
 PLACEMENT_STEPS: tuple[type[Step], ...] = (DaskStep,)
 # tried in this order; the first whose create() does not raise NotApplicable runs
 FAST_STEPS: tuple[type[Step], ...] = (BufferedStep, CompiledStep)
+# the same for mini-batch training with an optimizer (fit with a batch_size, an optimizer or a decay)
+PLACEMENT_EPOCH_STEPS: tuple[type[EpochStep], ...] = ()
+FAST_EPOCH_STEPS: tuple[type[EpochStep], ...] = ()
 
 
 def fast_paths_enabled(fast_paths: bool | None = None) -> bool:
@@ -75,3 +89,33 @@ def choose_step(
         except NotApplicable as reason:
             logger.debug("the %s step does not apply: %s", step.name, reason)
     return GenericStep.create(kernel, parameters, X, Y, learning_rate, xp)
+
+
+def choose_epoch_step(
+    kernel: Kernel,
+    optimizer: Optimizer,
+    parameters: Mapping[str, Any],
+    state: Mapping[str, Any],
+    X: Any,
+    Y: Any,
+    batch_size: int,
+    xp: ModuleType,
+    fast_paths: bool | None = None,
+) -> EpochStep:
+    """The step that runs mini-batch training with ``optimizer`` (``EpochStep``), chosen as
+    ``choose_step`` chooses: ``PLACEMENT_EPOCH_STEPS``, then ``FAST_EPOCH_STEPS`` when the fast paths
+    are on, else ``GenericEpochStep``."""
+    candidates = PLACEMENT_EPOCH_STEPS + (FAST_EPOCH_STEPS if fast_paths_enabled(fast_paths) else ())
+    arguments = (kernel, optimizer, parameters, state, X, Y, batch_size, xp)
+    for step in candidates:
+        try:
+            return step.create(*arguments)
+        except NotApplicable as reason:
+            logger.debug("the %s step does not apply: %s", step.name, reason)
+    if is_dask_array(X):
+        raise TypeError(
+            "X is a Dask array: mini-batch training (a batch_size, an optimizer other than 'gd' or a decay) "
+            "has no step for Dask data in this version; train with batch gradient descent "
+            "(batch_size=None, optimizer='gd'), or compute X into memory"
+        )
+    return GenericEpochStep.create(*arguments)

@@ -1,0 +1,250 @@
+"""``fit``'s loops, read top to bottom: batch gradient descent by iterations [C1 2.5, 3.5], and
+mini-batch training by epochs with an optimizer and a decaying learning rate [C2 1.1-1.5].
+
+Both run a step (``arraynet.steps``) and act only at the recorded iterations or epochs: the cost is
+read there (a device sync), checked for divergence with the parameters, handed to the progress bar
+and the callback, and the model takes the step's parameters there. Nothing runs per batch but the
+step itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._validation import non_finite
+from ..kernel.minibatches import ShuffleLike, epoch_order, partition
+from ..kernel.optimizers import Optimizer, decayed
+from ..steps import EpochStep, Step
+from .history import History
+from .progress import progress_bar
+
+__all__ = ["Callback", "DivergenceError", "Schedule", "recorded", "run_epochs", "run_iterations"]
+
+# called at each recorded iteration (or epoch) as callback(iteration, cost, model); a true value stops
+# training (the model: the arraynet.models.Model being trained)
+Callback = Callable[[int, float, Any], "bool | None"]
+
+
+class DivergenceError(FloatingPointError):
+    """The cost became NaN or Inf during training; the model kept its last finite parameters.
+
+    ``iteration`` is where the divergence was found (an epoch, in mini-batch training). ``history``
+    is the run up to there: the finite costs recorded (the model holds the parameters of
+    ``history.iterations[-1]``, or its starting ones when nothing was recorded), ``iterations_run``
+    the updates made before it was found (epochs, in mini-batch training) and ``seconds`` the time
+    they took.
+    """
+
+    def __init__(self, message: str, iteration: int, history: History) -> None:
+        super().__init__(message)
+        self.iteration = iteration
+        self.history = history
+
+    def __reduce__(self) -> tuple[type[DivergenceError], tuple[str, int, History]]:
+        # pickled whole (joblib and multiprocessing send exceptions between processes)
+        return type(self), (str(self), self.iteration, self.history)
+
+
+def recorded(count: int, record_every: int) -> Iterator[int]:
+    """The iterations (or epochs) whose cost ``fit`` records: 0, ``record_every``, ... and the last
+    one (made as they come: a run of 10^8 iterations recording each one holds no list of them)."""
+    yield from range(0, count, record_every)
+    if count and (count - 1) % record_every:
+        yield count - 1
+
+
+def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
+    """``callback(*arguments)`` under NumPy's floating-point ``errstate``: the user's own
+    settings, not those of the training loop around it."""
+    with np.errstate(**errstate):
+        return callback(*arguments)
+
+
+def _problem(cost: float, parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
+    """What diverged at a recorded point: the cost, or a parameter (a ReLU unit whose weights
+    overflowed to -inf is dead with its cost finite); None when nothing did."""
+    if not math.isfinite(cost):
+        return f"the cost became {cost}"
+    if (key := non_finite(parameters, xp)) is not None:
+        return f"the parameter {key} became NaN or Inf (with the cost finite, {cost})"
+    return None
+
+
+def run_iterations(
+    model: Any,
+    step: Step,
+    history: History,
+    num_iterations: int,
+    record_every: int,
+    learning_rate: float,
+    callback: Callback | None,
+    progress: bool | None,
+    adopt: Callable[[dict[str, Any]], None],
+    starting: dict[str, Any],
+    xp: ModuleType,
+) -> History:
+    """Batch gradient descent [C1 3.5]: ``num_iterations`` iterations of ``step``, the cost recorded
+    at iteration 0, ``record_every``, ... and the last (before that iteration's update, with the
+    model holding the parameters that gave it). ``adopt(parameters)`` makes parameters the model's."""
+    bar = progress_bar(num_iterations, progress)
+    last = num_iterations - 1
+    start = time.perf_counter()
+    outer = np.geterr()  # the user's settings, for the callback
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow on the way to NaN is
+            # what DivergenceError reports: NumPy's warnings would come first, or replace it
+            done = 0  # the updates made: the step holds the parameters of iteration `done`
+            for i in recorded(num_iterations, record_every):
+                step.advance(i - done)  # the iterations in between, in one call where the step can
+                cost = float(step.cost())
+                snapshot = step.snapshot()
+                if (problem := _problem(cost, snapshot, xp)) is not None:
+                    if not history.iterations:
+                        adopt(starting)
+                    kept = history.iterations[-1] if history.iterations else 0
+                    history.iterations_run, history.seconds = i, time.perf_counter() - start
+                    raise DivergenceError(
+                        _divergence_message(problem, i, kept, record_every, learning_rate), iteration=i, history=history
+                    )
+                adopt(snapshot)
+                history.record(i, cost)
+                if bar is not None:
+                    bar.update(i, cost)
+                if callback is not None and _call_with_errstate(outer, callback, i, cost, model):
+                    history.stopped_early = True
+                    history.iterations_run = i
+                    break
+                step.update()
+                done = i + 1
+            else:
+                parameters = step.parameters
+                if num_iterations and (key := non_finite(parameters, xp)) is not None:
+                    history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
+                    raise DivergenceError(
+                        f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
+                        f"the model keeps its parameters from iteration {last}. Try a smaller "
+                        f"learning_rate than {learning_rate}",
+                        iteration=last,
+                        history=history,
+                    )
+                adopt(parameters)
+                history.iterations_run = num_iterations
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start  # after the last sync: the work is done
+    history.updates = history.iterations_run
+    return history
+
+
+def _divergence_message(problem: str, i: int, kept: int, record_every: int, learning_rate: float) -> str:
+    """What ``fit`` says when, at the recorded iteration ``i``, ``problem`` ("the cost became nan",
+    "W1 became NaN or Inf") was found."""
+    if i == 0:
+        return (
+            f"{problem.replace('became', 'is')} at iteration 0, before any update: the starting parameters give no "
+            "finite cost on this data (look for NaN, Inf or huge values in X and in the parameters); "
+            "the model keeps them"
+        )
+    return (
+        f"{problem} at iteration {i} (it is checked at the recorded iterations, every record_every = "
+        f"{record_every}; the last finite cost was at iteration {kept}); the model keeps "
+        f"its parameters from iteration {kept}. Try a smaller learning_rate than {learning_rate}"
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What mini-batch training needs besides the step: the optimizer, whose ``scalars`` give each
+    update's numbers; the learning rate ``alpha0`` and its ``decay`` [C2 1.5]; how each epoch orders
+    the ``m`` examples (``shuffle``, the model's ``seed``) and cuts them into batches of
+    ``batch_size`` [C2 1.1]; and where the model's counts stand: ``first_epoch`` epochs and
+    ``first_update`` updates made by its earlier fits (the next update is ``t = first_update + 1``)."""
+
+    optimizer: Optimizer
+    learning_rate: float
+    decay: Callable[[float, int], float] | None
+    shuffle: ShuffleLike
+    seed: int | None
+    m: int
+    batch_size: int
+    first_epoch: int
+    first_update: int
+
+    def epoch(self, e: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """Epoch ``e`` of this fit (0-based): the order of its examples (None: as they are; one batch
+        of all ``m`` is never shuffled) and its updates' scalars, one row per batch (host float64)."""
+        epoch = self.first_epoch + e
+        batches = len(partition(self.m, self.batch_size))
+        order = epoch_order(self.shuffle, self.seed, epoch, self.m) if batches > 1 else None
+        alpha = decayed(self.decay, self.learning_rate, epoch)
+        t = self.first_update + e * batches
+        scalars = np.array([self.optimizer.scalars(alpha, t + k) for k in range(1, batches + 1)], dtype=np.float64)
+        return order, scalars
+
+    def updates(self, epochs: int) -> int:
+        """The model's update count after ``epochs`` epochs of this fit."""
+        return self.first_update + epochs * len(partition(self.m, self.batch_size))
+
+
+def run_epochs(
+    model: Any,
+    step: EpochStep,
+    history: History,
+    schedule: Schedule,
+    epochs: int,
+    record_every: int,
+    callback: Callback | None,
+    progress: bool | None,
+    adopt: Callable[[dict[str, Any], dict[str, Any], int, int], None],
+    xp: ModuleType,
+) -> History:
+    """Mini-batch training [C2 1.1]: ``epochs`` epochs of ``step``, the epoch's cost (its batches'
+    costs, each before its update, weighted by their sizes) recorded at epoch 0, ``record_every``,
+    ... and the last, after that epoch, the model then holding the parameters it ended with.
+    ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
+    model's; what happens between two recorded epochs is never read on the host."""
+    bar = progress_bar(epochs, progress)
+    start = time.perf_counter()
+    outer = np.geterr()
+    kept: int | None = None  # the last recorded epoch: the model holds what it ended with
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            done = 0
+            for e in recorded(epochs, record_every):
+                while done <= e:
+                    cost = step.epoch(*schedule.epoch(done))
+                    done += 1
+                cost = float(cost)
+                parameters, state = step.snapshot()
+                if (problem := _problem(cost, parameters, xp)) is not None:
+                    history.iterations_run, history.seconds = e, time.perf_counter() - start
+                    history.updates = schedule.updates(e) - schedule.first_update
+                    where = "its starting parameters" if kept is None else f"its parameters from the end of epoch {kept}"
+                    raise DivergenceError(
+                        f"{problem} in epoch {e} (checked at the recorded epochs, every record_every = {record_every}); "
+                        f"the model keeps {where}. Try a smaller learning_rate than {schedule.learning_rate}",
+                        iteration=e,
+                        history=history,
+                    )
+                adopt(parameters, state, schedule.first_epoch + e + 1, schedule.updates(e + 1))
+                kept = e
+                history.record(e, cost)
+                history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
+                if bar is not None:
+                    bar.update(e, cost)
+                if callback is not None and _call_with_errstate(outer, callback, e, cost, model):
+                    history.stopped_early = True
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start
+    return history
