@@ -30,7 +30,7 @@ def by_hand(name, **settings):
     beta1, beta2, epsilon = settings.get("beta1", 0.9), settings.get("beta2", 0.999), settings.get("epsilon", 1e-8)
     after = []
     for t, grads in enumerate(GRADS, start=1):
-        for key in W:
+        for key in list(W):
             d = grads[f"d{key}"]
             if name == "gd":
                 W[key] = W[key] - ALPHA * d
@@ -87,8 +87,8 @@ def test_update_is_pure_it_changes_none_of_its_arguments():
     state = optimizer.init(parameters)
     kept = {key: value.copy() for key, value in parameters.items()}
     optimizer.update(parameters, GRADS[0], state, ALPHA, 1)
-    for key in parameters:
-        np.testing.assert_array_equal(parameters[key], kept[key])
+    for key, value in parameters.items():
+        np.testing.assert_array_equal(value, kept[key])
         assert not np.any(state["v"][f"d{key}"]) and not np.any(state["s"][f"d{key}"])
 
 
