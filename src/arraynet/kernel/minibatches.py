@@ -9,11 +9,12 @@ seed and the epoch), so every backend, device and step gathers the same examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ShuffleLike", "check_batch_size", "epoch_order", "partition"]
+__all__ = ["EpochPlan", "ShuffleLike", "check_batch_size", "epoch_order", "partition"]
 
 # shuffle=True (drawn from the seed), False (in order) or shuffle(epoch) -> a permutation of range(m)
 ShuffleLike = bool | Callable[[int], Any]
@@ -65,3 +66,26 @@ def epoch_order(shuffle: ShuffleLike, seed: int | None, epoch: int, m: int) -> n
             f"(e.g. numpy.random.permutation(m)); got {described}"
         )
     return permutation.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    """What a step needs to run one epoch: its ``number`` (0-based, counted across the model's
+    fits), how its ``m`` examples are ordered (``shuffle``, False when they stay as they are, with
+    the model's ``seed``), and ``scalars``, one row of the optimizer's host float64 scalars per
+    update of the epoch, in order."""
+
+    number: int
+    shuffle: ShuffleLike
+    seed: int | None
+    m: int
+    scalars: np.ndarray
+
+    def order(self) -> np.ndarray | None:
+        """The epoch's permutation of the ``m`` examples (``epoch_order``), or None for as they are."""
+        return epoch_order(self.shuffle, self.seed, self.number, self.m)
+
+    def generator(self) -> np.random.Generator:
+        """The epoch's own generator, ``numpy.random.default_rng([seed, number])``, for a step that
+        draws its own order (a step over chunks shuffles the chunks and the examples in each)."""
+        return np.random.default_rng(None if self.seed is None else [self.seed, self.number])

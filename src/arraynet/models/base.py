@@ -260,9 +260,6 @@ class Model:
             state, first_update = self._optimizer_state, self._updates
         else:
             state, first_update = optimizer._init(starting, xp), 0
-        schedule = Schedule(
-            optimizer, learning_rate, decay, shuffle, getattr(self, "seed", None), m, batch or m, self._epochs, first_update
-        )
 
         def adopt_all(parameters: dict[str, Any], state: dict[str, Any], epochs: int, updates: int) -> None:
             self._parameters, self._scaling = parameters, scaling
@@ -270,6 +267,8 @@ class Model:
 
         epoch_step = choose_epoch_step(kernel, optimizer, starting, state, X, Y, batch or m, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=epoch_step.name, unit="epoch")
+        seed = getattr(self, "seed", None)
+        schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, self._epochs, first_update)
         return run_epochs(self, epoch_step, history, schedule, count, record_every, callback, progress, adopt_all, xp)
 
     # -- using a trained model -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import non_finite
-from ..kernel.minibatches import ShuffleLike, epoch_order, partition
+from ..kernel.minibatches import EpochPlan, ShuffleLike
 from ..kernel.optimizers import Optimizer, decayed
 from ..steps import EpochStep, Step
 from .history import History
@@ -164,9 +164,10 @@ def _divergence_message(problem: str, i: int, kept: int, record_every: int, lear
 class Schedule:
     """What mini-batch training needs besides the step: the optimizer, whose ``scalars`` give each
     update's numbers; the learning rate ``alpha0`` and its ``decay`` [C2 1.5]; how each epoch orders
-    the ``m`` examples (``shuffle``, the model's ``seed``) and cuts them into batches of
-    ``batch_size`` [C2 1.1]; and where the model's counts stand: ``first_epoch`` epochs and
-    ``first_update`` updates made by its earlier fits (the next update is ``t = first_update + 1``)."""
+    the ``m`` examples (``shuffle``, the model's ``seed``) [C2 1.1]; and where the model's counts
+    stand: ``first_epoch`` epochs and ``first_update`` updates made by its earlier fits (the next
+    update is ``t = first_update + 1``). ``batches`` is the number of updates an epoch makes (the
+    step's: ``EpochStep.batches``)."""
 
     optimizer: Optimizer
     learning_rate: float
@@ -174,24 +175,22 @@ class Schedule:
     shuffle: ShuffleLike
     seed: int | None
     m: int
-    batch_size: int
+    batches: int
     first_epoch: int
     first_update: int
 
-    def epoch(self, e: int) -> tuple[np.ndarray | None, np.ndarray]:
-        """Epoch ``e`` of this fit (0-based): the order of its examples (None: as they are; one batch
-        of all ``m`` is never shuffled) and its updates' scalars, one row per batch (host float64)."""
+    def epoch(self, e: int) -> EpochPlan:
+        """Epoch ``e`` of this fit (0-based): its number among the model's epochs, its order (one
+        batch of all ``m`` examples is never shuffled) and its updates' scalars, one row per batch."""
         epoch = self.first_epoch + e
-        batches = len(partition(self.m, self.batch_size))
-        order = epoch_order(self.shuffle, self.seed, epoch, self.m) if batches > 1 else None
         alpha = decayed(self.decay, self.learning_rate, epoch)
-        t = self.first_update + e * batches
-        scalars = np.array([self.optimizer.scalars(alpha, t + k) for k in range(1, batches + 1)], dtype=np.float64)
-        return order, scalars
+        t = self.first_update + e * self.batches
+        scalars = np.array([self.optimizer.scalars(alpha, t + k) for k in range(1, self.batches + 1)], dtype=np.float64)
+        return EpochPlan(epoch, self.shuffle if self.batches > 1 else False, self.seed, self.m, scalars)
 
     def updates(self, epochs: int) -> int:
         """The model's update count after ``epochs`` epochs of this fit."""
-        return self.first_update + epochs * len(partition(self.m, self.batch_size))
+        return self.first_update + epochs * self.batches
 
 
 def run_epochs(
@@ -220,7 +219,7 @@ def run_epochs(
             done = 0
             for e in recorded(epochs, record_every):
                 while done <= e:
-                    cost = step.epoch(*schedule.epoch(done))
+                    cost = step.epoch(schedule.epoch(done))
                     done += 1
                 cost = float(cost)
                 parameters, state = step.snapshot()

@@ -100,14 +100,16 @@ class EpochStep(Protocol):
 
     Made by ``create(kernel, optimizer, parameters, state, X, Y, batch_size, xp)`` (or
     ``NotApplicable`` saying why not), from the parameters and the optimizer's state (``state``, as
-    ``optimizer.init`` makes it), which it never changes in place. ``epoch(order, scalars)`` runs one
-    epoch: the batches of ``arraynet.kernel.minibatches.partition(m, batch_size)`` taken from the
-    examples in ``order`` (a host permutation of ``range(m)``, or None: as they are), one update
-    each, forward, backward and ``optimizer._apply`` with row ``k`` of ``scalars`` (a host float64
-    array, one row of ``optimizer.scalars`` per batch) for batch ``k``; it returns the epoch's cost,
-    the batches' costs (each before its update) weighted by their sizes, over ``m`` [C2 1.1], as a
-    0-d array or a float that ``fit`` reads at recorded epochs only. ``snapshot()`` gives the
-    current ``(parameters, state)`` as arrays that later epochs leave alone.
+    ``optimizer.init`` makes it), which it never changes in place. ``batches`` is the number of
+    updates an epoch makes: ``len(partition(m, batch_size))`` for a step over the whole data (the
+    course's ``floor(m / b)`` batches and the rest), more for one whose batches never cross its
+    chunks. ``epoch(plan)`` runs epoch ``plan`` (``arraynet.kernel.minibatches.EpochPlan``): its
+    batches taken from the examples in ``plan.order()`` (a host permutation of ``range(m)``, or
+    None: as they are), one update each, forward, backward and ``optimizer._apply`` with row ``k``
+    of ``plan.scalars`` for batch ``k``; it returns the epoch's cost, the batches' costs (each before
+    its update) weighted by their sizes, over ``m`` [C2 1.1], as a 0-d array or a float that ``fit``
+    reads at recorded epochs only. ``snapshot()`` gives the current ``(parameters, state)`` as
+    arrays that later epochs leave alone.
 
     Every epoch step gives the generic one's numbers: bit for bit where it runs the same operations
     in the same order, within a stated tolerance otherwise.
@@ -115,6 +117,7 @@ class EpochStep(Protocol):
 
     name: ClassVar[str]
     parameters: dict[str, Any]
+    batches: int
 
     @classmethod
     def create(
@@ -131,7 +134,7 @@ class EpochStep(Protocol):
         """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
         ...
 
-    def epoch(self, order: Any, scalars: Any) -> Any:
+    def epoch(self, plan: Any) -> Any:
         """One epoch's updates; its cost."""
         ...
 

@@ -18,7 +18,7 @@ import numpy as np
 from array_api_compat import device
 
 from ..kernel.cost import cost_from_logits
-from ..kernel.minibatches import partition
+from ..kernel.minibatches import EpochPlan, partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Kernel, OneByOne
@@ -115,6 +115,7 @@ class GenericEpochStep:
         self._step, self._X, self._Y, self.xp = step, X, Y, xp
         self._m = X.shape[1]
         self._batches = partition(self._m, batch_size)
+        self.batches = len(self._batches)
 
     @classmethod
     def create(
@@ -137,10 +138,10 @@ class GenericEpochStep:
         rows = index[start:stop]
         return xp.take(X, rows, axis=1), xp.take(Y, rows, axis=1)
 
-    def epoch(self, order: np.ndarray | None, scalars: np.ndarray) -> Any:
-        index = gather(order, self._X, self.xp)
+    def epoch(self, plan: EpochPlan) -> Any:
+        index = gather(plan.order(), self._X, self.xp)
         total: Any = 0.0
-        for (start, stop), row in zip(self._batches, scalars.tolist()):
+        for (start, stop), row in zip(self._batches, plan.scalars.tolist()):
             X_b, Y_b = self._batch(index, start, stop)
             self.parameters, self.state, cost = self._step(self.parameters, self.state, X_b, Y_b, tuple(row))
             total = total + cost * (stop - start)
