@@ -471,3 +471,66 @@ def test_a_header_that_contradicts_itself_about_standardization(tmp_path):
     rewrite(path, lambda h: h.update(standardize=True), lambda a: a.update(input_std=np.full((2, 1), 5e-324)))
     with pytest.raises(arraynet.ModelFileError, match=r"input_std must be > 0, with 1 / input_std finite"):
         arraynet.load(path)
+
+
+# -- the optimizer's state -------------------------------------------------------------------------
+def adam_network():
+    return arraynet.NeuralNetwork([2, 5, 3, 1], hidden_activation="tanh", seed=7)
+
+
+def test_training_resumes_after_load_exactly_where_it_stopped(tmp_path, xp, device, to_xp):
+    """Adam's v, s and t, the epochs counted for the shuffles and the decay: one epoch after
+    save and load equals the second epoch of the model kept in memory, on every backend."""
+    X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
+    kept = adam_network()
+    kept.fit(X, Y, 0.01, optimizer=arraynet.Adam(beta1=0.8), batch_size=64, epochs=1, decay=0.3)
+    kept.save(tmp_path / "adam.npz")
+    loaded = arraynet.load(tmp_path / "adam.npz", backend=backend_name(xp), device=device)
+    assert (loaded._optimizer, loaded._epochs, loaded._updates) == (arraynet.Adam(beta1=0.8), 1, 7)
+    for name, average in kept._optimizer_state.items():
+        for key, value in average.items():
+            assert_same_place(loaded._optimizer_state[name][key], value)
+    for model in (kept, loaded):
+        model.fit(X, Y, 0.01, optimizer=arraynet.Adam(beta1=0.8), batch_size=64, epochs=1, decay=0.3)
+    for key, value in kept.get_parameters().items():
+        np.testing.assert_array_equal(to_numpy(loaded.get_parameters()[key]), to_numpy(value))
+
+
+def test_the_state_is_stored_as_v_and_s_members_with_a_format_3_header(tmp_path):
+    model = adam_network()
+    model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="adam", batch_size=100, epochs=2)
+    path = model.save(tmp_path / "adam.npz")
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(name.removesuffix(".npy") for name in archive.namelist())
+    assert names == sorted(["__arraynet__", *(f"{k}{l}" for k in "Wb" for l in (1, 2, 3))] + [f"{a}.d{k}{l}" for a in "vs" for k in "Wb" for l in (1, 2, 3)])
+    with np.load(path, allow_pickle=False) as archive:
+        header = json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))
+        np.testing.assert_array_equal(archive["v.dW2"], model._optimizer_state["v"]["dW2"])
+    assert header["format_version"] == 3
+    assert (header["optimizer"], header["epochs"], header["updates"]) == ({"name": "adam", "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, 2, 8)
+
+
+def test_a_model_trained_by_batch_gradient_descent_is_written_as_before(saved):
+    with np.load(saved, allow_pickle=False) as archive:
+        assert json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))["format_version"] == 1
+    assert arraynet.load(saved)._optimizer is None
+
+
+@pytest.mark.parametrize(
+    "change_header, change_arrays, message",
+    [
+        (lambda h: h.update(optimizer={"name": "lion"}), None, r"unknown optimizer \{'name': 'lion'\}"),
+        (lambda h: h["optimizer"].update(beta1=1.5), None, r"Adam: beta1 must be a number in \[0, 1\)"),
+        (lambda h: h.update(updates=-1), None, r"updates must be a whole number >= 0; got -1"),
+        (None, lambda a: a.pop("s.dW1"), r"missing \['s\.dW1'\]"),
+        (None, lambda a: a.update({"v.dW1": np.ones((4, 2))}), r"\['v\.dW1'\] must have shape \(5, 2\); got \(4, 2\)"),
+    ],
+    ids=["optimizer", "setting", "count", "missing state", "state shape"],
+)
+def test_a_file_whose_optimizer_state_does_not_match(tmp_path, change_header, change_arrays, message):
+    model = adam_network()
+    model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="adam", batch_size=100, epochs=1)
+    path = model.save(tmp_path / "model.npz")
+    rewrite(path, change_header, change_arrays)
+    with pytest.raises(arraynet.ModelFileError, match=r"model\.npz.*" + message):
+        arraynet.load(path)

@@ -1,10 +1,13 @@
 """Saved models: ``model.save(path)`` and ``arraynet.load(path, backend=..., device=...)``.
 
-A model file is one ``.npz`` archive: the parameters under the seed's names (``W1, b1, ..., WL,
+A model file is one ``.npz`` archive: the parameters under the course's names (``W1, b1, ..., WL,
 bL`` or ``w, b``) as plain NumPy arrays, the input's standardization (``input_mean``,
-``input_std``, shape ``(n_x, 1)``) for a model that has one, and a JSON header (format version,
-model kind, layer dims, activations, init, seed, dtype, standardize, arraynet version) stored as
-UTF-8 bytes under ``__arraynet__``.
+``input_std``, shape ``(n_x, 1)``) for a model that has one, the optimizer's state [C2 1.2-1.4]
+(``v.dW1``, ``s.db2``, ...) for a model trained with mini-batches or an optimizer, and a JSON
+header (format version, model kind, layer dims, activations, init, seed, dtype, standardize, the
+optimizer and its settings with the epochs and updates made, arraynet version) stored as UTF-8
+bytes under ``__arraynet__``. A loaded model's next ``fit`` with the same optimizer resumes exactly
+where the saved one stopped (``t``, the shuffles and the decay included).
 It is written whole or not at all (a temporary file in the same directory, then ``os.replace``)
 and read with ``allow_pickle=False``, so loading a model file can never run code.
 """
@@ -25,13 +28,17 @@ from .._validation import check_finite, check_parameters
 from .._version import __version__
 from ..backends import asarray, namespace_for_backend, to_numpy
 from ..kernel.activations import ACTIVATIONS, Activation
+from ..kernel.optimizers import OPTIMIZERS, GradientDescent, Optimizer
 from ..models import LogisticRegression, Model, NeuralNetwork
 from ._atomic import atomic_path
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 
 FORMAT = "arraynet.model"
-FORMAT_VERSION = 2  # 2: the input's standardization (input_mean, input_std); a file without it is written as 1
+# 2: the input's standardization (input_mean, input_std); 3: the optimizer, its state and the counts of
+# epochs and updates. A file is written with the lowest version that holds it (readers before 0.3.0
+# still read a model trained by batch gradient descent)
+FORMAT_VERSION = 3
 SCALING_KEYS = ("input_mean", "input_std")
 HEADER_KEY = "__arraynet__"
 _ZIP_MAGIC = b"PK"  # how a .npz (a zip archive) begins, even a truncated one
@@ -63,6 +70,34 @@ def _activation_from_spec(spec: Any) -> Activation:
     return ACTIVATIONS[spec["name"]](**settings)
 
 
+def _saves_training(model: Model) -> bool:
+    """Whether the model's file holds its training state: after mini-batches (epochs and updates
+    counted apart) or an optimizer with a state; batch gradient descent needs none to resume."""
+    optimizer = model._optimizer
+    return optimizer is not None and (not isinstance(optimizer, GradientDescent) or model._epochs != model._updates)
+
+
+def _optimizer_spec(optimizer: Optimizer) -> dict[str, Any]:
+    """``{"name": ..., **its settings}``, e.g. ``{"name": "adam", "beta1": 0.9, ...}``."""
+    if OPTIMIZERS.get(optimizer.name) is not type(optimizer):
+        raise ValueError(
+            f"cannot save optimizer {optimizer!r}: only the built-in optimizers ({', '.join(OPTIMIZERS)}) can be saved"
+        )
+    return {"name": optimizer.name, **optimizer.hyperparameters()}
+
+
+def _optimizer_from_spec(spec: Any) -> Optimizer:
+    if not isinstance(spec, dict) or spec.get("name") not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {spec!r}")
+    return OPTIMIZERS[spec["name"]](**{key: value for key, value in spec.items() if key != "name"})
+
+
+def _state_arrays(model: Model) -> dict[str, np.ndarray]:
+    """The optimizer's state as the file's members ``v.dW1``, ``s.db2``, ..."""
+    state = model._optimizer_state or {}
+    return {f"{name}.{key}": to_numpy(value) for name, average in state.items() for key, value in average.items()}
+
+
 def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     if isinstance(model, NeuralNetwork):
         layer_dims = list(model.layer_dims)
@@ -76,9 +111,14 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise ValueError(f"cannot save a model whose seed is not an integer or None; got {seed!r}")
     scaled = model._scaling is not None
+    training = {}
+    if _saves_training(model):
+        assert model._optimizer is not None
+        training = {"optimizer": _optimizer_spec(model._optimizer), "epochs": model._epochs, "updates": model._updates}
     return {
+        **training,
         "format": FORMAT,
-        "format_version": 2 if scaled else 1,  # readers before 0.2.0 still read a file without it
+        "format_version": 3 if training else 2 if scaled else 1,  # older readers still read a file without them
         "arraynet_version": __version__,
         "model": type(model).__name__,
         "layer_dims": layer_dims,
@@ -103,12 +143,13 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     parameters = {key: to_numpy(value) for key, value in model.get_parameters().items()}
     scaling = {} if model._scaling is None else dict(zip(SCALING_KEYS, map(to_numpy, model._scaling)))
-    for key, value in {**parameters, **scaling}.items():
+    state = _state_arrays(model) if _saves_training(model) else {}
+    for key, value in {**parameters, **scaling, **state}.items():
         if not np.all(np.isfinite(value)):
             raise ValueError(f"cannot save the model to {path}: parameter {key!r} holds NaN or Inf, which load refuses")
     header = json.dumps(_header(model, parameters), sort_keys=True).encode("utf-8")
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
-        arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters, **scaling}
+        arrays = {HEADER_KEY: np.frombuffer(header, dtype=np.uint8), **parameters, **scaling, **state}
         # numpy's stub: a **dict of arrays could bind savez's keyword allow_pickle (a bool); these keys (the
         # header's and the parameters' names) never do
         np.savez(file, **arrays)  # type: ignore[arg-type]
@@ -323,6 +364,14 @@ def _shapes(model: Model, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
         raise ValueError("the header says the input is standardized (input_scaling) but standardize is false")
     if scaled:
         shapes.update({key: (n_x, 1) for key in SCALING_KEYS})
+    if "optimizer" in header:
+        optimizer = _optimizer_from_spec(header["optimizer"])
+        for name in ("epochs", "updates"):
+            count = header.get(name)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name} must be a whole number >= 0; got {count!r}")
+        parameters = model._shapes(n_x)
+        shapes.update({f"{name}.d{key}": shape for name in optimizer.averages for key, shape in parameters.items()})
     return shapes
 
 
@@ -367,8 +416,16 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"model file {path} is inconsistent: {exc}") from exc
     scaling = [parameters.pop(key) for key in SCALING_KEYS if key in parameters]
+    state = {key: parameters.pop(key) for key in list(parameters) if "." in key}
     model.set_parameters({key: asarray(value, backend, device) for key, value in parameters.items()})
     if scaling:
         mean, std = (asarray(value, backend, device) for value in scaling)
         model._scaling = (mean, std)
+    if "optimizer" in header:
+        optimizer = _optimizer_from_spec(header["optimizer"])
+        model._optimizer, model._epochs, model._updates = optimizer, header["epochs"], header["updates"]
+        model._optimizer_state = {
+            name: {key.partition(".")[2]: asarray(value, backend, device) for key, value in state.items() if key.startswith(name + ".")}
+            for name in optimizer.averages
+        }
     return model
