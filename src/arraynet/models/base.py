@@ -330,6 +330,30 @@ class Model:
         _, ZL, Y, xp = self._outputs(X, Y)
         return int(xp.count_nonzero((ZL > 0) == (Y == 1))) / ZL.shape[1]
 
+    # -- the training state ----------------------------------------------------------------------
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The optimizer of the last fit (``GradientDescent()`` after batch gradient descent), or
+        None before any."""
+        return self._optimizer
+
+    @property
+    def optimizer_state(self) -> dict[str, Any] | None:
+        """The optimizer's state as the next fit with the same optimizer continues from it, named as
+        the course names it (``state["v"]["dW1"]``, ``state["s"]["db2"]``), or None before any fit."""
+        return self._optimizer_state
+
+    @property
+    def epochs(self) -> int:
+        """The epochs made by the model's fits since its parameters were drawn or set (an iteration
+        of batch gradient descent is an epoch of one batch)."""
+        return self._epochs
+
+    @property
+    def updates(self) -> int:
+        """The updates made since the parameters were drawn or set: Adam's ``t`` of the last one."""
+        return self._updates
+
     # -- parameters ----------------------------------------------------------------------------
     def get_parameters(self) -> dict[str, Any]:
         """The parameters by the seed's names (``W1, b1, ...`` or ``w, b``), in their namespace."""
