@@ -13,7 +13,7 @@ from .kernel.cost import compute_cost
 from .kernel.initialization import initialize_parameters
 from .kernel.optimizers import Adam, Decay, GradientDescent, Momentum, Optimizer, RMSprop
 from .kernel.propagation import LayerCache, backward, forward, update
-from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError
+from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError, gradient_check
 from .models.history import History
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "backward",
     "compute_cost",
     "forward",
+    "gradient_check",
     "initialize_parameters",
     "load",
     "load_circles",

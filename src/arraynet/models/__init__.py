@@ -1,7 +1,8 @@
 """The trainable models: an L-layer network and logistic regression."""
 
 from .base import DivergenceError, Model, NotFittedError
+from .gradient_check import gradient_check
 from .logistic_regression import LogisticRegression
 from .network import NeuralNetwork
 
-__all__ = ["DivergenceError", "LogisticRegression", "Model", "NeuralNetwork", "NotFittedError"]
+__all__ = ["DivergenceError", "LogisticRegression", "Model", "NeuralNetwork", "NotFittedError", "gradient_check"]
