@@ -165,13 +165,15 @@ def test_models_reach_io_only_inside_a_function():
             assert not {other for other in imports(name, True) if other.startswith("arraynet.io")}, name
 
 
-def test_the_public_names_are_those_of_0_1_0_and_load_zarr():
+def test_the_public_names_are_those_of_0_1_0_and_those_added_since():
     assert sorted(arraynet.__all__) == sorted([
         "BACKENDS", "Activation", "DivergenceError", "History", "LayerCache", "LeakyReLU", "LogisticRegression",
         "ModelFileError", "NeuralNetwork", "NotFittedError", "ReLU", "Sigmoid", "Tanh", "asarray",
         "available_backends", "backward", "compute_cost", "forward", "initialize_parameters", "load",
         "load_circles", "load_csv", "load_data", "load_flower", "load_h5", "load_moons", "load_npz", "update",
         "load_zarr",  # 0.3.0
+        "Optimizer", "GradientDescent", "Momentum", "RMSprop", "Adam", "Decay",  # 0.3.0: mini-batches and optimizers
+        "gradient_check",  # 0.3.0
     ])
     for name in arraynet.__all__:
         assert getattr(arraynet, name) is not None
