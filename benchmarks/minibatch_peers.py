@@ -312,9 +312,12 @@ def report(summary: dict[str, Any], threads: int, m: int) -> str:
     lines = [
         f"# Mini-batch training against the peers ({time.strftime('%Y-%m-%d')})",
         "",
-        f"Task: make_classification m = {m} (a fifth held out), 40 features, net 40-64-32-1 ReLU, Adam lr {LEARNING_RATE}, "
-        f"float32; {'threads pinned to ' + str(threads) if threads else 'threads unpinned'}; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores. Medians over the rounds; each peer in a process of its own, peers alternated.",
+        (
+            f"Task: make_classification m = {m} (a fifth held out), 40 features, net 40-64-32-1 ReLU, Adam lr {LEARNING_RATE}, "
+            f"float32; {'threads pinned to ' + str(threads) if threads else 'threads unpinned'}; "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores. Medians over the rounds; each peer in a "
+            "process of its own, peers alternated."
+        ),
         "",
         f"| peer | batch | epoch s | first epoch s | epochs to {TARGET:.0%} | s to {TARGET:.0%} | final accuracy | x best peer (s to {TARGET:.0%}) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -227,6 +227,27 @@ def test_a_bad_option_is_a_usage_error(tmp_path):
         (["train", "--delimiter", ";"], "argument --delimiter: only a CSV file has a delimiter"),
         (["train", "--split", "test"], "argument --split: only an HDF5 file has splits"),
         (["train", "--activations", "relu,sigmoid,"], "argument --activations: an empty value between commas"),
+        (["train", "--optimizer", "momentum", "--beta1", "0.8"], "argument --beta1: applies to --optimizer adam, not to --optimizer momentum"),
+        (["train", "--beta", "0.8"], "argument --beta: applies to --optimizer momentum, not to --optimizer gd (the default)"),
+        (["train", "--optimizer", "gd", "--epsilon", "1e-6"], "argument --epsilon: applies to --optimizer rmsprop or adam, not to --optimizer gd"),
+        (["train", "--optimizer", "rmsprop", "--beta", "0.5"], "argument --beta: applies to --optimizer momentum, not to --optimizer rmsprop"),
+        (["sweep", "--optimizers", "gd,momentum", "--beta2", "0.9"], "argument --beta2: applies to --optimizer rmsprop or adam, not to --optimizers gd,momentum"),
+        (["train", "--optimizer", "sgd"], "argument --optimizer: invalid choice: 'sgd'"),
+        (["sweep", "--optimizers", "gd,sgd"], "argument --optimizers: unknown optimizer 'sgd'; choose from gd, momentum, rmsprop, adam"),
+        (["sweep", "--optimizers", "gd,adam", "--optimizer", "adam"], "argument --optimizer: not allowed with argument --optimizers"),
+        (["sweep", "--batch-sizes", "32,64", "--batch-size", "8"], "argument --batch-size: not allowed with argument --batch-sizes"),
+        (["sweep", "--batch-sizes", "32,0"], "argument --batch-sizes: sizes must be >= 1"),
+        (["train", "--batch-size", "32", "--iterations", "10"],
+         "argument --iterations: not allowed with argument --batch-size: mini-batch training counts passes over the data, give --epochs"),
+        (["sweep", "--batch-sizes", "32,64", "--iterations", "10"], "argument --iterations: not allowed with argument --batch-sizes"),
+        (["train", "--epochs", "3", "--iterations", "10"], "argument --iterations: not allowed with argument --epochs"),
+        (["train", "--no-shuffle"], "argument --no-shuffle: only mini-batches are shuffled (one batch of all m examples never is); give --batch-size"),
+        (["train", "--decay-interval", "2"], "argument --decay-interval: needs --decay-rate R"),
+        (["train", "--batch-size", "0"], "argument --batch-size: expected an integer >= 1; got '0'"),
+        (["train", "--beta", "1"], "argument --beta: expected a number in [0, 1), e.g. 0.9; got '1'"),
+        (["train", "--beta2", "nan"], "argument --beta2: expected a number in [0, 1), e.g. 0.9; got 'nan'"),
+        (["train", "--epsilon", "0"], "argument --epsilon: expected a finite number > 0; got '0'"),
+        (["train", "--decay-rate", "-1"], "argument --decay-rate: expected a finite number >= 0, e.g. 1; got '-1'"),
     ],
     ids=[
         "empty hidden", "empty activations", "activation and activations", "hidden-sizes and hidden", "rates and rate",
@@ -234,7 +255,11 @@ def test_a_bad_option_is_a_usage_error(tmp_path):
         "empty size", "activations count", "unknown activation", "output not sigmoid", "logistic with hidden",
         "logistic sweep of sizes", "negative rate in a list", "empty rate in a list", "label column of an npz", "demo",
         "threads above the cores", "zeros init of a network", "x-key is y-key", "delimiter of an npz", "split of an npz",
-        "trailing comma in activations",
+        "trailing comma in activations", "beta1 of momentum", "beta of gd", "epsilon of gd", "beta of rmsprop",
+        "beta2 of a sweep of neither", "unknown optimizer", "unknown optimizer in a sweep", "optimizer and optimizers",
+        "batch-size and batch-sizes", "batch size 0 in a sweep", "iterations of mini-batches", "iterations of a sweep of batch sizes",
+        "epochs and iterations", "no-shuffle of one batch", "decay-interval without a rate", "batch size 0", "beta 1",
+        "beta2 nan", "epsilon 0", "negative decay rate",
     ],
 )
 def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, argv, message):
@@ -244,6 +269,116 @@ def test_options_that_conflict_or_are_empty_are_usage_errors(tmp_path, capsys, a
         main([argv[0], *([] if argv[0] == "demo" else [str(tmp_path / "none.npz")]), *argv[1:]])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"arraynet {argv[0]}: error: {message}")
+
+
+@pytest.fixture
+def flower(tmp_path):
+    X, Y = arraynet.load_flower()
+    np.savez(tmp_path / "flower.npz", X=X, Y=Y)
+    return tmp_path / "flower.npz"
+
+
+FLOWER_NETWORK = ["--hidden", "6", "--activation", "tanh", "--learning-rate", "0.05"]
+
+
+def flower_network():
+    return arraynet.NeuralNetwork([2, 6, 1], hidden_activation="tanh", seed=1)
+
+
+def test_adam_on_mini_batches_learns_the_flower_in_ten_epochs_and_saves_what_python_trains(flower):
+    """Epochs, not iterations, in the output; every epoch's cost (the default in mini-batch
+    training); the saved model is the one fit trains with the same arguments and seed."""
+    out = arraynet_cli("train", flower, *FLOWER_NETWORK, "--optimizer", "adam", "--batch-size", "32", "--epochs", "10", "-o", flower.parent / "a.npz").stdout
+    lines = out.splitlines()
+    assert lines[0].endswith("float64; Adam(beta1=0.9, beta2=0.999, epsilon=1e-08), mini-batches of 32")
+    assert [line.split(":")[0] for line in lines[1:11]] == [f"cost after epoch {e}" for e in range(10)]
+    assert "iteration" not in out and percent(out, "train accuracy") > 85
+    model = flower_network()
+    model.fit(*arraynet.load_flower(), learning_rate=0.05, optimizer="adam", batch_size=32, epochs=10)
+    np.testing.assert_array_equal(arraynet.load(flower.parent / "a.npz").predict_proba(arraynet.load_flower()[0]), model.predict_proba(arraynet.load_flower()[0]))
+    plain = arraynet_cli("train", flower, *FLOWER_NETWORK, "--epochs", "10", "-o", flower.parent / "g.npz").stdout  # 10 updates on all m
+    assert "cost after iteration 9:" in plain and percent(plain, "train accuracy") < 75
+
+
+@pytest.mark.parametrize(
+    "base, option, training",
+    [
+        (["--epochs", "5"], ["--batch-size", "50"], {"batch_size": 50, "epochs": 5}),
+        (["--batch-size", "50", "--epochs", "3"], ["--no-shuffle"], {"batch_size": 50, "epochs": 3, "shuffle": False}),
+        (["--batch-size", "50", "--epochs", "3"], ["--optimizer", "momentum"], {"batch_size": 50, "epochs": 3, "optimizer": "momentum"}),
+        (["--batch-size", "50", "--epochs", "3", "--optimizer", "momentum"], ["--beta", "0.5"],
+         {"batch_size": 50, "epochs": 3, "optimizer": arraynet.Momentum(beta=0.5)}),
+        (["--epochs", "5"], ["--optimizer", "rmsprop"], {"epochs": 5, "optimizer": "rmsprop"}),
+        (["--epochs", "5", "--optimizer", "rmsprop"], ["--beta2", "0.9"], {"epochs": 5, "optimizer": arraynet.RMSprop(beta2=0.9)}),
+        (["--epochs", "5", "--optimizer", "adam"], ["--beta1", "0.5"], {"epochs": 5, "optimizer": arraynet.Adam(beta1=0.5)}),
+        (["--epochs", "5", "--optimizer", "adam"], ["--epsilon", "0.1"], {"epochs": 5, "optimizer": arraynet.Adam(epsilon=0.1)}),
+        (["--batch-size", "50", "--epochs", "4"], ["--decay-rate", "1"], {"batch_size": 50, "epochs": 4, "decay": 1.0}),
+        (["--batch-size", "50", "--epochs", "4", "--decay-rate", "1"], ["--decay-interval", "2"],
+         {"batch_size": 50, "epochs": 4, "decay": arraynet.Decay(1.0, time_interval=2)}),
+        (["--epochs", "5"], ["--decay-rate", "1"], {"epochs": 5, "decay": 1.0}),
+        (["--batch-size", "50", "--epochs", "8"], ["--record-every", "3"], {"batch_size": 50, "epochs": 8, "record_every": 3}),
+    ],
+    ids=["batch-size", "no-shuffle", "optimizer", "beta", "rmsprop on all m", "beta2", "beta1", "epsilon", "decay-rate",
+         "decay-interval", "decay of one batch", "record-every epochs"],
+)
+def test_each_training_option_changes_the_training_as_fit_does(moons, capsys, base, option, training):
+    """The model saved is fit's with the same arguments and seed, bit for bit, and not the model
+    trained without the option; the cost lines count what fit counts (its History.unit) at the
+    epochs or iterations it records."""
+    def train(*options):
+        assert main(["train", str(moons / "train.npz"), "--learning-rate", "0.05", *options, "-o", str(moons / "m.npz")]) == 0
+        return arraynet.load(moons / "m.npz").predict_proba(X_MOONS), capsys.readouterr().out
+
+    without, _ = train(*base)
+    proba, out = train(*base, *option)
+    model = arraynet.NeuralNetwork([2, 4, 1], seed=1)
+    history = model.fit(X_MOONS, Y_MOONS, 0.05, **training)
+    np.testing.assert_array_equal(proba, model.predict_proba(X_MOONS))
+    assert np.array_equal(proba, without) == (option[0] == "--record-every")  # which records, not what trains
+    printed = [line.split(":")[0] for line in out.splitlines() if line.startswith("cost after")]
+    assert printed == [f"cost after {history.unit} {i}" for i in history.iterations]
+
+
+def test_epochs_without_a_batch_size_are_iterations_of_batch_gradient_descent(moons, capsys):
+    def train(*options):
+        assert main(["train", str(moons / "train.npz"), *options, "--quiet", "-o", str(moons / "m.npz")]) == 0
+        return arraynet.load(moons / "m.npz").get_parameters()
+
+    by_epochs, by_iterations = train("--epochs", "30"), train("--iterations", "30")
+    for key, value in by_epochs.items():
+        np.testing.assert_array_equal(value, by_iterations[key])
+
+
+def test_a_sweep_over_optimizers_prints_a_row_each_and_plots_their_costs_per_epoch(flower):
+    pytest.importorskip("matplotlib")
+    out = arraynet_cli(
+        "sweep", flower, "--optimizers", "gd,momentum,adam", "--batch-size", "32", "--epochs", "10", *FLOWER_NETWORK,
+        "--plot", flower.parent / "optimizers.png",
+    ).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["optimizer", "final", "cost", "train", "acc", "seconds"]
+    rows = {line.split()[0]: line.split() for line in lines[1:4]}
+    assert list(rows) == ["gd", "momentum", "adam"]
+    assert float(rows["adam"][2].rstrip("%")) > 85 > float(rows["gd"][2].rstrip("%"))
+    assert lines[4] == f"wrote {flower.parent / 'optimizers.png'}"
+    assert (flower.parent / "optimizers.png").read_bytes()[:4] == b"\x89PNG" and (flower.parent / "optimizers.png").stat().st_size > 5000
+
+
+def test_a_sweep_over_batch_sizes_trains_each_as_train_does(flower, capsys):
+    assert main(["sweep", str(flower), "--batch-sizes", "16,400", "--optimizer", "adam", "--beta1", "0.8", "--epochs", "5", *FLOWER_NETWORK]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    X, Y = arraynet.load_flower()
+    for row, batch_size in zip(rows, (16, 400), strict=True):
+        model = flower_network()
+        history = model.fit(X, Y, 0.05, optimizer=arraynet.Adam(beta1=0.8), batch_size=batch_size, epochs=5)
+        assert row[:3] == [str(batch_size), f"{history.costs[-1]:.6f}", f"{100 * model.accuracy(X, Y):.2f}%"]
+
+
+def test_a_sweep_whose_runs_all_diverge_says_so_by_epoch(moons, capsys):
+    assert main(["sweep", str(moons / "train.npz"), "--batch-sizes", "50,100", "--learning-rate", "1e308", "--epochs", "3"]) == 1
+    captured = capsys.readouterr()
+    assert [line.split()[1:4] for line in captured.out.splitlines()[1:]] == [["diverged", "at", "epoch"]] * 2
+    assert captured.err.splitlines()[-1] == "arraynet: error: every run of the sweep diverged: try a smaller --learning-rate than 1e+308"
 
 
 def test_the_exit_codes_the_guide_documents(tmp_path, capsys):
@@ -407,6 +542,21 @@ def test_ctrl_c_is_one_line_and_exit_130(moons):
     assert process.returncode == 130
     assert re.fullmatch(r"arraynet: interrupted at iteration \d+ \(the last recorded\)\n", err), err
     assert not (moons / "m.npz").exists()
+
+
+def test_ctrl_c_in_mini_batch_training_names_the_epoch(moons):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arraynet", "train", str(moons / "train.npz"), "--batch-size", "1", "--epochs", "100000000", "-o", str(moons / "m.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for _ in range(3):
+        process.stdout.readline()  # epoch 1 reached
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert re.fullmatch(r"arraynet: interrupted at epoch \d+ \(the last recorded\)\n", err), err
 
 
 def test_the_delimiter_and_the_keys_of_an_npz_are_options(tmp_path):

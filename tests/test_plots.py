@@ -152,3 +152,21 @@ def test_the_cli_plots_carry_the_csv_column_names_and_the_model(tmp_path, figure
     cost, boundary = (figure.axes[0] for figure in figures)
     assert cost.get_title().startswith("network 2-4-1 (relu, sigmoid) on d.csv")
     assert (boundary.get_xlabel(), boundary.get_ylabel()) == ("width", "length")
+
+
+def test_a_sweep_of_optimizers_names_them_and_counts_epochs(tmp_path, figures):
+    """Values may be names; the cost axis counts what the runs count (History.unit), and runs of
+    batch gradient descent beside full-batch epochs share one axis, named for both."""
+    epochs = [History(iterations=[0, 1, 2], costs=[0.7, 0.5, 0.4], unit="epoch") for _ in range(2)]
+    plot_sweep(tmp_path / "o.png", "optimizer", ["momentum", "adam"], epochs, [0.8, 0.9], diverged=[("rmsprop", History(unit="epoch"))])
+    costs, accuracy = figures[0].axes
+    assert costs.get_xlabel() == "epoch"
+    assert [text.get_text() for text in costs.get_legend().get_texts()] == ["optimizer = momentum", "optimizer = adam", "optimizer = rmsprop: diverged"]
+    assert [label.get_text() for label in accuracy.get_xticklabels()] == ["momentum", "adam"]
+    assert accuracy.get_xlabel() == "optimizer"
+    iterations = History(iterations=[0, 100], costs=[0.7, 0.6])
+    plot_sweep(tmp_path / "mixed.png", "optimizer", ["gd", "adam"], [iterations, epochs[0]], [0.7, 0.9])
+    assert figures[1].axes[0].get_xlabel() == "iteration / epoch"
+    plot_cost(epochs[0], tmp_path / "cost.png")
+    assert figures[2].axes[0].get_xlabel() == "epoch"
+    assert_image(tmp_path / "o.png")

@@ -1,5 +1,6 @@
 """The scikit-learn estimators: scikit-learn's own estimator checks, Pipeline and GridSearchCV, labels
-of any two classes, the same networks as arraynet's models, and array API dispatch on every backend."""
+of any two classes, the same networks as arraynet's models, their solvers and mini-batches,
+partial_fit, and array API dispatch on every backend."""
 
 from __future__ import annotations
 
@@ -44,25 +45,29 @@ def test_import_arraynet_needs_neither_scikit_learn_nor_tqdm():
     assert "arraynet.sklearn needs scikit-learn >= 1.6: pip install 'arraynet[sklearn]'" in result.stdout
 
 
-@pytest.mark.parametrize("estimator", [NeuralNetworkClassifier(), LogisticRegressionClassifier()], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "estimator",
+    [NeuralNetworkClassifier(), LogisticRegressionClassifier(), NeuralNetworkClassifier(solver="adam", batch_size="auto", learning_rate_init=0.01)],
+    ids=["NeuralNetworkClassifier", "LogisticRegressionClassifier", "adam on mini-batches"],
+)
 def test_scikit_learns_estimator_checks_pass(estimator, monkeypatch):
     """All of them, with none expected to fail; SCIPY_ARRAY_API=1 lets the array API checks run on
     the namespaces and devices installed here (array-api-strict, PyTorch CPU, ...)."""
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skipped checks (pandas, CUDA, ...) warn
-        results = check_estimator(estimator.set_params(num_iterations=200), on_fail=None)
+        results = check_estimator(estimator.set_params(max_iter=200 if estimator.batch_size is None else 50), on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert failed == []
     ran = {r["check_name"] for r in results if r["status"] == "passed"}
     assert {"check_classifiers_train", "check_classifiers_classes", "check_estimators_pickle",
             "check_classifier_not_supporting_multiclass", "check_array_api_input",
-            "check_decision_proba_consistency"} <= ran
+            "check_decision_proba_consistency", "check_estimators_partial_fit_n_features", "check_fit_idempotent"} <= ran
 
 
 def test_the_estimator_trains_the_network_arraynet_trains_with_the_same_seed():
     estimator = NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", init="small",
-                                        learning_rate=1.2, num_iterations=300, random_state=3)
+                                        learning_rate_init=1.2, max_iter=300, random_state=3)
     estimator.fit(X_ROWS, Y_LABELS)
     model = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", init="small", seed=3)
     history = model.fit(X_FLOWER, Y_FLOWER, learning_rate=1.2, num_iterations=300)
@@ -76,7 +81,7 @@ def test_the_estimator_trains_the_network_arraynet_trains_with_the_same_seed():
 
 def test_any_two_labels_are_learnt_as_0_and_1_and_predicted_back():
     labels = np.where(Y_LABELS == 1, "red", "blue")
-    estimator = LogisticRegressionClassifier(num_iterations=50).fit(X_ROWS, labels)
+    estimator = LogisticRegressionClassifier(max_iter=50).fit(X_ROWS, labels)
     assert list(estimator.classes_) == ["blue", "red"]
     reference = arraynet.LogisticRegression()
     reference.fit(X_FLOWER, Y_FLOWER, learning_rate=0.1, num_iterations=50)
@@ -87,7 +92,7 @@ def test_any_two_labels_are_learnt_as_0_and_1_and_predicted_back():
 def test_a_pipeline_and_a_grid_search_pick_the_better_network():
     """One hidden unit draws a straight boundary (about 70% on the flower); eight learn the petals."""
     X = X_ROWS * 10.0 + 3.0  # unscaled: the pipeline's scaler puts it back
-    pipeline = make_pipeline(StandardScaler(), NeuralNetworkClassifier(activation="tanh", learning_rate=1.2, num_iterations=500, random_state=0))
+    pipeline = make_pipeline(StandardScaler(), NeuralNetworkClassifier(activation="tanh", learning_rate_init=1.2, max_iter=500, random_state=0))
     folds = StratifiedKFold(3, shuffle=True, random_state=0)  # the flower's samples come ordered by class
     search = GridSearchCV(pipeline, {"neuralnetworkclassifier__hidden_layer_sizes": [(1,), (8,)]}, cv=folds)
     search.fit(X, Y_LABELS)
@@ -98,8 +103,8 @@ def test_a_pipeline_and_a_grid_search_pick_the_better_network():
 
 
 @pytest.mark.parametrize("make_estimator", [
-    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate=1.2, num_iterations=300, random_state=3),
-    lambda: LogisticRegressionClassifier(num_iterations=300),
+    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate_init=1.2, max_iter=300, random_state=3),
+    lambda: LogisticRegressionClassifier(max_iter=300),
 ], ids=["network", "logistic"])
 def test_decision_function_is_the_logit_whose_sign_gives_the_class(make_estimator):
     """``Z^[L]`` of each sample, shape (n_samples,): log(p / (1 - p)) for p = predict_proba's
@@ -126,7 +131,7 @@ def test_the_roc_auc_scorer_ranks_by_decision_function_in_a_pipeline():
     """scoring="roc_auc" (which asks for decision_function first) scores a pipeline ending in the
     network: each fold's score is the AUC of the pipeline's decision_function on that fold."""
     X = X_ROWS * 10.0 + 3.0
-    pipeline = make_pipeline(StandardScaler(), NeuralNetworkClassifier(hidden_layer_sizes=(8,), activation="tanh", learning_rate=1.2, num_iterations=500, random_state=0))
+    pipeline = make_pipeline(StandardScaler(), NeuralNetworkClassifier(hidden_layer_sizes=(8,), activation="tanh", learning_rate_init=1.2, max_iter=500, random_state=0))
     folds = StratifiedKFold(3, shuffle=True, random_state=0)
     aucs = cross_val_score(pipeline, X, Y_LABELS, scoring="roc_auc", cv=folds)
     assert aucs.min() > 0.9
@@ -136,8 +141,8 @@ def test_the_roc_auc_scorer_ranks_by_decision_function_in_a_pipeline():
 
 
 def test_random_state_may_be_a_random_state_object():
-    first = NeuralNetworkClassifier(num_iterations=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
-    second = NeuralNetworkClassifier(num_iterations=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
+    first = NeuralNetworkClassifier(max_iter=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
+    second = NeuralNetworkClassifier(max_iter=5, random_state=np.random.RandomState(1)).fit(X_ROWS, Y_LABELS)
     np.testing.assert_array_equal(first.predict_proba(X_ROWS), second.predict_proba(X_ROWS))
 
 
@@ -149,20 +154,169 @@ def test_random_state_may_be_a_random_state_object():
         (NeuralNetworkClassifier(), np.linspace(0, 1, 400), "Unknown label type"),
         (NeuralNetworkClassifier(hidden_layer_sizes=(4, 0)), Y_LABELS, r"hidden_layer_sizes must be a positive integer or a sequence of them; got \(4, 0\)"),
         (NeuralNetworkClassifier(activation="swish"), Y_LABELS, "must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu'"),
-        (LogisticRegressionClassifier(learning_rate=-1.0), Y_LABELS, "learning_rate must be a finite number > 0; got -1.0"),
+        (LogisticRegressionClassifier(learning_rate_init=-1.0), Y_LABELS, "learning_rate_init must be a finite number > 0, e.g. 0.01; got -1.0"),
+        (NeuralNetworkClassifier(solver="lbfgs"), Y_LABELS, "solver must be one of 'sgd', 'rmsprop', 'adam'; got 'lbfgs'"),
+        (NeuralNetworkClassifier(batch_size=0), Y_LABELS,
+         r"batch_size must be None \(all the samples in one batch\), 'auto' \(min\(200, n_samples\)\) or an integer >= 1, e.g. 32; got 0"),
+        (NeuralNetworkClassifier(batch_size="all"), Y_LABELS, r"batch_size must be None .* or an integer >= 1, e.g. 32; got 'all'"),
+        (NeuralNetworkClassifier(batch_size=32.0), Y_LABELS, r"batch_size must be None .* or an integer >= 1, e.g. 32; got 32.0"),
+        (NeuralNetworkClassifier(max_iter=-1), Y_LABELS, r"max_iter must be an integer >= 0 \(the epochs: passes over the data\), e.g. 200; got -1"),
+        (NeuralNetworkClassifier(momentum=1.0), Y_LABELS, r"momentum must be a number in \[0, 1\), e.g. 0.9 \(0: plain gradient descent\); got 1.0"),
+        (NeuralNetworkClassifier(beta_1=-0.1), Y_LABELS, r"beta_1 must be a number in \[0, 1\), e.g. 0.9; got -0.1"),
+        (NeuralNetworkClassifier(beta_2=True), Y_LABELS, r"beta_2 must be a number in \[0, 1\), e.g. 0.999; got True"),
+        (NeuralNetworkClassifier(epsilon=0), Y_LABELS, r"epsilon must be a finite number > 0, e.g. 1e-8; got 0"),
+        (NeuralNetworkClassifier(shuffle="yes"), Y_LABELS, "shuffle must be True or False; got 'yes'"),
+        (NeuralNetworkClassifier(record_every=0), Y_LABELS, r"record_every must be None \(every 100 iterations, or every epoch\) or an integer >= 1; got 0"),
     ],
-    ids=["multiclass", "one class", "continuous", "hidden_layer_sizes", "activation", "learning_rate"],
+    ids=["multiclass", "one class", "continuous", "hidden_layer_sizes", "activation", "learning_rate", "solver", "batch_size 0",
+         "batch_size word", "batch_size float", "max_iter", "momentum", "beta_1", "beta_2", "epsilon", "shuffle", "record_every"],
 )
 def test_bad_labels_and_hyperparameters_are_named(estimator, y, message):
-    with pytest.raises(ValueError, match=message):
+    """One line: the parameter, what it must be, what it is."""
+    with pytest.raises(ValueError, match=message) as raised:
         estimator.fit(X_ROWS, y)
+    assert "\n" not in str(raised.value)
+
+
+# -- solvers, mini-batches and partial_fit -------------------------------------------------------
+def network_estimator(**parameters):
+    return NeuralNetworkClassifier(hidden_layer_sizes=(6,), activation="tanh", random_state=1, **parameters)
+
+
+def network_model():
+    return arraynet.NeuralNetwork([2, 6, 1], hidden_activation="tanh", seed=1)
+
+
+@pytest.mark.parametrize(
+    "parameters, training",
+    [
+        ({}, {"optimizer": "gd", "batch_size": None}),
+        ({"batch_size": 32}, {"optimizer": "gd", "batch_size": 32}),
+        ({"momentum": 0.8, "batch_size": 50}, {"optimizer": arraynet.Momentum(beta=0.8), "batch_size": 50}),
+        ({"solver": "rmsprop", "beta_1": 0.5, "beta_2": 0.99, "epsilon": 1e-6, "batch_size": 64},
+         {"optimizer": arraynet.RMSprop(beta2=0.99, epsilon=1e-6), "batch_size": 64}),
+        ({"solver": "adam", "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7, "momentum": 0.5, "batch_size": "auto"},
+         {"optimizer": arraynet.Adam(beta1=0.8, beta2=0.99, epsilon=1e-7), "batch_size": 200}),
+        ({"solver": "adam"}, {"optimizer": "adam", "batch_size": None}),
+        ({"solver": "adam", "batch_size": 64, "shuffle": False}, {"optimizer": "adam", "batch_size": 64, "shuffle": False}),
+    ],
+    ids=["default: batch gradient descent", "sgd on mini-batches", "momentum", "rmsprop", "adam, auto batches",
+         "adam on all samples", "no shuffle"],
+)
+def test_each_solver_trains_with_the_optimizer_and_batches_it_names(parameters, training):
+    """The same numbers as arraynet's fit with the optimizer the parameters name (the others
+    ignored), on batches of batch_size ("auto": min(200, n_samples)), max_iter epochs."""
+    estimator = network_estimator(learning_rate_init=0.05, max_iter=4, **parameters).fit(X_ROWS, Y_LABELS)
+    model = network_model()
+    history = model.fit(X_FLOWER, Y_FLOWER, 0.05, epochs=4, **training)
+    assert estimator.history_.costs == history.costs and estimator.history_.unit == history.unit
+    assert estimator.n_iter_ == 4 and estimator.history_.updates == history.updates
+    for key, value in model.get_parameters().items():
+        np.testing.assert_array_equal(estimator.model_.get_parameters()[key], value)
+
+
+def test_adam_on_mini_batches_learns_the_flower_in_ten_epochs_where_gradient_descent_does_not():
+    fast = network_estimator(solver="adam", batch_size=32, learning_rate_init=0.05, max_iter=10).fit(X_ROWS, Y_LABELS)
+    slow = network_estimator(learning_rate_init=0.05, max_iter=10).fit(X_ROWS, Y_LABELS)
+    assert fast.history_.unit == "epoch" and fast.history_.updates == 10 * 13  # 12 batches of 32 and one of 16
+    assert fast.score(X_ROWS, Y_LABELS) > 0.85 and slow.score(X_ROWS, Y_LABELS) < 0.75
+
+
+def test_random_state_draws_the_shuffles_too():
+    def proba(**parameters):
+        estimator = network_estimator(solver="adam", batch_size=32, learning_rate_init=0.05, max_iter=3, **parameters)
+        return estimator.fit(X_ROWS, Y_LABELS).predict_proba(X_ROWS)
+
+    np.testing.assert_array_equal(proba(), proba())
+    assert not np.array_equal(proba(), proba(shuffle=False))  # the same network, its batches in another order
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{}, {"momentum": 0.9, "batch_size": 64}, {"solver": "adam", "batch_size": 32}, {"solver": "rmsprop", "batch_size": 100, "shuffle": False}],
+    ids=["batch gradient descent", "momentum", "adam", "rmsprop in order"],
+)
+def test_two_partial_fits_are_a_fit_of_two_epochs_bit_for_bit(parameters):
+    """Each partial_fit is one epoch, with the optimizer's state (Adam's t included) and the epoch
+    count (which draws the shuffles) kept from the call before; a partial_fit after a fit goes on
+    from it the same way."""
+    fitted = network_estimator(learning_rate_init=0.05, max_iter=2, **parameters).fit(X_ROWS, Y_LABELS)
+    partial = network_estimator(learning_rate_init=0.05, max_iter=1000, **parameters)  # max_iter: not partial_fit's
+    assert partial.partial_fit(X_ROWS, Y_LABELS, classes=np.array([0.0, 1.0])) is partial
+    assert partial.n_iter_ == 1 and partial.history_.costs == fitted.history_.costs[:1]
+    partial.partial_fit(X_ROWS, Y_LABELS)
+    assert partial.n_iter_ == 2 and partial.history_.costs == fitted.history_.costs[1:]
+    after_fit = network_estimator(learning_rate_init=0.05, max_iter=1, **parameters).fit(X_ROWS, Y_LABELS).partial_fit(X_ROWS, Y_LABELS)
+    for estimator in (partial, after_fit):
+        for key, value in fitted.model_.get_parameters().items():
+            np.testing.assert_array_equal(estimator.model_.get_parameters()[key], value)
+    np.testing.assert_array_equal(partial.classes_, fitted.classes_)
+
+
+def test_partial_fit_learns_from_batches_of_one_class_and_says_what_it_needs():
+    labels = np.where(Y_LABELS == 1, "red", "blue")
+    estimator = network_estimator(solver="adam", learning_rate_init=0.05)
+    with pytest.raises(ValueError, match=r"^classes must be passed on the first call to partial_fit: both labels of the whole data, "
+                                         r"e.g. classes=numpy.unique\(y_all\); got classes=None$"):
+        estimator.partial_fit(X_ROWS, labels)
+    with pytest.raises(ValueError, match=r"^classes must hold the 2 classes of y, e.g. numpy.unique\(y_all\); got \['red'\]$"):
+        estimator.partial_fit(X_ROWS, labels, classes=["red"])
+    assert not hasattr(estimator, "classes_")
+    reds, blues = labels == "red", labels == "blue"
+    estimator.partial_fit(X_ROWS[reds], labels[reds], classes=["red", "blue"])  # any order: sorted, as fit sorts them
+    estimator.partial_fit(X_ROWS[blues], labels[blues])
+    assert list(estimator.classes_) == ["blue", "red"] and estimator.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"^classes must be the classes_ of the first call to partial_fit \(array\(\['blue', 'red'\].*\); got \['red', 'green'\]$"):
+        estimator.partial_fit(X_ROWS, labels, classes=["red", "green"])
+    with pytest.raises(ValueError, match=r"^y must hold only the labels of classes, array\(\['blue', 'red'\].*\); got also array\(\['green'\]"):
+        estimator.partial_fit(X_ROWS, np.where(reds, "green", labels))
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        estimator.partial_fit(X_ROWS, np.arange(400) % 3)
+    assert estimator.n_iter_ == 2  # the refused calls trained nothing
+    for _ in range(30):
+        estimator.partial_fit(X_ROWS, labels)
+    assert estimator.score(X_ROWS, labels) > 0.85
+
+
+def test_clone_and_a_grid_search_over_solver_and_batch_size():
+    estimator = network_estimator(learning_rate_init=0.05, max_iter=10, solver="adam", batch_size=32, momentum=0.5)
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params() and not hasattr(copy, "model_")
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = GridSearchCV(network_estimator(learning_rate_init=0.05, max_iter=10), {"solver": ["sgd", "adam"], "batch_size": [None, 32]}, cv=folds)
+    search.fit(X_ROWS, Y_LABELS)
+    assert search.best_params_ == {"batch_size": 32, "solver": "adam"}
+    scores = {(p["solver"], p["batch_size"]): score for p, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])}
+    assert scores[("sgd", None)] < 0.75 and scores[("adam", 32)] > 0.85
+    assert search.best_estimator_.history_.unit == "epoch"
+
+
+def test_the_names_before_learning_rate_init_and_max_iter_still_train_with_a_future_warning():
+    renamed = NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate=1.2, num_iterations=50, random_state=3)
+    with pytest.warns(FutureWarning) as warned:
+        renamed.fit(X_ROWS, Y_LABELS)
+    assert [str(warning.message) for warning in warned] == [
+        ("NeuralNetworkClassifier: learning_rate is renamed learning_rate_init (scikit-learn's MLPClassifier's name) in 0.3.0 "
+         "and will be removed in 0.4.0; use learning_rate_init=1.2"),
+        ("NeuralNetworkClassifier: num_iterations is renamed max_iter (scikit-learn's MLPClassifier's name) in 0.3.0 "
+         "and will be removed in 0.4.0; use max_iter=50"),
+    ]
+    assert {warning.filename for warning in warned} == {__file__}  # the caller's line
+    current = NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate_init=1.2, max_iter=50, random_state=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        current.fit(X_ROWS, Y_LABELS)
+    assert renamed.history_.costs == current.history_.costs and renamed.n_iter_ == 50
+    with pytest.raises(ValueError, match=r"^num_iterations is the deprecated name of max_iter; set max_iter only \(got num_iterations=50 and max_iter=20\)$"):
+        LogisticRegressionClassifier(num_iterations=50, max_iter=20).fit(X_ROWS, Y_LABELS)
 
 
 # -- array API dispatch ---------------------------------------------------------------------------
 @pytest.mark.parametrize("make_estimator", [
-    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate=1.2, num_iterations=200, random_state=3),
-    lambda: LogisticRegressionClassifier(num_iterations=200),
-], ids=["network", "logistic"])
+    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", learning_rate_init=1.2, max_iter=200, random_state=3),
+    lambda: LogisticRegressionClassifier(max_iter=200),
+    lambda: NeuralNetworkClassifier(hidden_layer_sizes=(4,), activation="tanh", solver="adam", batch_size=64, learning_rate_init=0.05, max_iter=5, random_state=3),
+], ids=["network", "logistic", "adam on mini-batches"])
 def test_with_array_api_dispatch_arrays_stay_in_their_namespace_and_device(xp, to_xp, make_estimator, monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     reference = make_estimator().fit(X_ROWS, Y_LABELS)
@@ -182,17 +336,30 @@ def test_with_array_api_dispatch_arrays_stay_in_their_namespace_and_device(xp, t
     np.testing.assert_array_equal(to_numpy(labels), reference.predict(X_ROWS))
 
 
+def test_with_array_api_dispatch_partial_fit_trains_in_the_namespace_of_x(xp, to_xp, monkeypatch):
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    reference = network_estimator(solver="adam", batch_size=64, learning_rate_init=0.05, max_iter=2).fit(X_ROWS, Y_LABELS)
+    X, y = to_xp(X_ROWS), to_xp(Y_LABELS)
+    with config_context(array_api_dispatch=True):
+        estimator = network_estimator(solver="adam", batch_size=64, learning_rate_init=0.05)
+        estimator.partial_fit(X, y, classes=[0.0, 1.0]).partial_fit(X, y)
+        proba = estimator.predict_proba(X)
+    assert_same_place(proba, X)
+    assert_same_place(estimator.classes_, y)
+    np.testing.assert_allclose(to_numpy(proba), reference.predict_proba(X_ROWS), rtol=1e-10)
+
+
 def test_with_array_api_dispatch_a_dask_array_is_refused_with_what_to_do(monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     da = pytest.importorskip("dask.array")
     with config_context(array_api_dispatch=True), pytest.raises(TypeError, match=r"X is a Dask array: .*X.compute\(\)"):
-        NeuralNetworkClassifier(num_iterations=5).fit(da.from_array(X_ROWS), da.from_array(Y_LABELS))
+        NeuralNetworkClassifier(max_iter=5).fit(da.from_array(X_ROWS), da.from_array(Y_LABELS))
 
 
 def test_with_array_api_dispatch_predicting_on_another_namespace_is_refused(monkeypatch):
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     torch = pytest.importorskip("torch")
     with config_context(array_api_dispatch=True):
-        estimator = LogisticRegressionClassifier(num_iterations=5).fit(torch.asarray(X_ROWS), torch.asarray(Y_LABELS))
+        estimator = LogisticRegressionClassifier(max_iter=5).fit(torch.asarray(X_ROWS), torch.asarray(Y_LABELS))
         with pytest.raises(ValueError, match=r"LogisticRegressionClassifier.predict\(\): X is a numpy array .*must use the same namespace"):
             estimator.predict(X_ROWS)

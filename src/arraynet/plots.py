@@ -1,6 +1,6 @@
 """Plots of training, drawn with matplotlib's Agg renderer straight to files (no screen, no pyplot
 state): the cost curve, the decision boundary of a model on 2-D data, and the results of a sweep
-of a hyperparameter [seed 4.5]. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``,
+of a hyperparameter [C1 4.5]. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``,
 ...); each file is written whole or not at all. Needs matplotlib (``pip install "arraynet[plot]"``).
 """
 
@@ -56,11 +56,17 @@ def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def _draw_costs(axes: Any, history: History, label: str | None = None) -> None:
+    """The recorded costs against the iterations, or the epochs in mini-batch training (``history.unit``)."""
     if not history.iterations:
         raise ValueError("history must hold at least one recorded cost; got an empty history")
     axes.plot(history.iterations, history.costs, label=label)
-    axes.set_xlabel("iteration")
+    axes.set_xlabel(history.unit)
     axes.set_ylabel("cost J")
+
+
+def _shown(value: Any) -> str:
+    """A swept value in a label: a number in ``g`` format, a name (an optimizer's) as it is."""
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _log_scale_over_decades(axes: Any, costs: Sequence[float]) -> None:
@@ -152,11 +158,14 @@ def plot_sweep(
     diverged: Sequence[tuple[Any, History]] = (),
     title: str | None = None,
 ) -> Path:
-    """A sweep of one hyperparameter (named ``parameter``, e.g. "hidden units" or "learning rate")
-    over ``values``: on the left the cost curve of each run (a log axis when they span decades),
-    on the right the final train (and test) accuracy against the value, the course's way to choose
-    it [seed 4.5]. ``diverged``: the runs that diverged, ``(value, history so far)``, named in the
-    legend (with their finite costs, if any) rather than left out. ``title`` heads the figure."""
+    """A sweep of one hyperparameter (named ``parameter``, e.g. "hidden units", "learning rate",
+    "batch size" or "optimizer") over ``values`` (numbers, or names): on the left the cost curve of
+    each run against its iterations or epochs (``History.unit``; runs of both units, batch gradient
+    descent beside full-batch Adam, share an axis: each of their epochs is one iteration), on a log
+    axis when they span decades; on the right the final train (and test) accuracy against the
+    value, the course's way to choose it [C1 4.5]. ``diverged``: the runs that diverged, ``(value,
+    history so far)``, named in the legend (with their finite costs, if any) rather than left out.
+    ``title`` heads the figure."""
     n = len(values)
     if n == 0 or len(histories) != n or len(train_accuracy) != n or (test_accuracy is not None and len(test_accuracy) != n):
         raise ValueError(
@@ -166,17 +175,21 @@ def plot_sweep(
         )
     figure, (costs, accuracy) = _figure(ncols=2)
     for value, history in zip(values, histories):
-        _draw_costs(costs, history, label=f"{parameter} = {value:g}")
+        _draw_costs(costs, history, label=f"{parameter} = {_shown(value)}")
     for value, history in diverged:
-        costs.plot(history.iterations, history.costs, "x:", label=f"{parameter} = {value:g}: diverged")
+        costs.plot(history.iterations, history.costs, "x:", label=f"{parameter} = {_shown(value)}: diverged")
+    units = {history.unit for history in histories}
+    if len(units) > 1:
+        costs.set_xlabel(" / ".join(sorted(units, reverse=True)))  # "iteration / epoch"
     _log_scale_over_decades(costs, [cost for history in histories for cost in history.costs])
     _legend_outside(costs)
     costs.set_title("cost during training")
     positions = range(n)  # evenly spaced: values are often on a log scale (learning rates)
-    accuracy.plot(positions, [100 * a for a in train_accuracy], "o-", label="train")
+    line = "" if any(isinstance(value, str) for value in values) else "-"  # names (optimizers) are not on a scale
+    accuracy.plot(positions, [100 * a for a in train_accuracy], "o" + line, label="train")
     if test_accuracy is not None:
-        accuracy.plot(positions, [100 * a for a in test_accuracy], "s--", label="test")
-    accuracy.set_xticks(list(positions), [f"{value:g}" for value in values])
+        accuracy.plot(positions, [100 * a for a in test_accuracy], "s" + line * 2, label="test")
+    accuracy.set_xticks(list(positions), [_shown(value) for value in values])
     accuracy.set_xlabel(parameter)
     accuracy.set_ylabel("accuracy (%)")
     accuracy.set_ylim(top=100)

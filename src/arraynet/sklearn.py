@@ -2,17 +2,27 @@
 
 They wrap ``arraynet.NeuralNetwork`` and ``arraynet.LogisticRegression`` in scikit-learn's
 conventions: samples as rows, ``X`` of shape ``(n_samples, n_features)`` (the transpose of the
-seed's ``(n_x, m)``), 1-D labels of any two classes (``classes_[0]`` is learnt as 0,
+models' ``(n_x, m)``), 1-D labels of any two classes (``classes_[0]`` is learnt as 0,
 ``classes_[1]`` as 1), hyperparameters as constructor arguments. They work in ``Pipeline`` and
 ``GridSearchCV``; under ``sklearn.config_context(array_api_dispatch=True)`` they train and predict
 in the namespace and on the device of ``X`` (PyTorch, CuPy, ...), with no copy to NumPy.
+
+Training takes ``MLPClassifier``'s names where they mean the same [C2 1.1-1.4]: ``solver`` ("sgd":
+gradient descent, with ``momentum``; "rmsprop"; "adam"), ``batch_size``, ``learning_rate_init``,
+``max_iter`` (epochs), ``beta_1``, ``beta_2``, ``epsilon``, ``shuffle``, and ``partial_fit`` (one
+epoch, the optimizer's state kept). The defaults are the estimators' own: batch gradient descent
+(``solver="sgd"``, ``momentum=0``, ``batch_size=None``) with a learning rate of 0.1 for 1000
+iterations.
 
 Needs scikit-learn (``pip install 'arraynet[sklearn]'``); ``import arraynet`` does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -31,8 +41,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "arraynet.sklearn needs scikit-learn >= 1.6: pip install 'arraynet[sklearn]'"
     ) from exc
 
-from .backends import asarray, backend_name, is_array, is_dask_array, namespace_of
+from .backends import asarray, backend_name, is_array, is_dask_array, namespace_of, to_numpy
 from .kernel.activations import ActivationLike
+from .kernel.optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop
 from .models import LogisticRegression, Model, NeuralNetwork
 from .models.history import History
 
@@ -63,17 +74,50 @@ def _seed(random_state: Any) -> int | None:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+SOLVERS = ("sgd", "rmsprop", "adam")
+
+
+def _real(value: Any, name: str, expected: str, ok: Callable[[float], bool]) -> float:
+    """``value`` as a float, which must be a real number (not a bool) that ``ok`` accepts."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, name: str, minimum: int, expected: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be {expected}; got {value!r}")
+    return int(value)
+
+
+def _fraction(value: Any, name: str, example: str) -> float:
+    return _real(value, name, f"a number in [0, 1), e.g. {example}", lambda v: 0.0 <= v < 1.0)
+
+
 class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
-    """What both estimators share; a subclass makes its arraynet model in ``_make_model``."""
+    """What both estimators share; a subclass makes its arraynet model in ``_make_model``.
+
+    ``learning_rate`` and ``num_iterations`` are the names ``learning_rate_init`` and ``max_iter``
+    had before 0.3.0: deprecated (a FutureWarning), removed in 0.4.0."""
 
     def __init__(
         self,
-        learning_rate: float = 0.1,
-        num_iterations: int = 1000,
+        learning_rate: float | None = None,
+        num_iterations: int | None = None,
         init: str = "zeros",
         random_state: Any = None,
-        record_every: int = 100,
+        record_every: int | None = None,
         progress: bool | None = False,
+        *,
+        solver: str = "sgd",
+        batch_size: int | str | None = None,
+        learning_rate_init: float = 0.1,
+        max_iter: int = 1000,
+        momentum: float = 0.0,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        shuffle: bool = True,
     ) -> None:
         self.learning_rate = learning_rate
         self.num_iterations = num_iterations
@@ -81,6 +125,15 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.record_every = record_every
         self.progress = progress
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
 
     def _make_model(self, n_features: int) -> Model:
         raise NotImplementedError
@@ -97,39 +150,134 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         xp = _namespace(X)
         return validate_data(self, X, y, reset=reset, dtype=[xp.float64, xp.float32])
 
-    def fit(self, X: Any, y: Any) -> _ArraynetClassifier:
-        """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y`` of shape
-        ``(n_samples,)`` holding two classes. Sets ``classes_``, ``model_`` (the arraynet model),
-        ``history_`` and ``n_iter_``."""
+    # -- training ----------------------------------------------------------------------------
+    def _renamed(self, old: str, new: str, default: Any) -> tuple[str, Any]:
+        """``(name, value)`` of the setting that ``new`` holds, or ``old`` (its name before 0.3.0,
+        deprecated) when that one is set."""
+        value = getattr(self, old)
+        if value is None:
+            return new, getattr(self, new)
+        if getattr(self, new) != default:
+            raise ValueError(f"{old} is the deprecated name of {new}; set {new} only (got {old}={value!r} and {new}={getattr(self, new)!r})")
+        warnings.warn(
+            f"{type(self).__name__}: {old} is renamed {new} (scikit-learn's MLPClassifier's name) in 0.3.0 and "
+            f"will be removed in 0.4.0; use {new}={value!r}",
+            FutureWarning,
+            stacklevel=4,
+        )
+        return old, value
+
+    def _training(self, n_samples: int) -> dict[str, Any]:
+        """``Model.fit``'s arguments from the hyperparameters, each checked (a bad value is a
+        ValueError naming it, what it must be, and what it is)."""
+        name, learning_rate = self._renamed("learning_rate", "learning_rate_init", 0.1)
+        learning_rate = _real(learning_rate, name, "a finite number > 0, e.g. 0.01", lambda v: 0.0 < v < math.inf)
+        name, max_iter = self._renamed("num_iterations", "max_iter", 1000)
+        epochs = _integer(max_iter, name, 0, "an integer >= 0 (the epochs: passes over the data), e.g. 200")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}; got {self.solver!r}")
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = min(200, n_samples)
+        elif batch_size is not None:
+            expected = "None (all the samples in one batch), 'auto' (min(200, n_samples)) or an integer >= 1, e.g. 32"
+            batch_size = _integer(batch_size, "batch_size", 1, expected)
+        momentum = _fraction(self.momentum, "momentum", "0.9 (0: plain gradient descent)")
+        beta_1 = _fraction(self.beta_1, "beta_1", "0.9")
+        beta_2 = _fraction(self.beta_2, "beta_2", "0.999")
+        epsilon = _real(self.epsilon, "epsilon", "a finite number > 0, e.g. 1e-8", lambda v: 0.0 < v < math.inf)
+        if self.shuffle is not True and self.shuffle is not False:
+            raise ValueError(f"shuffle must be True or False; got {self.shuffle!r}")
+        if self.record_every is not None:
+            _integer(self.record_every, "record_every", 1, "None (every 100 iterations, or every epoch) or an integer >= 1")
+        optimizer: Optimizer
+        if self.solver == "sgd":
+            optimizer = GradientDescent() if momentum == 0.0 else Momentum(beta=momentum)
+        elif self.solver == "rmsprop":
+            optimizer = RMSprop(beta2=beta_2, epsilon=epsilon)
+        else:
+            optimizer = Adam(beta1=beta_1, beta2=beta_2, epsilon=epsilon)
+        return {
+            "learning_rate": learning_rate, "epochs": epochs, "optimizer": optimizer, "batch_size": batch_size,
+            "shuffle": self.shuffle, "record_every": self.record_every, "progress": self.progress,
+        }
+
+    def _labels(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
+        """``(X, y)`` validated (y moved to X's namespace and device under array API dispatch,
+        scikit-learn's rule), y's labels of at most two classes."""
         if get_config()["array_api_dispatch"] and is_array(X) and is_array(y):
             # scikit-learn's rule under array API dispatch: everything follows X
             y = asarray(y, backend_name(_namespace(X)), device=array_api_compat.device(X))
-        X, y = self._validate(X, y, reset=True)
+        X, y = self._validate(X, y, reset=reset)
         check_classification_targets(y)
         target = type_of_target(y, input_name="y", raise_unknown=True)
         if target != "binary":
             raise ValueError(
                 f"Only binary classification is supported. The type of the target is {target}."
             )
+        return X, y
+
+    def _train(self, model: Model, X: Any, y: Any, classes: Any, **training: Any) -> History:
+        """``model.fit`` on the samples ``X`` and labels ``y`` (``classes[1]`` learnt as 1)."""
+        xp = _namespace(y)
+        Y = xp.reshape(xp.astype(y == classes[1], X.dtype), (1, -1))
+        history: History = model.fit(X.T, Y, **training)
+        return history
+
+    def fit(self, X: Any, y: Any) -> _ArraynetClassifier:
+        """Train on ``X`` of shape ``(n_samples, n_features)`` and labels ``y`` of shape
+        ``(n_samples,)`` holding two classes, from new parameters: ``max_iter`` iterations of batch
+        gradient descent, or with a ``batch_size`` or another ``solver``, ``max_iter`` epochs. Sets
+        ``classes_``, ``model_`` (the arraynet model), ``history_`` and ``n_iter_`` (the
+        iterations or epochs run)."""
+        X, y = self._labels(X, y, reset=True)
+        training = self._training(X.shape[0])
         xp = _namespace(y)
         classes = xp.sort(xp.unique_values(y))
         if classes.shape[0] != 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of 2 classes in y; got 1 class: {classes[0]!r}"
             )
-        Y = xp.reshape(xp.astype(y == classes[1], X.dtype), (1, -1))
         model = self._make_model(X.shape[1])
-        self.history_: History = model.fit(
-            X.T,
-            Y,
-            learning_rate=self.learning_rate,
-            num_iterations=self.num_iterations,
-            record_every=self.record_every,
-            progress=self.progress,
-        )
+        self.history_: History = self._train(model, X, y, classes, **training)
         self.model_ = model
         self.classes_ = classes
         self.n_iter_ = self.history_.iterations_run
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> _ArraynetClassifier:
+        """One epoch over ``X`` and ``y`` (``max_iter`` is not used), from the parameters and the
+        optimizer's state where the last ``fit`` or ``partial_fit`` left them: two calls on the same
+        data train as ``fit`` with ``max_iter=2`` does (the same shuffles, Adam's ``t`` counting on).
+        The first call (before any ``fit``) must give ``classes``, both labels of the whole data
+        (``numpy.unique(y_all)``): a batch of ``y`` may hold only one. ``history_`` is this call's;
+        ``n_iter_`` counts the epochs of every call."""
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: both labels of the whole data, "
+                "e.g. classes=numpy.unique(y_all); got classes=None"
+            )
+        X, y = self._labels(X, y, reset=first)
+        training = {**self._training(X.shape[0]), "epochs": 1}
+        xp = _namespace(y)
+        if classes is not None:
+            given = xp.sort(xp.unique_values(asarray(classes, backend_name(xp), device=array_api_compat.device(y))))
+            if given.ndim != 1 or given.shape[0] != 2:
+                raise ValueError(f"classes must hold the 2 classes of y, e.g. numpy.unique(y_all); got {classes!r}")
+            if not first and not bool(xp.all(given == self.classes_)):
+                raise ValueError(
+                    f"classes must be the classes_ of the first call to partial_fit ({self.classes_!r}); got {classes!r}"
+                )
+        known = given if first else self.classes_
+        if not bool(xp.all((y == known[0]) | (y == known[1]))):
+            labels = np.asarray(to_numpy(y))
+            others = np.unique(labels[(labels != to_numpy(known[0])) & (labels != to_numpy(known[1]))])
+            raise ValueError(f"y must hold only the labels of classes, {to_numpy(known)!r}; got also {others!r}")
+        model = self._make_model(X.shape[1]) if first else self.model_
+        self.history_ = self._train(model, X, y, known, **training)
+        self.model_, self.classes_ = model, known
+        self.n_iter_ = (0 if first else self.n_iter_) + self.history_.iterations_run
         return self
 
     def _model_input(self, X: Any, method: str) -> Any:
@@ -152,7 +300,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> Any:
         """The logit ``Z^[L]`` of each sample, shape ``(n_samples,)``, in X's namespace:
         ``log(p / (1 - p))`` for ``p`` the probability of ``classes_[1]`` (``A^[L] = sigma(Z^[L])``,
-        seed 3.1), so positive scores predict ``classes_[1]``. Unlike ``p``, it does not saturate
+        [C1 3.1]), so positive scores predict ``classes_[1]``. Unlike ``p``, it does not saturate
         at 0 or 1, so scorers such as ``roc_auc`` rank confident samples too."""
         return self._logits(X, "decision_function")
 
@@ -177,26 +325,54 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
 
 
 class NeuralNetworkClassifier(_ArraynetClassifier):
-    """An L-layer network for binary classification [seed 3.1-3.7, 4.1-4.4]: hidden layers of
-    ``hidden_layer_sizes`` units with ``activation``, a sigmoid output unit, trained by batch
-    gradient descent on the cross-entropy cost for ``num_iterations`` iterations.
+    """An L-layer network for binary classification [C1 3.1-3.7, 4.1-4.4]: hidden layers of
+    ``hidden_layer_sizes`` units with ``activation``, a sigmoid output unit, trained on the
+    cross-entropy cost: by default by batch gradient descent for ``max_iter`` iterations, else on
+    mini-batches and with the optimizer the parameters below choose [C2 1.1-1.4].
 
-    ``random_state`` is arraynet's ``seed``: an integer gives the network of that seed on every
-    backend. ``progress`` is ``fit``'s progress bar (off by default, as scikit-learn's ``verbose``).
+    - ``solver``: "sgd", gradient descent (``momentum`` > 0: ``arraynet.Momentum(beta=momentum)``,
+      ``v = beta v + (1 - beta) dW``, not MLPClassifier's ``v = momentum v - learning_rate dW``);
+      "rmsprop" (``arraynet.RMSprop(beta2=beta_2, epsilon=epsilon)``); "adam"
+      (``arraynet.Adam(beta1=beta_1, beta2=beta_2, epsilon=epsilon)``, the course's Adam: epsilon
+      added to the root of the corrected average). Each uses its own of these parameters only.
+    - ``batch_size``: None (default) trains on all the samples at once; an integer on mini-batches
+      of that many samples, one update each; "auto" on ``min(200, n_samples)``.
+    - ``learning_rate_init``: the learning rate (default 0.1). ``max_iter``: the epochs (passes over
+      the data; default 1000), each one update in full-batch training.
+    - ``shuffle``: a new order of the samples each epoch, drawn from ``random_state`` (True), or
+      their order (False).
+    - ``random_state`` is arraynet's ``seed``: an integer gives the network of that seed, and the
+      same mini-batches, on every backend. ``record_every``: the cost is recorded every so many
+      iterations or epochs (None: every 100 iterations, every epoch with mini-batches).
+      ``progress`` is ``fit``'s progress bar (off by default, as scikit-learn's ``verbose``).
     """
 
     def __init__(
         self,
         hidden_layer_sizes: int | Sequence[int] = (16,),
         activation: ActivationLike = "relu",
-        learning_rate: float = 0.1,
-        num_iterations: int = 1000,
+        learning_rate: float | None = None,
+        num_iterations: int | None = None,
         init: str = "he",
         random_state: Any = None,
-        record_every: int = 100,
+        record_every: int | None = None,
         progress: bool | None = False,
+        *,
+        solver: str = "sgd",
+        batch_size: int | str | None = None,
+        learning_rate_init: float = 0.1,
+        max_iter: int = 1000,
+        momentum: float = 0.0,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        shuffle: bool = True,
     ) -> None:
-        super().__init__(learning_rate, num_iterations, init, random_state, record_every, progress)
+        super().__init__(
+            learning_rate, num_iterations, init, random_state, record_every, progress, solver=solver,
+            batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter, momentum=momentum,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, shuffle=shuffle,
+        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
 
@@ -218,11 +394,12 @@ class NeuralNetworkClassifier(_ArraynetClassifier):
 
 
 class LogisticRegressionClassifier(_ArraynetClassifier):
-    """Logistic regression [seed 2.2-2.7]: ``y_hat = sigma(w^T x + b)``, trained by batch gradient
-    descent on the cross-entropy cost, ``w`` starting at zero (``init="zeros"``) or drawn with
-    another init from ``random_state``. Its constructor arguments are the shared ones:
-    ``learning_rate=0.1, num_iterations=1000, init="zeros", random_state=None, record_every=100,
-    progress=False``."""
+    """Logistic regression [C1 2.2-2.7]: ``y_hat = sigma(w^T x + b)``, trained on the
+    cross-entropy cost, by default by batch gradient descent, ``w`` starting at zero
+    (``init="zeros"``) or drawn with another init from ``random_state``. Its constructor arguments
+    are ``NeuralNetworkClassifier``'s but the network's: ``init="zeros", random_state=None,
+    record_every=None, progress=False, solver="sgd", batch_size=None, learning_rate_init=0.1,
+    max_iter=1000, momentum=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8, shuffle=True``."""
 
     def _make_model(self, n_features: int) -> Model:
         return LogisticRegression(init=self.init, seed=_seed(self.random_state))

@@ -30,8 +30,10 @@ from ..backends import (
 from ..io.loaders import DATA_SUFFIXES, csv_column_names, load_data
 from ..kernel.activations import ACTIVATIONS
 from ..kernel.initialization import INITS
+from ..kernel.optimizers import OPTIMIZERS, Adam, Decay, Momentum, Optimizer, RMSprop
 from ..models import LogisticRegression, Model, NeuralNetwork
 from ..models.history import History
+from ..models.training import counts_epochs
 from .scheduling import add_dask_arguments, check_dask_arguments, chunks_of, dask_scheduler, scheduler_of
 
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see docs/guides/data.md"
@@ -45,6 +47,28 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, e.g. 0.01; got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number > 0; got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1) (the beta of an average)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), e.g. 0.9; got {text!r}")
+    return value
+
+
+def rate(text: str) -> float:
+    """A finite number >= 0 (a decay rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, e.g. 1; got {text!r}")
     return value
 
 
@@ -201,12 +225,92 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     training = parser.add_argument_group("training")
     training.add_argument("--learning-rate", type=positive_float, help="default: 0.0075 for a network, 0.005 for logistic regression")
-    training.add_argument("--iterations", type=count(0), help="default: 2500 for a network, 2000 for logistic regression")
-    training.add_argument("--record-every", type=count(1), default=100, metavar="K", help="record the cost every K iterations; default: %(default)s")
+    counts = training.add_mutually_exclusive_group()
+    counts.add_argument(
+        "--iterations", type=count(0),
+        help="updates on all m examples (batch gradient descent); default: 2500 for a network, 2000 for logistic regression",
+    )
+    counts.add_argument(
+        "--epochs", type=count(0), metavar="N",
+        help="passes over the data: with --batch-size, each cut into mini-batches (default 10); without it, "
+        "N updates on all m examples",
+    )
+    training.add_argument(
+        "--batch-size", type=count(1), metavar="N",
+        help="train on mini-batches of N examples, one update each (over m: one batch); default: all m examples in one batch",
+    )
+    training.add_argument(
+        "--no-shuffle", action="store_true",
+        help="with --batch-size: keep the examples in their order every epoch; default: a new order each epoch, drawn from --seed",
+    )
+    training.add_argument(
+        "--record-every", type=count(1), metavar="K",
+        help="record the cost every K iterations (or epochs); default: 100, or 1 with --batch-size",
+    )
     training.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: %(default)s")
     add_placement_arguments(training)
     add_threads_argument(training)
     training.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_optimizer_arguments(parser)
+
+
+# the optimizers' hyperparameters, as options: the optimizers that take each one
+HYPERPARAMETERS = {
+    key: tuple(name for name, optimizer in OPTIMIZERS.items() if key in optimizer().hyperparameters())
+    for key in ("beta", "beta1", "beta2", "epsilon")
+}
+
+
+def add_optimizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The optimizer, its hyperparameters and the learning rate's decay, shared by ``train`` and ``sweep``."""
+    group = parser.add_argument_group("optimizer")
+    group.add_argument(
+        "--optimizer", choices=tuple(OPTIMIZERS),
+        help="gradient descent, with momentum, RMSprop or Adam (each with its usual defaults); default: gd",
+    )
+    group.add_argument("--beta", type=fraction, help=f"momentum's average: v = beta v + (1 - beta) dW; default: {Momentum().beta:g}")
+    group.add_argument("--beta1", type=fraction, help=f"Adam's average of the gradients; default: {Adam().beta1:g}")
+    group.add_argument("--beta2", type=fraction, help=f"RMSprop's and Adam's average of the squared gradients; default: {Adam().beta2:g}")
+    group.add_argument(
+        "--epsilon", type=positive_float, help=f"RMSprop's and Adam's epsilon, added to the root in the update; default: {RMSprop().epsilon:g}",
+    )
+    group.add_argument(
+        "--decay-rate", type=rate, metavar="R",
+        help="learning-rate decay: epoch e trains at learning_rate / (1 + R e); default: no decay",
+    )
+    group.add_argument(
+        "--decay-interval", type=count(1), metavar="N",
+        help="with --decay-rate, lower the rate every N epochs only: learning_rate / (1 + R floor(e / N))",
+    )
+
+
+def optimizer_of(args: argparse.Namespace) -> Optimizer:
+    """The optimizer that ``--optimizer`` names, with the hyperparameters given that apply to it."""
+    name = args.optimizer or "gd"
+    settings = {key: getattr(args, key) for key, names in HYPERPARAMETERS.items() if name in names and getattr(args, key) is not None}
+    return OPTIMIZERS[name](**settings)
+
+
+def decay_of(args: argparse.Namespace) -> Decay | None:
+    return None if args.decay_rate is None else Decay(args.decay_rate, args.decay_interval or 1)
+
+
+def unit_of(args: argparse.Namespace) -> str:
+    """What ``fit`` counts with these options (its ``History.unit``): iterations of batch gradient
+    descent, or epochs as soon as there are mini-batches, another optimizer or a decay."""
+    return "epoch" if counts_epochs(optimizer_of(args), args.batch_size, args.decay_rate) else "iteration"
+
+
+def describe_training(args: argparse.Namespace) -> str:
+    """The training options that are not batch gradient descent's, in a few words ("" for it)."""
+    parts = []
+    if (args.optimizer or "gd") != "gd":
+        parts.append(repr(optimizer_of(args)))
+    if args.batch_size is not None:
+        parts.append(f"mini-batches of {args.batch_size}" + (" in order" if args.no_shuffle else ""))
+    if args.decay_rate is not None:
+        parts.append(f"decay rate {args.decay_rate:g}" + (f" every {args.decay_interval} epochs" if args.decay_interval else ""))
+    return ", ".join(parts)
 
 
 def thread_count(text: str) -> int:
@@ -227,9 +331,17 @@ def add_threads_argument(parser: argparse._ActionsContainer) -> None:
     )
 
 
-def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, layers: int | None = None) -> None:
+def check_training_arguments(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    layers: int | None = None,
+    optimizers: list[str] | None = None,
+    batched: bool = False,
+) -> None:
     """Options that contradict each other are usage errors (exit 2) before any data is read.
-    ``layers``: the number of layers L when something other than ``--hidden`` sets it (sweep)."""
+    ``layers``: the number of layers L when something other than ``--hidden`` sets it (sweep);
+    ``optimizers`` and ``batched``: a sweep's optimizers, and whether it sweeps batch sizes."""
+    check_optimizer_arguments(parser, args, optimizers, batched)
     if args.model == "logistic":
         given = [f"--{name}" for name in ("hidden", "activation", "activations") if getattr(args, name) is not None]
         if given:
@@ -237,7 +349,7 @@ def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
         return
     L = layers if layers is not None else len(args.hidden or [4]) + 1
     if args.init == "zeros":
-        parser.error("argument --init: zeros would make every hidden unit compute the same function (seed 3.7); use he, xavier or small")
+        parser.error("argument --init: zeros would make every hidden unit compute the same function; use he, xavier or small")
     if args.activations is not None:
         if len(args.activations) != L:
             parser.error(
@@ -246,6 +358,27 @@ def check_training_arguments(parser: argparse.ArgumentParser, args: argparse.Nam
             )
         if args.activations[-1] != "sigmoid":
             parser.error("argument --activations: the output layer's must be sigmoid (the cost needs probabilities)")
+
+
+def check_optimizer_arguments(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, optimizers: list[str] | None = None, batched: bool = False
+) -> None:
+    """A hyperparameter of another optimizer than the chosen one(s), a count of iterations for
+    mini-batches, or a shuffle or decay interval with nothing to act on are usage errors."""
+    chosen, option = (optimizers, "--optimizers") if optimizers else ([args.optimizer or "gd"], "--optimizer")
+    for key, names in HYPERPARAMETERS.items():
+        if getattr(args, key) is not None and not set(names) & set(chosen):
+            default = "" if optimizers or args.optimizer else " (the default)"
+            parser.error(
+                f"argument --{key}: applies to --optimizer {' or '.join(names)}, not to {option} {','.join(chosen)}{default}"
+            )
+    given = "--batch-sizes" if batched else "--batch-size" if args.batch_size is not None else None
+    if given and args.iterations is not None:
+        parser.error(f"argument --iterations: not allowed with argument {given}: mini-batch training counts passes over the data, give --epochs")
+    if args.no_shuffle and not given:
+        parser.error("argument --no-shuffle: only mini-batches are shuffled (one batch of all m examples never is); give --batch-size")
+    if args.decay_interval is not None and args.decay_rate is None:
+        parser.error("argument --decay-interval: needs --decay-rate R (the rate is learning_rate / (1 + R floor(e / N)))")
 
 
 def prepare_backend(args: argparse.Namespace, dtype: str) -> None:
@@ -259,12 +392,11 @@ def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -
     return tuple(asarray(array, args.backend, args.device, args.dtype) for array in read_data(path, args, split))
 
 
-def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = None) -> Model:
-    """The model the options describe (``check_training_arguments``), for ``n_x`` features
-    (``hidden`` replaces ``--hidden``)."""
+def build_model(args: argparse.Namespace, n_x: int) -> Model:
+    """The model the options describe (``check_training_arguments``), for ``n_x`` features."""
     if args.model == "logistic":
         return LogisticRegression(init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
-    layer_dims = [n_x, *(hidden or args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
+    layer_dims = [n_x, *(args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
     return NeuralNetwork(
         layer_dims,
         hidden_activation=args.activation or "relu",
@@ -276,31 +408,37 @@ def build_model(args: argparse.Namespace, n_x: int, hidden: list[int] | None = N
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a training, with the iteration it reached."""
+    """Ctrl-C during a training, with the iteration (or epoch) it reached."""
 
 
-def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, learning_rate: float | None = None, report: bool = True) -> History:
-    """``model.fit`` with the options (``learning_rate`` replaces ``--learning-rate``); with
-    ``report`` (and not ``--quiet``), each recorded cost is printed as it is reached."""
+def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, report: bool = True) -> History:
+    """``model.fit`` with the options; with ``report`` (and not ``--quiet``), each recorded cost is
+    printed as it is reached, by iteration or, in mini-batch training, by epoch."""
     reached = [0]
+    unit = unit_of(args)
 
     def print_cost(iteration: int, cost: float, model: Model) -> None:
         reached[0] = iteration
         if report and not args.quiet:
-            write_line(f"cost after iteration {iteration}: {cost:.6f}")
+            write_line(f"cost after {unit} {iteration}: {cost:.6f}")
 
     try:
         with thread_limit(args.threads):
             return model.fit(
                 X, Y,
-                learning_rate=args.learning_rate if learning_rate is None else learning_rate,
+                learning_rate=args.learning_rate,
                 num_iterations=args.iterations,
                 record_every=args.record_every,
+                optimizer=optimizer_of(args),
+                batch_size=args.batch_size,
+                epochs=args.epochs,
+                shuffle=not args.no_shuffle,
+                decay=decay_of(args),
                 progress=False if args.quiet else None,
                 callback=print_cost,
             )
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted at iteration {reached[0]} (the last recorded)") from None
+        raise Interrupted(f"interrupted at {unit} {reached[0]} (the last recorded)") from None
 
 
 def write_line(text: str) -> None:
@@ -566,9 +704,10 @@ def train_and_save(args: argparse.Namespace, say: Any, where: str | None) -> int
     check_test_features(args, X, test)
     model = build_model(args, X.shape[0])
     check_memory(model, X)
+    training = describe_training(args)
     say(
         f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
-        f"{backend_header(X, args, where)}, {args.dtype}"
+        f"{backend_header(X, args, where)}, {args.dtype}" + (f"; {training}" if training else "")
     )
     if not args.standardize and not is_dask_array(X_host):  # a pass of its own over data past memory: not for a warning
         warn_of_feature_scales(args, X_host)

@@ -17,10 +17,10 @@ DELAY = 1.0  # seconds a run must last before its bar appears
 
 
 class ProgressBar:
-    """A tqdm bar over ``total`` iterations, moved to each recorded iteration with its cost."""
+    """A tqdm bar over ``total`` iterations (or epochs), moved to each recorded one with its cost."""
 
-    def __init__(self, tqdm: Any, total: int) -> None:
-        self._bar = tqdm(total=total, unit="it", file=sys.stderr, delay=DELAY, dynamic_ncols=True)
+    def __init__(self, tqdm: Any, total: int, unit: str = "it") -> None:
+        self._bar = tqdm(total=total, unit=unit, file=sys.stderr, delay=DELAY, dynamic_ncols=True)
 
     def update(self, iteration: int, cost: float) -> None:
         """Show that iterations ``0..iteration`` ran and that iteration's cost."""
@@ -31,8 +31,9 @@ class ProgressBar:
         self._bar.close()
 
 
-def progress_bar(total: int, progress: bool | None) -> ProgressBar | None:
-    """A bar for a run of ``total`` iterations, or None when there is to be none.
+def progress_bar(total: int, progress: bool | None, unit: str = "it") -> ProgressBar | None:
+    """A bar for a run of ``total`` iterations (``unit`` "it") or epochs (``unit`` "epoch"), or None
+    when there is to be none.
 
     ``progress=None`` (automatic): a bar when tqdm is installed and standard error is a terminal.
     ``True``: a bar wherever standard error goes (tqdm must be installed). ``False``: none.
@@ -51,4 +52,4 @@ def progress_bar(total: int, progress: bool | None) -> ProgressBar | None:
         return None
     if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
         return None
-    return ProgressBar(tqdm, total)
+    return ProgressBar(tqdm, total, unit)

@@ -20,12 +20,12 @@ import numpy as np
 
 from .._validation import non_finite
 from ..kernel.minibatches import EpochPlan, ShuffleLike
-from ..kernel.optimizers import Optimizer, decayed
+from ..kernel.optimizers import GradientDescent, Optimizer, decayed
 from ..steps import EpochStep, Step
 from .history import History
 from .progress import progress_bar
 
-__all__ = ["Callback", "DivergenceError", "Schedule", "recorded", "run_epochs", "run_iterations"]
+__all__ = ["Callback", "DivergenceError", "Schedule", "counts_epochs", "recorded", "run_epochs", "run_iterations"]
 
 # called at each recorded iteration (or epoch) as callback(iteration, cost, model); a true value stops
 # training (the model: the arraynet.models.Model being trained)
@@ -50,6 +50,13 @@ class DivergenceError(FloatingPointError):
     def __reduce__(self) -> tuple[type[DivergenceError], tuple[str, int, History]]:
         # pickled whole (joblib and multiprocessing send exceptions between processes)
         return type(self), (str(self), self.iteration, self.history)
+
+
+def counts_epochs(optimizer: Optimizer, batch_size: int | None, decay: Any) -> bool:
+    """Whether ``fit`` with these settings trains by epochs (``run_epochs``, ``History.unit ==
+    "epoch"``): with mini-batches, an optimizer other than gradient descent, or a decay; batch
+    gradient descent counts iterations (``run_iterations``)."""
+    return batch_size is not None or not isinstance(optimizer, GradientDescent) or decay is not None
 
 
 def recorded(count: int, record_every: int) -> Iterator[int]:
@@ -210,7 +217,7 @@ def run_epochs(
     ... and the last, after that epoch, the model then holding the parameters it ended with.
     ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
     model's; what happens between two recorded epochs is never read on the host."""
-    bar = progress_bar(epochs, progress)
+    bar = progress_bar(epochs, progress, unit="epoch")
     start = time.perf_counter()
     outer = np.geterr()
     kept: int | None = None  # the last recorded epoch: the model holds what it ended with
