@@ -8,12 +8,12 @@ from .io.chunked import load_zarr
 from .io.datasets import load_circles, load_flower, load_moons
 from .io.loaders import load_csv, load_data, load_h5, load_npz
 from .io.serialization import ModelFileError, load
-from .kernel.activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh
+from .kernel.activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .kernel.cost import compute_cost
 from .kernel.initialization import initialize_parameters
 from .kernel.optimizers import Adam, Decay, GradientDescent, Momentum, Optimizer, RMSprop
 from .kernel.propagation import LayerCache, backward, forward, update
-from .models import DivergenceError, LogisticRegression, NeuralNetwork, NotFittedError, gradient_check
+from .models import DivergenceError, EarlyStopping, LogisticRegression, NeuralNetwork, NotFittedError, gradient_check
 from .models.history import History
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Adam",
     "Decay",
     "DivergenceError",
+    "EarlyStopping",
     "GradientDescent",
     "History",
     "LayerCache",
@@ -35,6 +36,7 @@ __all__ = [
     "RMSprop",
     "ReLU",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "asarray",
     "available_backends",

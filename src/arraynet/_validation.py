@@ -265,6 +265,47 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> An
     return xp.astype(Y, X.dtype)
 
 
+def check_class_labels(Y: Any, X: Any, xp: ModuleType, device: Any, C: int, other: str = "X") -> Any:
+    """Validate the labels of ``C`` classes [C2 3] for ``X``: class indices of shape ``(1, m)``
+    (integers 0..C-1, in any integer or floating dtype) or one-hot columns of shape ``(C, m)``;
+    return them one-hot, ``(C, m)``, in X's dtype. One device sync when they are good."""
+    given = type(Y).__name__ if isinstance(Y, (list, tuple)) else None
+    Y = as_array(Y, "Y")
+    check_same_place(xp, device, Y, "Y", other, given)
+    _check_data_dtype(xp, Y, "Y", f"class indices 0..{C - 1} or one-hot columns")
+    if is_dask_array(Y) or is_dask_array(X):
+        raise TypeError(
+            f"Y for {C} classes (a softmax output) cannot be a Dask array in this version: compute X and Y into memory"
+        )
+    m = X.shape[1]
+    if tuple(Y.shape) == (C, m) and C > 1:
+        if not bool(xp.all(((Y == 0) | (Y == 1)) & (xp.sum(xp.astype(Y, X.dtype), axis=0, keepdims=True) == 1))):
+            raise ValueError(
+                f"Y of shape (C, m) = ({C}, {m}) must hold one-hot columns (one 1 and {C - 1} zeros each); got columns "
+                "with other values or sums: pass class indices of shape (1, m) instead, or fix those columns"
+            )
+        return xp.astype(Y, X.dtype)
+    if tuple(Y.shape) != (1, m):
+        raise ValueError(
+            f"Y must hold class indices of shape (1, m) = (1, {m}) or one-hot columns of shape (C, m) = ({C}, {m}) "
+            f"to match {other} of shape {tuple(X.shape)}; got shape {tuple(Y.shape)}"
+        )
+    if xp.isdtype(Y.dtype, "real floating") and not bool(xp.all(xp.isfinite(Y))):
+        raise ValueError("Y must be finite; it contains NaN or Inf")
+    if xp.isdtype(Y.dtype, "bool"):
+        Y = xp.astype(Y, xp.int32)
+    if not bool(xp.all((Y >= 0) & (Y < C) & (Y == xp.floor(Y) if xp.isdtype(Y.dtype, "real floating") else Y >= 0))):
+        found = np.unique(to_numpy(Y))
+        bad = found[(found < 0) | (found >= C) | (found != np.floor(found))]
+        shown = ", ".join(f"{value:.10g}" for value in bad[:5]) + (", ..." if bad.size > 5 else "")
+        raise ValueError(
+            f"Y must hold class indices 0..{C - 1} (whole numbers, one per example) for a model of {C} output units; "
+            f"got {shown}"
+        )
+    classes = xp.reshape(xp.arange(C, device=device), (C, 1))
+    return xp.astype(xp.astype(Y, xp.int64 if C > 2**31 - 1 else xp.int32) == classes, X.dtype)
+
+
 def _chunked_like(Y: Any, X: Any) -> Any:
     """Labels ``Y`` of shape ``(1, m)`` as a Dask array chunked like the columns of Dask ``X``
     (rechunked lazily where they differ)."""

@@ -21,7 +21,7 @@ from typing import Any
 from ..backends import namespace_of
 from .inplace import InPlaceOps, Workspace
 
-__all__ = ["Activation", "LeakyReLU", "ReLU", "Sigmoid", "Tanh", "get_activation"]
+__all__ = ["Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "get_activation"]
 
 
 class Activation:
@@ -186,14 +186,31 @@ class LeakyReLU(Activation):
         return f"LeakyReLU(slope={self.slope!r})"
 
 
+class Softmax(Activation):
+    """The output layer of ``C`` classes [C2 3]: ``t = e^{Z^[L]}``, ``A^[L] = t / sum_j t_j``, column by
+    column (each example's ``C`` probabilities), computed as ``e^{z - max_j z_j}`` so that no
+    exponential overflows. Only an output activation: with the categorical cross-entropy,
+    ``dZ^[L] = A^[L] - Y`` [C2 3], which backpropagation uses directly; ``backward`` is the
+    general product with its Jacobian, ``dZ = A * (dA - sum_j dA_j A_j)``, for other uses."""
+
+    name = "softmax"
+
+    def forward(self, Z: Any, xp: ModuleType) -> Any:
+        t = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))
+        return t / xp.sum(t, axis=0, keepdims=True)
+
+    def backward(self, dA: Any, Z: Any, A: Any, xp: ModuleType) -> Any:
+        return A * (dA - xp.sum(dA * A, axis=0, keepdims=True))
+
+
 ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU)
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Softmax)
 }
 ActivationLike = str | Activation
 
 
 def get_activation(activation: ActivationLike, argument: str = "activation") -> Activation:
-    """The activation named ``activation`` ("sigmoid", "tanh", "relu", "leaky_relu"), or itself."""
+    """The activation named ``activation`` ("sigmoid", "tanh", "relu", "leaky_relu", "softmax"), or itself."""
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str) and activation in ACTIVATIONS:

@@ -29,6 +29,18 @@ def cost_from_logits(ZL: Any, Y: Any, xp: ModuleType) -> Any:
     return xp.mean(losses)
 
 
+def softmax_cost_from_logits(ZL: Any, Y: Any, xp: ModuleType) -> Any:
+    """The categorical cross-entropy ``J = -(1/m) sum_i sum_j y_j log a_j`` [C2 3] of one-hot labels
+    ``Y`` (shape ``(C, m)``) from the logits ``Z^[L]``, as a 0-d array.
+
+    With ``a = softmax(z)``, ``-log a_j = logsumexp(z) - z_j``, and ``logsumexp(z) = max(z) +
+    log(sum_j e^{z_j - max(z)})`` (the Array API has no ``logsumexp``): no exponential of a positive
+    number, no ``log`` of a rounded probability, finite for logits of 1e4 in float32."""
+    largest = xp.max(ZL, axis=0, keepdims=True)
+    logsumexp = largest + xp.log(xp.sum(xp.exp(ZL - largest), axis=0, keepdims=True))
+    return xp.mean(logsumexp - xp.sum(Y * ZL, axis=0, keepdims=True))
+
+
 def cost_from_probabilities(AL: Any, Y: Any, xp: ModuleType) -> Any:
     """``J`` from the predictions ``A^[L]`` themselves, as a 0-d array.
 

@@ -85,6 +85,10 @@ class InPlaceOps(ABC):
         """``xp.exp(a)``."""
 
     @abstractmethod
+    def sqrt(self, a: Any, *, out: Any) -> None:
+        """``xp.sqrt(a)``."""
+
+    @abstractmethod
     def tanh(self, a: Any, *, out: Any) -> None:
         """``xp.tanh(a)``."""
 
@@ -122,3 +126,9 @@ class InPlaceOps(ABC):
     @abstractmethod
     def sum_columns(self, a: Any, *, out: Any) -> None:
         """``xp.sum(a, axis=1, keepdims=True)``."""
+
+    @abstractmethod
+    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
+        """``xp.take(a, indices, axis=1)``: the columns of ``a`` at ``indices`` (a 1-D integer array
+        of the library, every index in ``range(a.shape[1])``), in their order (a mini-batch gathered
+        from an epoch's permutation [C2 1.1])."""

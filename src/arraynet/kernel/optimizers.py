@@ -13,6 +13,12 @@ t)``, the Python floats that depend on ``t`` (the learning rate, Adam's bias cor
 grads, state, scalars, xp)``, the array arithmetic, which takes them as arguments (a compiled loop
 passes them in as arrays, one row per update).
 
+Each optimizer also has an in-place form, ``_apply_into(parameters, grads, state, scalars, ops,
+scratch)``, which writes ``_apply``'s numbers over the arrays it is given, operation for operation in
+``_apply``'s order, with the operations of ``arraynet.kernel.inplace`` (what the buffered epoch step
+runs: the same bits, nothing allocated). The base class's form runs ``_apply`` and copies its result
+in, so an optimizer defined by ``_apply`` alone works there too (as an activation's in-place form).
+
 The formulas are the course's, not a library's: momentum averages with ``(1 - beta)`` (PyTorch's SGD
 momentum does not), and Adam keeps ``v`` and ``s`` uncorrected and divides by
 ``sqrt(s_corrected) + epsilon`` (Keras and scikit-learn fold the corrections into the learning rate,
@@ -28,6 +34,8 @@ from typing import Any, ClassVar
 
 from .._validation import check_learning_rate, check_mapping, check_parameters
 from ..backends import namespace_of
+from .activations import _copy_into
+from .inplace import InPlaceOps
 from .propagation import _update, check_update_arguments
 
 __all__ = [
@@ -123,6 +131,57 @@ class Optimizer:
     ) -> tuple[dict[str, Any], State]:
         raise NotImplementedError
 
+    # -- the in-place form -----------------------------------------------------------------------
+    # whether ``_apply_into`` computes every element alike whatever array holds it, reading no
+    # name and no shape (the built-in forms): a step may then hand it all the parameters packed in
+    # one flat array (and the gradients, each average and the scratch alike), one operation per
+    # array instead of one per parameter, with the same numbers element for element. False for the
+    # default form (``_apply`` may read names and shapes) and for a subclass that redefines
+    # ``_apply`` or ``_apply_into`` without setting it.
+    _elementwise: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that redefines ``_apply`` but not ``_apply_into`` gets the default in-place
+        form back, not its parent's, which spells the parent's formula."""
+        super().__init_subclass__(**kwargs)
+        if "_apply" in vars(cls) and "_apply_into" not in vars(cls):
+            cls._apply_into = vars(Optimizer)["_apply_into"]  # type: ignore[method-assign]
+        if ("_apply" in vars(cls) or "_apply_into" in vars(cls)) and "_elementwise" not in vars(cls):
+            cls._elementwise = False
+
+    def _apply_into(
+        self,
+        parameters: Mapping[str, Any],
+        grads: Mapping[str, Any],
+        state: State,
+        scalars: Any,
+        ops: InPlaceOps,
+        scratch: Mapping[str, Any],
+    ) -> None:
+        """``_apply``'s update written in place: ``parameters`` and the arrays of ``state`` become
+        ``_apply(parameters, grads, state, scalars, ops.xp)``'s; ``grads`` and ``scratch`` (one array
+        per gradient, of its shape and dtype) may be written over. This form runs ``_apply`` and
+        copies its result in (each array of the shape and dtype it replaces; a result that is one of
+        the arrays given is copied before any of them is written over)."""
+        updated, new_state = self._apply(parameters, grads, state, scalars, ops.xp)
+        what = f"{type(self).__name__}._apply"
+        if set(updated) != set(parameters) or set(new_state) != set(state) or any(
+            set(new_state[name]) != set(average) for name, average in state.items()
+        ):
+            raise TypeError(
+                f"{what} must return the parameters it was given, {sorted(parameters)}, and a state with the averages "
+                f"and keys of the state it was given; got {sorted(updated)} and "
+                f"{ {name: sorted(average) for name, average in new_state.items()} }"
+            )
+        pairs = [(parameters[key], updated[key]) for key in parameters]
+        pairs += [(average[key], new_state[name][key]) for name, average in state.items() for key in average]
+        given = {id(array) for array in (*parameters.values(), *grads.values(), *scratch.values())}
+        given |= {id(array) for average in state.values() for array in average.values()}
+        pairs = [(buffer, ops.copy(result) if id(result) in given and result is not buffer else result) for buffer, result in pairs]
+        for buffer, result in pairs:
+            if result is not buffer:
+                _copy_into(buffer, result, ops, what)
+
 
 class GradientDescent(Optimizer):
     """``W = W - alpha dW``, ``b = b - alpha db`` [C1 3.5]: the course's gradient descent, with no
@@ -130,11 +189,28 @@ class GradientDescent(Optimizer):
     gradient descent [C2 1.1]."""
 
     name = "gd"
+    _elementwise = True
 
     def _apply(
         self, parameters: Mapping[str, Any], grads: Mapping[str, Any], state: State, scalars: Any, xp: ModuleType
     ) -> tuple[dict[str, Any], State]:
         return _update(parameters, grads, scalars[0]), state
+
+    def _apply_into(
+        self,
+        parameters: Mapping[str, Any],
+        grads: Mapping[str, Any],
+        state: State,
+        scalars: Any,
+        ops: InPlaceOps,
+        scratch: Mapping[str, Any],
+    ) -> None:
+        """``W = W - (alpha dW)`` over ``W``, ``alpha dW`` over ``dW``."""
+        learning_rate = scalars[0]
+        for key, value in parameters.items():
+            g = grads[f"d{key}"]
+            ops.multiply(g, learning_rate, out=g)
+            ops.subtract(value, g, out=value)
 
 
 class Momentum(Optimizer):
@@ -144,6 +220,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     averages = ("v",)
+    _elementwise = True
 
     def __init__(self, beta: float = 0.9) -> None:
         self.beta = _check_fraction(beta, "beta", "Momentum")
@@ -159,6 +236,28 @@ class Momentum(Optimizer):
         v = {d: beta * state["v"][d] + rest * grads[d] for d in grads}
         return {key: value - learning_rate * v[f"d{key}"] for key, value in parameters.items()}, {"v": v}
 
+    def _apply_into(
+        self,
+        parameters: Mapping[str, Any],
+        grads: Mapping[str, Any],
+        state: State,
+        scalars: Any,
+        ops: InPlaceOps,
+        scratch: Mapping[str, Any],
+    ) -> None:
+        """``v = (beta v) + ((1 - beta) dW)`` over ``v``, then ``W = W - (alpha v)``; ``dW`` holds
+        the products."""
+        (learning_rate,) = scalars
+        beta, rest = self.beta, 1.0 - self.beta
+        for key, value in parameters.items():
+            d = f"d{key}"
+            g, v = grads[d], state["v"][d]
+            ops.multiply(v, beta, out=v)
+            ops.multiply(g, rest, out=g)
+            ops.add(v, g, out=v)
+            ops.multiply(v, learning_rate, out=g)
+            ops.subtract(value, g, out=value)
+
 
 class RMSprop(Optimizer):
     """RMSprop [C2 1.3]: ``s_dW = beta2 s_dW + (1 - beta2) dW^2`` (element-wise), ``W = W - alpha dW
@@ -166,6 +265,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     averages = ("s",)
+    _elementwise = True
 
     def __init__(self, beta2: float = 0.999, epsilon: float = 1e-8) -> None:
         self.beta2 = _check_fraction(beta2, "beta2", "RMSprop")
@@ -186,6 +286,33 @@ class RMSprop(Optimizer):
         }
         return updated, {"s": s}
 
+    def _apply_into(
+        self,
+        parameters: Mapping[str, Any],
+        grads: Mapping[str, Any],
+        state: State,
+        scalars: Any,
+        ops: InPlaceOps,
+        scratch: Mapping[str, Any],
+    ) -> None:
+        """``s = (beta2 s) + ((1 - beta2) (dW dW))`` over ``s``, then ``W = W - (alpha dW) /
+        (sqrt(s) + epsilon)`` (Python's grouping of ``_apply``'s expression); ``dW`` and the
+        scratch hold the intermediates."""
+        (learning_rate,) = scalars
+        beta2, rest, epsilon = self.beta2, 1.0 - self.beta2, self.epsilon
+        for key, value in parameters.items():
+            d = f"d{key}"
+            g, s, work = grads[d], state["s"][d], scratch[d]
+            ops.multiply(s, beta2, out=s)
+            ops.multiply(g, g, out=work)
+            ops.multiply(work, rest, out=work)
+            ops.add(s, work, out=s)
+            ops.multiply(g, learning_rate, out=g)
+            ops.sqrt(s, out=work)
+            ops.add(work, epsilon, out=work)
+            ops.divide(g, work, out=g)
+            ops.subtract(value, g, out=value)
+
 
 class Adam(Optimizer):
     """Adam [C2 1.4], with ``t`` the 1-based number of the update:
@@ -199,6 +326,7 @@ class Adam(Optimizer):
 
     name = "adam"
     averages = ("v", "s")
+    _elementwise = True
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> None:
         self.beta1 = _check_fraction(beta1, "beta1", "Adam")
@@ -224,6 +352,39 @@ class Adam(Optimizer):
             d = f"d{key}"
             updated[key] = value - learning_rate * (v[d] / correction1) / (xp.sqrt(s[d] / correction2) + epsilon)
         return updated, {"v": v, "s": s}
+
+    def _apply_into(
+        self,
+        parameters: Mapping[str, Any],
+        grads: Mapping[str, Any],
+        state: State,
+        scalars: Any,
+        ops: InPlaceOps,
+        scratch: Mapping[str, Any],
+    ) -> None:
+        """``v = (beta1 v) + ((1 - beta1) dW)``, ``s = (beta2 s) + ((1 - beta2) (dW dW))`` over
+        ``v`` and ``s``, then ``W = W - (alpha (v / (1 - beta1^t))) / (sqrt(s / (1 - beta2^t)) +
+        epsilon)`` (Python's grouping of ``_apply``'s expression); ``dW`` and the scratch hold the
+        intermediates."""
+        learning_rate, correction1, correction2 = scalars[0], scalars[1], scalars[2]
+        beta1, rest1, beta2, rest2, epsilon = self.beta1, 1.0 - self.beta1, self.beta2, 1.0 - self.beta2, self.epsilon
+        for key, value in parameters.items():
+            d = f"d{key}"
+            g, v, s, work = grads[d], state["v"][d], state["s"][d], scratch[d]
+            ops.multiply(s, beta2, out=s)
+            ops.multiply(g, g, out=work)
+            ops.multiply(work, rest2, out=work)
+            ops.add(s, work, out=s)
+            ops.multiply(v, beta1, out=v)
+            ops.multiply(g, rest1, out=g)
+            ops.add(v, g, out=v)
+            ops.divide(v, correction1, out=g)
+            ops.multiply(g, learning_rate, out=g)
+            ops.divide(s, correction2, out=work)
+            ops.sqrt(work, out=work)
+            ops.add(work, epsilon, out=work)
+            ops.divide(g, work, out=g)
+            ops.subtract(value, g, out=value)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (GradientDescent, Momentum, RMSprop, Adam)}

@@ -21,7 +21,7 @@ from .._validation import (
     check_shapes,
     check_X,
 )
-from .activations import Activation, ActivationLike, Sigmoid, get_activation
+from .activations import Activation, ActivationLike, Sigmoid, Softmax, get_activation
 from .cost import check_predictions
 
 __all__ = ["LayerCache", "backward", "forward", "update"]
@@ -92,14 +92,21 @@ def network_shapes(layer_dims: Sequence[int]) -> dict[str, tuple[int, ...]]:
 
 
 def check_activations(activations: Sequence[ActivationLike], L: int) -> list[Activation]:
-    """One activation per layer, the last a sigmoid (the cost needs probabilities)."""
+    """One activation per layer: the last a sigmoid (one unit: the binary cross-entropy needs a
+    probability) or a softmax (``C`` units [C2 3]); softmax is an output activation only."""
     if isinstance(activations, (str, Activation)) or len(activations) != L:
         raise ValueError(f"activations must name one activation per layer (L = {L}); got {activations!r}")
     resolved = [get_activation(g, f"activations[{i}]") for i, g in enumerate(activations)]
-    if not isinstance(resolved[-1], Sigmoid):  # an activation, but the wrong one: a value error
+    if not isinstance(resolved[-1], (Sigmoid, Softmax)):  # an activation, but the wrong one: a value error
         raise ValueError(  # noqa: TRY004
-            "the output layer's activation must be 'sigmoid': the cross-entropy cost [seed 2.3] "
-            f"needs probabilities in (0, 1); got {resolved[-1]!r}"
+            "the output layer's activation must be 'sigmoid' (one unit) or 'softmax' (C units): the cross-entropy "
+            f"cost [C1 2.3, C2 3] needs probabilities; got {resolved[-1]!r}"
+        )
+    hidden = [i for i, g in enumerate(resolved[:-1]) if isinstance(g, Softmax)]
+    if hidden:
+        raise ValueError(
+            f"activations[{hidden[0]}] is 'softmax', which is an output activation only: use 'relu', 'tanh', "
+            "'leaky_relu' or 'sigmoid' for hidden layers"
         )
     return resolved
 

@@ -22,12 +22,12 @@ from .._validation import (
     check_Y,
 )
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
-from ..kernel.cost import cost_from_logits
 from ..kernel.minibatches import ShuffleLike, check_batch_size
-from ..kernel.optimizers import DecayLike, GradientDescent, Optimizer, OptimizerLike, check_decay, get_optimizer
+from ..kernel.optimizers import DecayLike, Optimizer, OptimizerLike, check_decay, get_optimizer
 from ..steps import Kernel, choose_epoch_step, choose_step, distributed, fast_paths_enabled
+from .early_stopping import EarlyStopping
 from .history import History
-from .training import Callback, DivergenceError, Schedule, run_epochs, run_iterations
+from .training import Callback, DivergenceError, Schedule, Watch, counts_epochs, run_epochs, run_iterations
 
 __all__ = ["Callback", "DivergenceError", "Model", "NotFittedError"]
 
@@ -146,6 +146,9 @@ class Model:
         epochs: int | None = None,
         shuffle: ShuffleLike = True,
         decay: DecayLike = None,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float | None = None,
+        early_stopping: EarlyStopping | None = None,
         callback: Callback | None = None,
         progress: bool | None = None,
         fast_paths: bool | None = None,
@@ -191,6 +194,12 @@ class Model:
         a fit, the model holds finite parameters. ``KeyboardInterrupt`` (Ctrl-C) goes through
         ``fit``, the model holding the parameters of the last recorded point.
 
+        **Validation**: ``validation_data=(X_val, Y_val)``, or ``validation_split=f`` (the last fraction
+        ``f`` of the examples, taken before any shuffling, as Keras does), gives ``history.val_costs``
+        and ``history.val_accuracies`` at each recorded point, of the model's parameters there.
+        ``early_stopping=arraynet.EarlyStopping(monitor="val_cost", patience=...)`` stops when the
+        monitored value stops improving and restores the best recorded point's parameters.
+
         At each recorded iteration or epoch ``i``, ``callback(i, cost, model)`` is called, the model
         holding that point's parameters; if it returns a true value, training stops there, the
         model keeps those parameters and ``history.stopped_early`` is True. The callback may read
@@ -227,8 +236,16 @@ class Model:
         use_fast_paths = fast_paths_enabled(fast_paths)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable as callback(iteration, cost, model); got {callback!r}")
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping must be an arraynet.EarlyStopping or None; got {early_stopping!r}")
         X, xp, device = self._check_X(X)
-        Y = check_Y(Y, X, xp, device)
+        Y = self._check_labels(Y, X, xp, device)
+        X, Y, validation = self._validation(X, Y, xp, device, validation_data, validation_split)
+        if early_stopping is not None and early_stopping.needs_validation and validation is None:
+            raise ValueError(
+                f"early_stopping monitors {early_stopping.monitor!r}, which needs validation data: give validation_data="
+                "(X_val, Y_val) or validation_split, or monitor 'cost'"
+            )
         m = X.shape[1]
         batch = check_batch_size(batch_size, m)
         scaling = self._scaling
@@ -241,20 +258,27 @@ class Model:
         if starting is None:
             starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
         kernel = self._kernel()
+        validate = None
+        if validation is not None:
+            X_val, Y_val = self._standardized(validation[0], scaling), validation[1]
 
-        if not mini_batches and isinstance(optimizer, GradientDescent) and decay is None:
-            first_epoch, first_update = self._epochs, self._updates
+            def validate() -> tuple[float, float]:
+                _, ZL, _ = self._forward(self._fitted_parameters(), X_val, xp)
+                return float(kernel.cost(ZL, Y_val, xp)), int(self._hits(ZL, Y_val, xp)) / ZL.shape[1]
 
-            def adopt(parameters: dict[str, Any]) -> None:
+        if not counts_epochs(optimizer, batch_size, decay):
+            first = self._epochs if self._parameters is not None else 0
+
+            def adopt(parameters: dict[str, Any], updates: int) -> None:
+                # each iteration is an epoch of one batch, for the fits that follow
                 self._parameters, self._scaling = parameters, scaling
                 self._optimizer, self._optimizer_state = optimizer, {}
+                self._epochs = self._updates = first + updates
 
             step = choose_step(kernel, starting, X, Y, learning_rate, xp, use_fast_paths)
             history = History(backend=backend_name(xp), device=str(device), step=step.name)
-            try:
-                return run_iterations(self, step, history, count, record_every, learning_rate, callback, progress, adopt, starting, xp)
-            finally:  # each iteration is an epoch of one batch, for the fits that follow
-                self._epochs, self._updates = first_epoch + history.iterations_run, first_update + history.iterations_run
+            watch = Watch(history, callback, progress, validate, early_stopping)
+            return run_iterations(self, step, watch, count, record_every, learning_rate, adopt, starting, xp)
 
         if self._optimizer == optimizer and self._optimizer_state is not None and self._parameters is not None:
             state, first_update = self._optimizer_state, self._updates
@@ -268,8 +292,45 @@ class Model:
         epoch_step = choose_epoch_step(kernel, optimizer, starting, state, X, Y, batch or m, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=epoch_step.name, unit="epoch")
         seed = getattr(self, "seed", None)
-        schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, self._epochs, first_update)
-        return run_epochs(self, epoch_step, history, schedule, count, record_every, callback, progress, adopt_all, xp)
+        first_epoch = self._epochs if self._parameters is not None else 0
+        schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update)
+        watch = Watch(history, callback, progress, validate, early_stopping)
+        return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, xp)
+
+    def _validation(
+        self, X: Any, Y: Any, xp: ModuleType, device: Any, validation_data: Any, validation_split: float | None
+    ) -> tuple[Any, Any, tuple[Any, Any] | None]:
+        """``(X, Y, (X_val, Y_val) or None)``: the training data and the validation data of ``fit``,
+        checked like ``X`` and ``Y``; ``validation_split`` takes the last fraction of the examples,
+        before any shuffling, as Keras does."""
+        if validation_data is not None and validation_split is not None:
+            raise ValueError("give validation_data or validation_split, not both")
+        if validation_split is not None:
+            if (
+                isinstance(validation_split, bool)
+                or not isinstance(validation_split, (int, float))
+                or not 0.0 < validation_split < 1.0
+            ):
+                raise ValueError(f"validation_split must be a fraction of the examples in (0, 1), e.g. 0.2; got {validation_split!r}")
+            m = X.shape[1]
+            split = int(m * (1.0 - validation_split))
+            if not 0 < split < m:
+                raise ValueError(
+                    f"validation_split={validation_split!r} of m = {m} examples leaves {split} to train on and {m - split} "
+                    "to validate on; both need at least one"
+                )
+            validation_data = (X[:, split:], Y[:, split:])
+            X, Y = X[:, :split], Y[:, :split]
+        if validation_data is None:
+            return X, Y, None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError(f"validation_data must be a pair (X_val, Y_val); got {type(validation_data).__name__}")
+        X_val, Y_val = validation_data
+        if is_dask_array(X) or is_dask_array(X_val):
+            raise TypeError("validation data on Dask is not supported in this version: compute it, or validate after fit")
+        like = next(iter(self._parameters.values())) if self._parameters is not None else X
+        X_val, _, _ = check_X(X_val, X.shape[0], like, "X")
+        return X, Y, (X_val, self._check_labels(Y_val, X_val, xp, device))
 
     # -- using a trained model -----------------------------------------------------------------
     def _outputs(self, X: Any, Y: Any = None) -> tuple[Any, Any, Any, ModuleType]:
@@ -283,7 +344,7 @@ class Model:
         parameters = self._fitted_parameters()
         X, xp, device = self._check_X(X)
         if Y is not None:
-            Y = check_Y(Y, X, xp, device)
+            Y = self._check_labels(Y, X, xp, device)
         X = self._standardized(X)
         if is_dask_array(X):  # lazy outputs, each chunk checked where its task runs
             AL, ZL = distributed.outputs(self._kernel().forward, parameters, X)
@@ -291,7 +352,7 @@ class Model:
         with np.errstate(over="ignore", invalid="ignore"):  # what overflows is said below, once
             AL, ZL, _ = self._forward(parameters, X, xp)
         if bool(xp.any(xp.isnan(ZL))):
-            count = int(xp.count_nonzero(xp.isnan(ZL)))
+            count = int(xp.count_nonzero(xp.any(xp.isnan(ZL), axis=0)))
             largest = float(xp.max(xp.abs(X)))
             raise ValueError(
                 f"the model's output is NaN for {count} of the {X.shape[1]} examples of X: their features "
@@ -300,35 +361,52 @@ class Model:
             )
         return AL, ZL, Y, xp
 
+    def _check_labels(self, Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
+        """``Y`` checked for this model's output, in the form training and the cost take: binary
+        labels of shape ``(1, m)`` in X's dtype (a softmax network: one-hot columns)."""
+        return check_Y(Y, X, xp, device)
+
+    def _labels_from_logits(self, ZL: Any, xp: ModuleType) -> Any:
+        """The predicted labels of logits ``Z^[L]``, shape ``(1, m)``, in ZL's dtype."""
+        return xp.astype(ZL > 0, ZL.dtype)
+
+    def _hits(self, ZL: Any, Y: Any, xp: ModuleType) -> Any:
+        """How many examples' predicted labels equal checked labels ``Y``, as a 0-d array."""
+        return xp.count_nonzero((ZL > 0) == (Y == 1))
+
     def predict_proba(self, X: Any) -> Any:
-        """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``, in [0, 1]."""
+        """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``, in [0, 1]; for a
+        softmax network of ``C`` classes, each class's, shape ``(C, m)``, each column summing to 1."""
         return self._outputs(X)[0]
 
     def decision_function(self, X: Any) -> Any:
-        """``Z^[L] = W^[L] A^[L-1] + b^[L]`` [seed 3.1] (``w^T X + b`` for logistic regression
-        [seed 2.2]): each example's logit, shape ``(1, m)``, in X's namespace and device.
+        """``Z^[L] = W^[L] A^[L-1] + b^[L]`` [C1 3.1] (``w^T X + b`` for logistic regression
+        [C1 2.2]): each example's logit, shape ``(1, m)``, in X's namespace and device.
         ``A^[L] = sigma(Z^[L])``, so ``Z^[L] = log(A^[L] / (1 - A^[L]))``: positive where label 1
-        is the likelier, and still finite and ordered where ``A^[L]`` has rounded to 0 or 1."""
+        is the likelier, and still finite and ordered where ``A^[L]`` has rounded to 0 or 1. For a
+        softmax network, the ``C`` logits of each example, shape ``(C, m)``."""
         return self._outputs(X)[1]
 
     def predict(self, X: Any) -> Any:
         """Labels 0 or 1, shape ``(1, m)``, in the parameters' dtype: 1 where ``A^[L] > 0.5``, read
         as ``Z^[L] > 0`` (the same in exact arithmetic, and ``sigma`` rounds to 0.5 for ``|z|``
         up to about 1e-7 in float32, 1e-16 in float64), so the labels agree with
-        ``decision_function``'s signs."""
+        ``decision_function``'s signs. For a softmax network, each example's class index (the
+        largest logit), shape ``(1, m)``."""
         ZL = self.decision_function(X)
-        return namespace_of(ZL).astype(ZL > 0, ZL.dtype)
+        return self._labels_from_logits(ZL, namespace_of(ZL))
 
     def cost(self, X: Any, Y: Any) -> float:
-        """The cross-entropy cost ``J`` [seed 2.3] on ``(X, Y)``, computed stably from the logits."""
+        """The cross-entropy cost ``J`` [C1 2.3] (categorical for a softmax network [C2 3]) on
+        ``(X, Y)``, computed stably from the logits."""
         _, ZL, Y, xp = self._outputs(X, Y)
-        return float(cost_from_logits(ZL, Y, xp))
+        return float(self._kernel().cost(ZL, Y, xp))
 
     def accuracy(self, X: Any, Y: Any) -> float:
         """The fraction of examples whose predicted label (``predict``'s) equals ``Y``, as a float in
         [0, 1]."""
         _, ZL, Y, xp = self._outputs(X, Y)
-        return int(xp.count_nonzero((ZL > 0) == (Y == 1))) / ZL.shape[1]
+        return int(self._hits(ZL, Y, xp)) / ZL.shape[1]
 
     # -- the training state ----------------------------------------------------------------------
     @property

@@ -17,9 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_Y
 from ..backends import asarray, backend_name, to_numpy
-from ..kernel.cost import cost_from_logits
 from .base import Model
 
 __all__ = ["gradient_check"]
@@ -34,13 +32,14 @@ def gradient_check(model: Model, X: Any, Y: Any, epsilon: float = 1e-7) -> float
         raise ValueError(f"epsilon must be a small positive number, e.g. 1e-7; got {epsilon!r}")
     parameters = model._fitted_parameters()
     X, xp, device = model._check_X(X)
-    Y = check_Y(Y, X, xp, device)
+    Y = model._check_labels(Y, X, xp, device)
     X = model._standardized(X)
     backend = backend_name(xp)
+    cost_of = model._kernel().cost
 
     def cost(values: dict[str, Any]) -> float:
         _, ZL, _ = model._forward(values, X, xp)
-        return float(cost_from_logits(ZL, Y, xp))
+        return float(cost_of(ZL, Y, xp))
 
     AL, _, caches = model._forward(parameters, X, xp)
     grads = model._backward(AL, Y, caches, xp)

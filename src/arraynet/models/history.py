@@ -35,6 +35,9 @@ class History:
     step: str = ""  # last: a field added in 0.2.0 keeps the positions of the others
     unit: str = "iteration"  # "iteration", or "epoch" in mini-batch training (0.3.0)
     updates: int = 0  # the updates made (0.3.0)
+    # with validation data: its cost and accuracy at each recorded point, after the model took its parameters (0.3.0)
+    val_costs: list[float] = field(default_factory=list)
+    val_accuracies: list[float] = field(default_factory=list)
 
     def record(self, iteration: int, cost: float) -> None:
         self.iterations.append(iteration)

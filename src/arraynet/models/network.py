@@ -1,4 +1,5 @@
-"""The L-layer neural network for binary classification [seed 3.1-3.7, 4.1-4.4]."""
+"""The L-layer neural network [C1 3.1-3.7, 4.1-4.4]: binary classification with a sigmoid output, or
+``C`` classes with a softmax output [C2 3]."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from .._validation import check_layer_dims
-from ..kernel.activations import Activation, ActivationLike
+from .._validation import check_class_labels, check_layer_dims
+from ..kernel.activations import Activation, ActivationLike, Softmax
+from ..kernel.cost import cost_from_logits, softmax_cost_from_logits
 from ..kernel.initialization import check_init, check_seed, initialize_parameters
 from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
 from ..steps import Kernel
@@ -18,11 +20,14 @@ __all__ = ["NeuralNetwork"]
 
 
 class NeuralNetwork(Model):
-    """An L-layer network of sizes ``layer_dims = [n_x, n_1, ..., n_L]`` with ``n_L = 1``.
+    """An L-layer network of sizes ``layer_dims = [n_x, n_1, ..., n_L]``.
 
     Hidden layers use ``hidden_activation`` ("relu", "tanh", "leaky_relu", "sigmoid" or an
-    ``Activation``) and the output layer ``output_activation`` (a sigmoid: the cross-entropy cost
-    needs probabilities); ``activations`` may instead name one per layer. Parameters ``W1, b1, ...,
+    ``Activation``) and the output layer ``output_activation``: by default a sigmoid when ``n_L = 1``
+    (binary labels 0 and 1) and a softmax when ``n_L = C > 1`` (``C`` classes [C2 3]: labels as class
+    indices of shape ``(1, m)`` or one-hot columns ``(C, m)``; ``predict`` gives class indices,
+    ``predict_proba`` the ``(C, m)`` probabilities). Multi-class logistic regression is
+    ``NeuralNetwork([n_x, C])``. ``activations`` may instead name one per layer. Parameters ``W1, b1, ...,
     WL, bL`` are drawn with ``init`` ("he", "xavier", "small") from ``seed`` at the first ``fit``.
     ``standardize=True``: the input is standardized with the first fit's feature means and
     standard deviations (see ``fit``).
@@ -35,7 +40,7 @@ class NeuralNetwork(Model):
         self,
         layer_dims: Sequence[int],
         hidden_activation: ActivationLike = "relu",
-        output_activation: ActivationLike = "sigmoid",
+        output_activation: ActivationLike | None = None,
         activations: Sequence[ActivationLike] | None = None,
         init: str = "he",
         seed: int | None = None,
@@ -44,13 +49,22 @@ class NeuralNetwork(Model):
         super().__init__(standardize)
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
-        if self.layer_dims[-1] != 1:
-            raise ValueError(
-                f"layer_dims must end in 1: the output layer predicts one probability; got {layer_dims!r}"
-            )
+        C = self.layer_dims[-1]
         if activations is None:
-            activations = [hidden_activation] * (L - 1) + [output_activation]
+            output = ("sigmoid" if C == 1 else "softmax") if output_activation is None else output_activation
+            activations = [hidden_activation] * (L - 1) + [output]
         self.activations = check_activations(activations, L)
+        softmax = isinstance(self.activations[-1], Softmax)
+        if softmax and C < 2:
+            raise ValueError(
+                f"a softmax output needs C >= 2 units (classes); layer_dims {self.layer_dims} ends in {C}: use a sigmoid "
+                "output for binary labels, or end layer_dims in the number of classes"
+            )
+        if not softmax and C != 1:
+            raise ValueError(
+                f"a sigmoid output has one unit (binary labels); layer_dims {self.layer_dims} ends in {C}: end it in 1, "
+                f"or use output_activation='softmax' for {C} classes"
+            )
         self.init = check_init(init)
         if init == "zeros" and L > 1:
             raise ValueError(
@@ -74,6 +88,29 @@ class NeuralNetwork(Model):
     def _shapes(self, n_x: int) -> dict[str, tuple[int, ...]]:
         return network_shapes(self.layer_dims)
 
+    @property
+    def classes(self) -> int:
+        """``C``, the number of classes: 2 for a sigmoid output (labels 0 and 1), ``n_L`` for a softmax one."""
+        return max(2, self.layer_dims[-1])
+
+    def _softmax(self) -> bool:
+        return isinstance(self.activations[-1], Softmax)
+
+    def _check_labels(self, Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
+        if self._softmax():
+            return check_class_labels(Y, X, xp, device, self.layer_dims[-1])
+        return super()._check_labels(Y, X, xp, device)
+
+    def _labels_from_logits(self, ZL: Any, xp: ModuleType) -> Any:
+        if self._softmax():
+            return xp.astype(xp.argmax(ZL, axis=0, keepdims=True), ZL.dtype)
+        return super()._labels_from_logits(ZL, xp)
+
+    def _hits(self, ZL: Any, Y: Any, xp: ModuleType) -> Any:
+        if self._softmax():
+            return xp.count_nonzero(xp.argmax(ZL, axis=0) == xp.argmax(Y, axis=0))
+        return super()._hits(ZL, Y, xp)
+
     def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
 
@@ -82,13 +119,15 @@ class NeuralNetwork(Model):
         backward), keyed by them, unless a subclass redefines ``_forward`` or ``_backward`` (then its
         bound methods, and no key: its math may hang on its own state)."""
         activations = tuple(self.activations)
+        cost = softmax_cost_from_logits if self._softmax() else cost_from_logits
         if type(self)._forward is not NeuralNetwork._forward or type(self)._backward is not NeuralNetwork._backward:
-            return Kernel(self._forward, self._backward, activations)
+            return Kernel(self._forward, self._backward, activations, cost=cost)
         return Kernel(
             functools.partial(network_forward, activations=activations),
             functools.partial(network_backward, activations=activations),
             activations,
             key=(NeuralNetwork, activations),
+            cost=cost,
         )
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:

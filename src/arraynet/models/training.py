@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -22,10 +23,11 @@ from .._validation import non_finite
 from ..kernel.minibatches import EpochPlan, ShuffleLike
 from ..kernel.optimizers import GradientDescent, Optimizer, decayed
 from ..steps import EpochStep, Step
+from .early_stopping import EarlyStopping
 from .history import History
 from .progress import progress_bar
 
-__all__ = ["Callback", "DivergenceError", "Schedule", "counts_epochs", "recorded", "run_epochs", "run_iterations"]
+__all__ = ["Callback", "DivergenceError", "Schedule", "Watch", "counts_epochs", "recorded", "run_epochs", "run_iterations"]
 
 # called at each recorded iteration (or epoch) as callback(iteration, cost, model); a true value stops
 # training (the model: the arraynet.models.Model being trained)
@@ -67,11 +69,48 @@ def recorded(count: int, record_every: int) -> Iterator[int]:
         yield count - 1
 
 
-def _call_with_errstate(errstate: Mapping[str, Any], callback: Callback, *arguments: Any) -> Any:
-    """``callback(*arguments)`` under NumPy's floating-point ``errstate``: the user's own
-    settings, not those of the training loop around it."""
-    with np.errstate(**errstate):
-        return callback(*arguments)
+@dataclass
+class Watch:
+    """What ``fit`` does at each recorded iteration or epoch once the model holds its parameters:
+    record the cost, and the validation cost and accuracy when there is validation data
+    (``validate()``, of the model as it is now); move the progress bar; ask the early stopping and
+    the callback whether to stop. ``running(total, unit)`` holds the progress bar for a run."""
+
+    history: History
+    callback: Callback | None = None
+    progress: bool | None = None
+    validate: Callable[[], tuple[float, float]] | None = None
+    early_stopping: EarlyStopping | None = None
+    _bar: Any = None
+    _errstate: dict[str, Any] = field(default_factory=lambda: dict(np.geterr()))  # the user's settings, for the callback
+
+    @contextmanager
+    def running(self, total: int, unit: str) -> Iterator[None]:
+        self._bar = progress_bar(total, self.progress, unit)
+        if self.early_stopping is not None:
+            self.early_stopping.start()
+        try:
+            yield
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+
+    def __call__(self, i: int, cost: float, model: Any) -> bool:
+        """Record iteration (or epoch) ``i`` with its ``cost``; whether training stops here."""
+        history = self.history
+        history.record(i, cost)
+        if self.validate is not None:
+            val_cost, val_accuracy = self.validate()
+            history.val_costs.append(val_cost)
+            history.val_accuracies.append(val_accuracy)
+        if self._bar is not None:
+            self._bar.update(i, cost)
+        stop = self.early_stopping is not None and self.early_stopping.update(history, model)
+        if self.callback is not None:
+            with np.errstate(**self._errstate):
+                stop = bool(self.callback(i, cost, model)) or stop
+        history.stopped_early = history.stopped_early or stop
+        return stop
 
 
 def _problem(cost: float, parameters: Mapping[str, Any], xp: ModuleType) -> str | None:
@@ -87,65 +126,55 @@ def _problem(cost: float, parameters: Mapping[str, Any], xp: ModuleType) -> str 
 def run_iterations(
     model: Any,
     step: Step,
-    history: History,
+    watch: Watch,
     num_iterations: int,
     record_every: int,
     learning_rate: float,
-    callback: Callback | None,
-    progress: bool | None,
-    adopt: Callable[[dict[str, Any]], None],
+    adopt: Callable[[dict[str, Any], int], None],
     starting: dict[str, Any],
     xp: ModuleType,
 ) -> History:
     """Batch gradient descent [C1 3.5]: ``num_iterations`` iterations of ``step``, the cost recorded
     at iteration 0, ``record_every``, ... and the last (before that iteration's update, with the
-    model holding the parameters that gave it). ``adopt(parameters)`` makes parameters the model's."""
-    bar = progress_bar(num_iterations, progress)
+    model holding the parameters that gave it), where ``watch`` acts. ``adopt(parameters, i)`` makes
+    the parameters after ``i`` updates the model's."""
+    history = watch.history
     last = num_iterations - 1
     start = time.perf_counter()
-    outer = np.geterr()  # the user's settings, for the callback
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow on the way to NaN is
-            # what DivergenceError reports: NumPy's warnings would come first, or replace it
-            done = 0  # the updates made: the step holds the parameters of iteration `done`
-            for i in recorded(num_iterations, record_every):
-                step.advance(i - done)  # the iterations in between, in one call where the step can
-                cost = float(step.cost())
-                snapshot = step.snapshot()
-                if (problem := _problem(cost, snapshot, xp)) is not None:
-                    if not history.iterations:
-                        adopt(starting)
-                    kept = history.iterations[-1] if history.iterations else 0
-                    history.iterations_run, history.seconds = i, time.perf_counter() - start
-                    raise DivergenceError(
-                        _divergence_message(problem, i, kept, record_every, learning_rate), iteration=i, history=history
-                    )
-                adopt(snapshot)
-                history.record(i, cost)
-                if bar is not None:
-                    bar.update(i, cost)
-                if callback is not None and _call_with_errstate(outer, callback, i, cost, model):
-                    history.stopped_early = True
-                    history.iterations_run = i
-                    break
-                step.update()
-                done = i + 1
-            else:
-                parameters = step.parameters
-                if num_iterations and (key := non_finite(parameters, xp)) is not None:
-                    history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
-                    raise DivergenceError(
-                        f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
-                        f"the model keeps its parameters from iteration {last}. Try a smaller "
-                        f"learning_rate than {learning_rate}",
-                        iteration=last,
-                        history=history,
-                    )
-                adopt(parameters)
-                history.iterations_run = num_iterations
-    finally:
-        if bar is not None:
-            bar.close()
+    # overflow on the way to NaN is what DivergenceError reports: NumPy's warnings would come first, or replace it
+    with watch.running(num_iterations, "it"), np.errstate(over="ignore", invalid="ignore"):
+        done = 0  # the updates made: the step holds the parameters of iteration `done`
+        for i in recorded(num_iterations, record_every):
+            step.advance(i - done)  # the iterations in between, in one call where the step can
+            cost = float(step.cost())
+            snapshot = step.snapshot()
+            if (problem := _problem(cost, snapshot, xp)) is not None:
+                if not history.iterations:
+                    adopt(starting, 0)
+                kept = history.iterations[-1] if history.iterations else 0
+                history.iterations_run, history.seconds = i, time.perf_counter() - start
+                raise DivergenceError(
+                    _divergence_message(problem, i, kept, record_every, learning_rate), iteration=i, history=history
+                )
+            adopt(snapshot, i)
+            if watch(i, cost, model):
+                history.iterations_run = i
+                break
+            step.update()
+            done = i + 1
+        else:
+            parameters = step.parameters
+            if num_iterations and (key := non_finite(parameters, xp)) is not None:
+                history.iterations_run, history.seconds = num_iterations, time.perf_counter() - start
+                raise DivergenceError(
+                    f"the parameters became NaN or Inf in the update of iteration {last} ({key}); "
+                    f"the model keeps its parameters from iteration {last}. Try a smaller "
+                    f"learning_rate than {learning_rate}",
+                    iteration=last,
+                    history=history,
+                )
+            adopt(parameters, num_iterations)
+            history.iterations_run = num_iterations
     history.seconds = time.perf_counter() - start  # after the last sync: the work is done
     history.updates = history.iterations_run
     return history
@@ -203,12 +232,10 @@ class Schedule:
 def run_epochs(
     model: Any,
     step: EpochStep,
-    history: History,
+    watch: Watch,
     schedule: Schedule,
     epochs: int,
     record_every: int,
-    callback: Callback | None,
-    progress: bool | None,
     adopt: Callable[[dict[str, Any], dict[str, Any], int, int], None],
     xp: ModuleType,
 ) -> History:
@@ -216,41 +243,33 @@ def run_epochs(
     costs, each before its update, weighted by their sizes) recorded at epoch 0, ``record_every``,
     ... and the last, after that epoch, the model then holding the parameters it ended with.
     ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
-    model's; what happens between two recorded epochs is never read on the host."""
-    bar = progress_bar(epochs, progress, unit="epoch")
+    model's; ``watch`` acts at the recorded epochs; what happens between two of them is never read
+    on the host."""
+    history = watch.history
     start = time.perf_counter()
-    outer = np.geterr()
     kept: int | None = None  # the last recorded epoch: the model holds what it ended with
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            done = 0
-            for e in recorded(epochs, record_every):
-                while done <= e:
-                    cost = step.epoch(schedule.epoch(done))
-                    done += 1
-                cost = float(cost)
-                parameters, state = step.snapshot()
-                if (problem := _problem(cost, parameters, xp)) is not None:
-                    history.iterations_run, history.seconds = e, time.perf_counter() - start
-                    history.updates = schedule.updates(e) - schedule.first_update
-                    where = "its starting parameters" if kept is None else f"its parameters from the end of epoch {kept}"
-                    raise DivergenceError(
-                        f"{problem} in epoch {e} (checked at the recorded epochs, every record_every = {record_every}); "
-                        f"the model keeps {where}. Try a smaller learning_rate than {schedule.learning_rate}",
-                        iteration=e,
-                        history=history,
-                    )
-                adopt(parameters, state, schedule.first_epoch + e + 1, schedule.updates(e + 1))
-                kept = e
-                history.record(e, cost)
-                history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
-                if bar is not None:
-                    bar.update(e, cost)
-                if callback is not None and _call_with_errstate(outer, callback, e, cost, model):
-                    history.stopped_early = True
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
+    with watch.running(epochs, "epoch"), np.errstate(over="ignore", invalid="ignore"):
+        done = 0
+        for e in recorded(epochs, record_every):
+            while done <= e:
+                cost = step.epoch(schedule.epoch(done))
+                done += 1
+            cost = float(cost)
+            parameters, state = step.snapshot()
+            if (problem := _problem(cost, parameters, xp)) is not None:
+                history.iterations_run, history.seconds = e, time.perf_counter() - start
+                history.updates = schedule.updates(e) - schedule.first_update
+                where = "its starting parameters" if kept is None else f"its parameters from the end of epoch {kept}"
+                raise DivergenceError(
+                    f"{problem} in epoch {e} (checked at the recorded epochs, every record_every = {record_every}); "
+                    f"the model keeps {where}. Try a smaller learning_rate than {schedule.learning_rate}",
+                    iteration=e,
+                    history=history,
+                )
+            adopt(parameters, state, schedule.first_epoch + e + 1, schedule.updates(e + 1))
+            kept = e
+            history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
+            if watch(e, cost, model):
+                break
     history.seconds = time.perf_counter() - start
     return history

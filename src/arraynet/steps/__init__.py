@@ -2,14 +2,14 @@
 optimizer (``EpochStep``). How one iteration of batch gradient descent runs: the Step protocol (``base``), the generic
 kernel's step (``generic``), the fast steps beside it (``buffered``, over each library's in-place
 operations in ``ops``; ``compiled``, under JAX's compiler), the step for data spread over chunks
-(``distributed``: Dask arrays, one compute per iteration) and the choice among them
+(``distributed``: Dask arrays, one compute per iteration, or per epoch of mini-batches) and the choice among them
 (``selection``). ``fit`` asks ``choose_step`` for a step and runs it; a new backend or engine is a
 new step here, never a branch in the kernel."""
 
 from .base import EpochStep, Kernel, NotApplicable, Step
-from .buffered import BufferedStep
-from .compiled import CompiledStep
-from .distributed import DaskStep
+from .buffered import BufferedEpochStep, BufferedStep
+from .compiled import CompiledEpochStep, CompiledStep
+from .distributed import DaskEpochStep, DaskStep
 from .generic import GenericEpochStep, GenericStep, batch_step, train_step
 from .selection import (
     ENVIRONMENT_VARIABLE,
@@ -28,8 +28,11 @@ __all__ = [
     "FAST_STEPS",
     "PLACEMENT_EPOCH_STEPS",
     "PLACEMENT_STEPS",
+    "BufferedEpochStep",
     "BufferedStep",
+    "CompiledEpochStep",
     "CompiledStep",
+    "DaskEpochStep",
     "DaskStep",
     "EpochStep",
     "GenericEpochStep",

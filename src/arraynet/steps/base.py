@@ -41,6 +41,8 @@ __all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "Step"]
 Forward = Callable[[Mapping[str, Any], Any, ModuleType], tuple[Any, Any, Any]]
 # (A^[L], Y, caches, xp) -> gradients {"dW1": ..., ...}, one per parameter
 Backward = Callable[[Any, Any, Any, ModuleType], dict[str, Any]]
+# (Z^[L], Y, xp) -> the cost J as a 0-d array
+Cost = Callable[[Any, Any, ModuleType], Any]
 
 
 class NotApplicable(Exception):
@@ -49,10 +51,11 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class Kernel:
-    """A model's math as a step runs it: its ``forward`` [seed 3.1] and ``backward`` [seed 3.5]
+    """A model's math as a step runs it: its ``forward`` [C1 3.1] and ``backward`` [C1 3.5]
     functions (the generic kernel's, taking ``xp``), and, for an L-layer network with parameters
     ``W1, b1, ..., WL, bL``, its activations ``g^[1], ..., g^[L]``, which steps that work layer by
-    layer need (None for another model); ``key`` names the math for the steps that compile it."""
+    layer need (None for another model); ``key`` names the math for the steps that compile it;
+    ``cost`` computes ``J`` from the logits ``Z^[L]`` and the labels as the step holds them."""
 
     forward: Forward
     backward: Backward
@@ -61,6 +64,9 @@ class Kernel:
     # same functions, which must then be pure functions of the key (not bound to a model whose state
     # could change), so a step that compiles them caches by it (None: not cached, not compiled)
     key: Hashable = None
+    # the cost from the output's logits: the binary cross-entropy [C1 2.3] of a sigmoid output, the
+    # categorical one [C2 3] of a softmax output (part of the math the key names)
+    cost: Cost = cost_from_logits
 
 
 @runtime_checkable
@@ -145,17 +151,19 @@ class EpochStep(Protocol):
 
 class OneByOne:
     """``cost`` and ``advance`` for a step that runs one iteration as ``forward()``, which returns
-    ``Z^[L]``, then ``update()``, in one process: the cost is ``cost_from_logits(Z^[L], Y)``
-    [seed 2.3] of its labels ``Y`` in its namespace ``xp``, computed only where ``fit`` reads it."""
+    ``Z^[L]``, then ``update()``, in one process: the cost is ``J`` of ``Z^[L]`` and its labels ``Y``
+    in its namespace ``xp`` (``cost_of``, the kernel's cost function: the binary cross-entropy
+    [C1 2.3] unless the step's ``create`` sets another), computed only where ``fit`` reads it."""
 
     Y: Any
     xp: ModuleType
+    cost_of: Cost = staticmethod(cost_from_logits)
 
     def forward(self) -> Any:
         raise NotImplementedError
 
     def cost(self) -> Any:
-        return cost_from_logits(self.forward(), self.Y, self.xp)
+        return self.cost_of(self.forward(), self.Y, self.xp)
 
     def update(self) -> None:
         raise NotImplementedError

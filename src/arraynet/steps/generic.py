@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import numpy as np
 from array_api_compat import device
 
-from ..kernel.cost import cost_from_logits
 from ..kernel.minibatches import EpochPlan, partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
@@ -59,7 +58,9 @@ class GenericStep(OneByOne):
     def create(
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> GenericStep:
-        return cls(train_step(kernel, xp), parameters, X, Y, learning_rate, xp)
+        step = cls(train_step(kernel, xp), parameters, X, Y, learning_rate, xp)
+        step.cost_of = kernel.cost
+        return step
 
     def forward(self) -> Any:
         self._updated, ZL = self._step(self.parameters, self._X, self.Y, self._learning_rate)
@@ -78,16 +79,16 @@ BatchStep = Callable[[Mapping[str, Any], dict[str, Any], Any, Any, Any], tuple[d
 
 def batch_step(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> BatchStep:
     """One mini-batch update as a pure function [C2 1.1]: forward propagation [C1 3.1] on the batch,
-    its cost ``J^{t}`` [C1 2.3], backpropagation [C1 3.5] (``dW`` divided by the batch's own number
+    its cost ``J^{t}`` [C1 2.3, C2 3] (``kernel.cost``), backpropagation [C1 3.5] (``dW`` divided by the batch's own number
     of examples) and the optimizer's update with this update's ``scalars`` [C2 1.2-1.4]."""
-    forward, backward, apply = kernel.forward, kernel.backward, optimizer._apply
+    forward, backward, apply, cost = kernel.forward, kernel.backward, optimizer._apply, kernel.cost
 
     def step(
         parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         AL, ZL, caches = forward(parameters, X, xp)
         updated, new_state = apply(parameters, backward(AL, Y, caches, xp), state, scalars, xp)
-        return updated, new_state, cost_from_logits(ZL, Y, xp)
+        return updated, new_state, cost(ZL, Y, xp)
 
     return step
 

@@ -34,6 +34,7 @@ class NumpyOps(InPlaceOps):
     negative = staticmethod(np.negative)
     abs = staticmethod(np.abs)
     exp = staticmethod(np.exp)
+    sqrt = staticmethod(np.sqrt)
     tanh = staticmethod(np.tanh)
     maximum = staticmethod(np.maximum)
     clamp_min = staticmethod(np.maximum)  # (a, value, out=) is maximum(a, value)
@@ -64,6 +65,13 @@ class NumpyOps(InPlaceOps):
 
     def sum_columns(self, a: Any, *, out: Any) -> None:
         np.sum(a, axis=1, keepdims=True, out=out)
+
+    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
+        # mode="wrap": NumPy gathers straight into out; with the default mode="raise" it gathers into
+        # a temporary and copies it over (424 against 216 us for 4096 columns of 40 float32
+        # features of 250,000, one thread). The indices are a permutation's, in range, where every
+        # mode takes the same columns
+        np.take(a, indices, axis=1, out=out, mode="wrap")
 
 
 def ops_for(xp: ModuleType, X: Any) -> InPlaceOps | None:

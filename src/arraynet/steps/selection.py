@@ -16,12 +16,11 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from ..backends import is_dask_array
 from ..kernel.optimizers import Optimizer
 from .base import EpochStep, Kernel, NotApplicable, Step
-from .buffered import BufferedStep
-from .compiled import CompiledStep
-from .distributed import DaskStep
+from .buffered import BufferedEpochStep, BufferedStep
+from .compiled import CompiledEpochStep, CompiledStep
+from .distributed import DaskEpochStep, DaskStep
 from .generic import GenericEpochStep, GenericStep
 
 __all__ = [
@@ -46,8 +45,8 @@ PLACEMENT_STEPS: tuple[type[Step], ...] = (DaskStep,)
 # tried in this order; the first whose create() does not raise NotApplicable runs
 FAST_STEPS: tuple[type[Step], ...] = (BufferedStep, CompiledStep)
 # the same for mini-batch training with an optimizer (fit with a batch_size, an optimizer or a decay)
-PLACEMENT_EPOCH_STEPS: tuple[type[EpochStep], ...] = ()
-FAST_EPOCH_STEPS: tuple[type[EpochStep], ...] = ()
+PLACEMENT_EPOCH_STEPS: tuple[type[EpochStep], ...] = (DaskEpochStep,)
+FAST_EPOCH_STEPS: tuple[type[EpochStep], ...] = (BufferedEpochStep, CompiledEpochStep)
 
 
 def fast_paths_enabled(fast_paths: bool | None = None) -> bool:
@@ -112,10 +111,4 @@ def choose_epoch_step(
             return step.create(*arguments)
         except NotApplicable as reason:
             logger.debug("the %s step does not apply: %s", step.name, reason)
-    if is_dask_array(X):
-        raise TypeError(
-            "X is a Dask array: mini-batch training (a batch_size, an optimizer other than 'gd' or a decay) "
-            "has no step for Dask data in this version; train with batch gradient descent "
-            "(batch_size=None, optimizer='gd'), or compute X into memory"
-        )
     return GenericEpochStep.create(*arguments)

@@ -23,6 +23,7 @@ class TorchOps(InPlaceOps):
     negative = staticmethod(torch.neg)
     abs = staticmethod(torch.abs)
     exp = staticmethod(torch.exp)
+    sqrt = staticmethod(torch.sqrt)
     tanh = staticmethod(torch.tanh)
     maximum = staticmethod(torch.maximum)
     clamp_min = staticmethod(torch.clamp_min)
@@ -57,3 +58,6 @@ class TorchOps(InPlaceOps):
 
     def sum_columns(self, a: Any, *, out: Any) -> None:
         torch.sum(a, dim=1, keepdim=True, out=out)
+
+    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
+        torch.index_select(a, 1, indices, out=out)

@@ -1,0 +1,349 @@
+"""Mini-batch training with an optimizer on Dask arrays (``arraynet.steps.distributed.DaskEpochStep``):
+an epoch is a chain of one task per chunk, one compute. Its numbers against the course's loop
+written out by hand with NumPy over the same batches (the chunks' order and each chunk's examples
+drawn as the step documents), and against NumPy's in-memory fit where the batches are the same;
+the data's checks riding on the first compute; a real ``distributed.LocalCluster`` of two worker
+processes, one of which is killed in the middle of an epoch.
+
+Everything but the cluster tests runs on Dask's synchronous scheduler, where a
+``dask.callbacks.Callback`` counts the computes."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import arraynet
+from arraynet.kernel.minibatches import EpochPlan, partition
+from arraynet.steps import DaskEpochStep, GenericEpochStep, choose_epoch_step
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+
+from .test_dask import Computes, synchronous  # noqa: F401 (the synchronous scheduler: an autouse fixture)
+from .test_dask import planar as dask_planar
+
+TOLERANCE = 1e-12  # relative, float64: the same operations; the epoch's cost adds the chunks' sums
+ACTIVATIONS = ["relu", "tanh", "sigmoid"]
+OPTIMIZERS = [arraynet.GradientDescent(), arraynet.Momentum(beta=0.8), arraynet.Adam()]
+OPTIMIZER_IDS = ["gd", "momentum", "adam"]
+
+
+def planar(m=1000, n_x=4, seed=0):
+    return dask_planar(m, n_x, seed)
+
+
+def network(**kwargs):
+    return arraynet.NeuralNetwork([4, 5, 3, 1], activations=ACTIVATIONS, seed=2, **kwargs)
+
+
+def on_dask(X, Y, sizes):
+    return da.from_array(X, chunks=(X.shape[0], sizes)), da.from_array(Y, chunks=(1, sizes))
+
+
+def assert_close(got, expected, tolerance=TOLERANCE):
+    assert sorted(got) == sorted(expected)  # an optimizer's averages come in backpropagation's order
+    for key in expected:
+        assert type(got[key]) is type(expected[key]), key  # on the client, never Dask arrays
+        scale = max(float(np.max(np.abs(expected[key]))), 1e-300)
+        assert float(np.max(np.abs(got[key] - expected[key]))) <= tolerance * scale, key
+
+
+def by_hand(parameters, X, Y, sizes, batch_size, optimizer, learning_rate, epochs, seed, shuffle=True):
+    """The course's mini-batch loop [C2 1.1] over the chunks as DaskEpochStep documents it: each
+    epoch's generator numpy.random.default_rng([seed, epoch]) draws the chain's order of the chunks
+    with examples, then each chunk's order of its examples, chunk by chunk in the chain's order;
+    each chunk's batches are floor(c / b) of b and the rest; one optimizer.update per batch, t
+    counted across epochs. Returns (parameters, state, epoch costs)."""
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    blocks = [(int(start), int(size)) for start, size in zip(starts, sizes) if size > 0]
+    state, t, costs = optimizer.init(parameters), 0, []
+    for epoch in range(epochs):
+        rng = np.random.default_rng([seed, epoch])
+        chain = rng.permutation(len(blocks)) if shuffle else range(len(blocks))
+        total = 0.0
+        for j in chain:
+            start, size = blocks[j]
+            order = start + (rng.permutation(size) if shuffle else np.arange(size))
+            for first in range(0, size, batch_size):
+                index = order[first : first + batch_size]
+                X_b, Y_b = X[:, index], Y[:, index]
+                AL, caches = arraynet.forward(parameters, X_b, ACTIVATIONS)
+                total += float(arraynet.compute_cost(AL, Y_b, caches[-1].Z)) * index.size
+                t += 1
+                grads = arraynet.backward(AL, Y_b, caches, ACTIVATIONS)
+                parameters, state = optimizer.update(parameters, grads, state, learning_rate, t)
+        costs.append(total / X.shape[1])
+    return parameters, state, costs
+
+
+# chunks of unequal sizes: one smaller than the batch (20 < 64), one without examples
+SIZES = (100, 333, 20, 0, 250, 297)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=OPTIMIZER_IDS)
+def test_an_epoch_is_the_chunks_batches_in_a_shuffled_chain_as_written_by_hand(optimizer):
+    X, Y = planar()
+    start = network()
+    start.fit(X, Y, 0.1, 0)  # the starting parameters
+    expected, expected_state, expected_costs = by_hand(start.get_parameters(), X, Y, SIZES, 64, optimizer, 0.05, 3, seed=2)
+    model = network()
+    history = model.fit(*on_dask(X, Y, SIZES), 0.05, optimizer=optimizer, batch_size=64, epochs=3)
+    assert history.step == "dask" and history.unit == "epoch" and history.backend == "numpy"
+    assert history.updates == 3 * (2 + 6 + 1 + 4 + 5)  # each chunk's batches: none crosses chunks
+    np.testing.assert_allclose(history.costs, expected_costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), expected)
+    for name in optimizer.averages:
+        assert_close(model._optimizer_state[name], expected_state[name])
+
+
+def test_without_shuffling_the_chunks_and_their_examples_stay_in_order():
+    X, Y = planar()
+    start = network()
+    start.fit(X, Y, 0.1, 0)
+    expected, _, costs = by_hand(start.get_parameters(), X, Y, SIZES, 64, arraynet.Adam(), 0.05, 2, seed=2, shuffle=False)
+    model = network()
+    history = model.fit(*on_dask(X, Y, SIZES), 0.05, optimizer="adam", batch_size=64, epochs=2, shuffle=False)
+    np.testing.assert_allclose(history.costs, costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), expected)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=OPTIMIZER_IDS)
+def test_chunks_of_whole_batches_unshuffled_give_numpys_in_memory_fit(optimizer):
+    X, Y = planar(m=1200)
+    sizes = (256, 512, 256, 176)  # multiples of 64 but the last: the batches of the data in memory
+    reference, model = network(), network()
+    dask_X, dask_Y = on_dask(X, Y, sizes)
+    for epochs, decay in ((3, None), (2, 0.5)):  # a second fit goes on with the state, t and the epoch count
+        expected = reference.fit(X, Y, 0.05, optimizer=optimizer, batch_size=64, epochs=epochs, shuffle=False, decay=decay)
+        history = model.fit(dask_X, dask_Y, 0.05, optimizer=optimizer, batch_size=64, epochs=epochs, shuffle=False, decay=decay)
+        assert history.updates == expected.updates == epochs * 19
+        np.testing.assert_allclose(history.costs, expected.costs, rtol=TOLERANCE)
+        assert_close(model.get_parameters(), reference.get_parameters())
+        for name in optimizer.averages:
+            assert_close(model._optimizer_state[name], reference._optimizer_state[name])
+
+
+def test_logistic_regression_and_float32_train_on_dask_as_in_memory():
+    X, Y = planar(m=1200)
+    reference, model = arraynet.LogisticRegression(), arraynet.LogisticRegression()
+    expected = reference.fit(X, Y, 0.1, optimizer="momentum", batch_size=100, epochs=4, shuffle=False)
+    history = model.fit(*on_dask(X, Y, 300), 0.1, optimizer="momentum", batch_size=100, epochs=4, shuffle=False)
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), reference.get_parameters())
+    assert model.get_parameters()["b"].shape == ()
+    single = X.astype(np.float32)
+    reference, model = network(), network()
+    expected = reference.fit(single, Y, 0.05, optimizer="adam", batch_size=50, epochs=2, shuffle=False)
+    history = model.fit(*on_dask(single, Y.astype(bool), 200), 0.05, optimizer="adam", batch_size=50, epochs=2, shuffle=False)
+    assert model.get_parameters()["W1"].dtype == np.float32
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=1e-6)  # float32: the chunks' sums added
+    assert_close(model.get_parameters(), reference.get_parameters(), tolerance=1e-6)
+
+
+def test_one_compute_per_epoch():
+    X, Y = planar()
+    dask_X, dask_Y = on_dask(X, Y, 100)
+    model = network()
+    with Computes() as computes:
+        model.fit(dask_X, dask_Y, 0.05, optimizer="adam", batch_size=32, epochs=5, record_every=2)
+    assert computes.count == 5 + 1  # and the labels held where the tasks run, once
+    with Computes() as computes:
+        model.fit(dask_X, dask_Y, 0.05, optimizer="adam", batch_size=32, epochs=3)
+    assert computes.count == 3 + 1
+
+
+def test_the_epochs_cost_adds_the_chunks_weighted_sums_as_memory_adds_the_batches():
+    X, Y = planar(m=1200)
+    model = network()
+    kernel, optimizer = model._kernel(), arraynet.Adam()
+    model.fit(X, Y, 0.1, 0)
+    parameters = model.get_parameters()
+    state = optimizer.init(parameters)
+    sizes = (320, 160, 480, 240)  # the same batches of 80 as in memory
+    step = DaskEpochStep.create(kernel, optimizer, parameters, state, *on_dask(X, Y, sizes), 80, np)
+    generic = GenericEpochStep.create(kernel, optimizer, parameters, state, X, Y, 80, np)
+    assert step.batches == generic.batches == len(partition(1200, 80)) == 15
+    for number in range(3):
+        scalars = np.array([optimizer.scalars(0.05, number * 15 + k) for k in range(1, 16)])
+        plan = EpochPlan(number, False, 0, 1200, scalars)
+        got, expected = step.epoch(plan), generic.epoch(plan)
+        assert float(got) == pytest.approx(float(expected), rel=TOLERANCE)
+        assert_close(step.snapshot()[0], generic.snapshot()[0])
+    assert_close(step.snapshot()[1]["s"], generic.snapshot()[1]["s"])
+    assert_close(parameters, model.get_parameters(), tolerance=0)  # what it was given is left alone
+    uneven = DaskEpochStep.create(kernel, optimizer, parameters, state, *on_dask(X, Y, (100, 1000, 30, 70)), 80, np)
+    assert uneven.batches == 2 + 13 + 1 + 1  # batches never cross chunks
+
+
+@pytest.mark.parametrize("where", ["X", "labels", "NaN label"])
+def test_bad_data_in_a_chunk_is_the_in_memory_error_and_leaves_the_model_as_it_was(where):
+    X, Y = planar()
+    bad_X, bad_Y = X.copy(), Y.copy()
+    if where == "X":
+        bad_X[1, 777] = np.nan
+    elif where == "labels":
+        bad_Y[0, 555] = 2
+    else:
+        bad_Y[0, 444] = np.nan
+    with pytest.raises(ValueError) as in_memory:
+        network().fit(bad_X, bad_Y, 0.05, optimizer="adam", batch_size=64, epochs=2)
+    message = str(in_memory.value).split("; got")[0]  # Dask's says how many entries, memory's which values
+    with pytest.raises(ValueError) as batch_gradient_descent:
+        network().fit(*on_dask(bad_X, bad_Y, SIZES), 0.05, 2)
+    fresh = network()
+    with Computes() as computes, pytest.raises(ValueError) as found:
+        fresh.fit(*on_dask(bad_X, bad_Y, SIZES), 0.05, optimizer="adam", batch_size=64, epochs=2)
+    assert computes.count == 1 + 1  # the labels persisted, then the first epoch, which finds it
+    assert str(found.value).startswith(message) and str(found.value) == str(batch_gradient_descent.value)
+    with pytest.raises(arraynet.NotFittedError):
+        fresh.get_parameters()
+    trained = network(standardize=True)
+    sizes = (100, 333, 20, 250, 297)  # no empty chunk: standardize's moments fail on one (batch gradient descent's too)
+    trained.fit(*on_dask(X, Y, sizes), 0.05, optimizer="adam", batch_size=64, epochs=2)
+    before = (trained.get_parameters(), trained._optimizer_state, trained._epochs, trained._updates, trained._scaling)
+    with pytest.raises(ValueError, match=message.split(";")[0]):
+        trained.fit(*on_dask(bad_X, bad_Y, sizes), 0.05, optimizer="adam", batch_size=64, epochs=2)
+    after = (trained.get_parameters(), trained._optimizer_state, trained._epochs, trained._updates, trained._scaling)
+    assert_close(after[0], before[0], tolerance=0)
+    assert after[1] is before[1] and after[2:4] == before[2:4] and after[4] is before[4]
+
+
+def test_a_callable_shuffle_is_refused_saying_why():
+    X, Y = planar()
+    model = network()
+    with pytest.raises(ValueError, match=r"shuffle: a callable shuffle\(epoch\) orders all m examples of X, which a Dask X cannot follow.*shuffle=True"):
+        model.fit(*on_dask(X, Y, 250), 0.05, optimizer="adam", batch_size=64, epochs=2, shuffle=lambda epoch: np.arange(1000))
+    with pytest.raises(arraynet.NotFittedError):
+        model.get_parameters()
+
+
+def test_choose_epoch_step_takes_dask_data_whatever_fast_paths_says():
+    X, Y = planar()
+    model = network()
+    model.fit(X, Y, 0.1, 0)
+    parameters, optimizer = model.get_parameters(), arraynet.Adam()
+    arguments = (model._kernel(), optimizer, parameters, optimizer.init(parameters))
+    for fast_paths in (True, False):
+        assert isinstance(choose_epoch_step(*arguments, *on_dask(X, Y, 250), 64, np, fast_paths), DaskEpochStep)
+    with pytest.raises(arraynet.steps.NotApplicable, match="X is not a Dask array but ndarray"):
+        DaskEpochStep.create(*arguments, X, Y, 64, np)
+    assert isinstance(DaskEpochStep.create(*arguments, *on_dask(X, Y, 250), 64, np), arraynet.steps.EpochStep)
+
+
+def test_cupy_chunks_train_on_the_gpu_with_cupy_parameters():
+    reason = arraynet.backends._unusable_reason("cupy")
+    if reason is not None:
+        pytest.skip(f"needs a GPU: CuPy is not usable ({reason})")
+    X, Y = planar(m=1200)
+    reference = network()
+    expected = reference.fit(X, Y, 0.05, optimizer="adam", batch_size=64, epochs=3, shuffle=False)
+    on_gpu = [arraynet.asarray(a, "cupy") for a in on_dask(X, Y, (256, 512, 256, 176))]
+    model = network()
+    history = model.fit(*on_gpu, 0.05, optimizer="adam", batch_size=64, epochs=3, shuffle=False)
+    assert history.step == "dask" and history.backend == "cupy"
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=1e-10)
+    for key, value in reference.get_parameters().items():
+        np.testing.assert_allclose(arraynet.backends.to_numpy(model.get_parameters()[key]), value, rtol=1e-10, atol=1e-14)
+    shuffled = network()
+    shuffled.fit(*on_gpu, 0.05, optimizer="adam", batch_size=64, epochs=2)  # the permutations gathered on the GPU
+    on_host = network()
+    on_host.fit(*on_dask(X, Y, (256, 512, 256, 176)), 0.05, optimizer="adam", batch_size=64, epochs=2)
+    for key, value in on_host.get_parameters().items():
+        np.testing.assert_allclose(arraynet.backends.to_numpy(shuffled.get_parameters()[key]), value, rtol=1e-10, atol=1e-14)
+
+
+# -- a real cluster: two worker processes --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit="2GiB"
+        )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_a_fit_on_a_local_cluster_of_two_workers(cluster):
+    X, Y = planar(m=4000)
+    sizes = (500,) * 7 + (300, 200)
+    expected = network()
+    expected_history = expected.fit(*on_dask(X, Y, sizes), 0.05, optimizer="adam", batch_size=64, epochs=3)
+    dask_X, dask_Y = cluster.persist(list(on_dask(X, Y, sizes)))
+    distributed.wait([dask_X, dask_Y])
+    assert len({w for w in cluster.who_has(dask_X).values() for w in w}) == 2  # the data is on both workers
+    with dask.config.set(scheduler="distributed"):
+        model = network()
+        history = model.fit(dask_X, dask_Y, 0.05, optimizer="adam", batch_size=64, epochs=3)
+    assert history.step == "dask"
+    np.testing.assert_allclose(history.costs, expected_history.costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), expected.get_parameters())
+
+
+class KilledOnce(arraynet.NeuralNetwork):
+    """A network whose forward propagation, in a process other than the test's, kills that
+    process at its ``calls``-th run after the file ``trigger`` appears, once over all processes
+    (the first to create the file ``done``)."""
+
+    def __init__(self, trigger, done, calls, **kwargs):
+        super().__init__([4, 5, 3, 1], activations=ACTIVATIONS, seed=2, **kwargs)
+        self.trigger, self.done, self.calls, self.client_pid = str(trigger), str(done), calls, os.getpid()
+
+    def _forward(self, parameters, X, xp):
+        if os.getpid() != self.client_pid and os.path.exists(self.trigger):
+            _CALLS[0] += 1
+            if _CALLS[0] >= self.calls:
+                try:
+                    os.close(os.open(self.done, os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    pass
+                else:
+                    os.kill(os.getpid(), 9)
+        return super()._forward(parameters, X, xp)
+
+
+_CALLS = [0]  # forward runs after the trigger, in this process
+
+
+def test_a_worker_killed_mid_epoch_is_recomputed_and_the_fit_completes(cluster, tmp_path):
+    X, Y = planar(m=4000)
+    sizes = (500,) * 8  # 8 batches of 64 each: the 12th forward after the trigger is in a worker's second chunk
+    expected = network()
+    expected_history = expected.fit(*on_dask(X, Y, sizes), 0.05, optimizer="adam", batch_size=64, epochs=3)
+    dask_X, dask_Y = cluster.persist(list(on_dask(X, Y, sizes)))
+    distributed.wait([dask_X, dask_Y])
+    trigger, done = tmp_path / "trigger", tmp_path / "done"
+
+    def arm(epoch, cost, model):  # after epoch 0: the next epoch's compute kills a worker midway
+        if epoch == 0:
+            trigger.touch()
+
+    outcome = {}
+
+    def run():
+        try:
+            with dask.config.set(scheduler="distributed"):
+                model = KilledOnce(trigger, done, calls=12)
+                outcome["history"] = model.fit(dask_X, dask_Y, 0.05, optimizer="adam", batch_size=64, epochs=3, callback=arm)
+                outcome["model"] = model
+        except Exception as exc:  # noqa: BLE001 - the assertion shows it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the fit hung after a worker was killed"
+    assert "error" not in outcome, repr(outcome.get("error"))
+    assert done.exists()  # a worker was killed, in epoch 1
+    np.testing.assert_allclose(outcome["history"].costs, expected_history.costs, rtol=TOLERANCE)
+    assert_close(outcome["model"].get_parameters(), expected.get_parameters())
+    cluster.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the tests after this one
