@@ -164,6 +164,16 @@ def test_records_every_epoch_by_default_and_a_callback_stops_at_an_epoch():
     assert model._epochs == 3
 
 
+def test_a_new_model_that_diverges_in_its_first_epoch_keeps_its_starting_parameters():
+    model = arraynet.NeuralNetwork([2, 5, 3, 1], seed=3)
+    with pytest.raises(arraynet.DivergenceError, match=r"the model keeps its starting parameters"):
+        model.fit(X_FLOWER * 1e100, Y_FLOWER, 1e300, optimizer="momentum", batch_size=50, epochs=5)
+    expected = arraynet.initialize_parameters([2, 5, 3, 1], "he", 3)
+    for key, value in model.get_parameters().items():
+        np.testing.assert_array_equal(value, expected[key])
+    assert (model.epochs, model.updates) == (0, 0)
+
+
 def test_divergence_in_mini_batch_training_keeps_the_last_finite_parameters():
     model = arraynet.NeuralNetwork([2, 5, 3, 1], seed=3)
     model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="momentum", batch_size=50, epochs=2)

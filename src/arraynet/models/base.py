@@ -295,7 +295,7 @@ class Model:
         first_epoch = self._epochs if self._parameters is not None else 0
         schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update)
         watch = Watch(history, callback, progress, validate, early_stopping)
-        return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, xp)
+        return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state), xp)
 
     def _validation(
         self, X: Any, Y: Any, xp: ModuleType, device: Any, validation_data: Any, validation_split: float | None

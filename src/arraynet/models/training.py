@@ -237,13 +237,15 @@ def run_epochs(
     epochs: int,
     record_every: int,
     adopt: Callable[[dict[str, Any], dict[str, Any], int, int], None],
+    starting: tuple[dict[str, Any], dict[str, Any]],
     xp: ModuleType,
 ) -> History:
     """Mini-batch training [C2 1.1]: ``epochs`` epochs of ``step``, the epoch's cost (its batches'
     costs, each before its update, weighted by their sizes) recorded at epoch 0, ``record_every``,
     ... and the last, after that epoch, the model then holding the parameters it ended with.
     ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
-    model's; ``watch`` acts at the recorded epochs; what happens between two of them is never read
+    model's (``starting``, the parameters and state the fit began with, where it diverges before its
+    first recorded epoch); ``watch`` acts at the recorded epochs; what happens between two of them is never read
     on the host."""
     history = watch.history
     start = time.perf_counter()
@@ -259,6 +261,8 @@ def run_epochs(
             if (problem := _problem(cost, parameters, xp)) is not None:
                 history.iterations_run, history.seconds = e, time.perf_counter() - start
                 history.updates = schedule.updates(e) - schedule.first_update
+                if kept is None:
+                    adopt(*starting, schedule.first_epoch, schedule.first_update)
                 where = "its starting parameters" if kept is None else f"its parameters from the end of epoch {kept}"
                 raise DivergenceError(
                     f"{problem} in epoch {e} (checked at the recorded epochs, every record_every = {record_every}); "
