@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import array_api_compat
 import numpy as np
 import pytest
@@ -65,3 +67,30 @@ def test_pytorchs_meta_device_is_not_offered_or_accepted(tmp_path):
         arraynet.load(path, "torch", "meta")
     with pytest.raises(ValueError, match=r"X is on PyTorch's 'meta' device, which holds no values"):
         arraynet.LogisticRegression().fit(torch.ones((2, 3), device="meta"), torch.ones((1, 3), device="meta"))
+
+
+def test_jax_without_its_64_bit_mode_refuses_what_it_would_wrap_or_round(tmp_path):
+    """In a fresh process (JAX's 64-bit mode off, as a user's): int64 values beyond int32 and a
+    float64 model file are errors that say what to do, not int32 wraparound or float32 rounding."""
+    pytest.importorskip("jax")
+    import subprocess
+    import sys
+
+    model = arraynet.NeuralNetwork([2, 3, 1], seed=0)
+    model.fit(*arraynet.load_flower(), num_iterations=1)
+    model.save(tmp_path / "f64.npz")
+    script = f"""
+import numpy as np, arraynet
+for attempt in (lambda: arraynet.asarray(np.array([[1, 2**31 + 5]]), "jax"), lambda: arraynet.load({str(tmp_path / "f64.npz")!r}, backend="jax")):
+    try:
+        attempt()
+        print("no error")
+    except ValueError as exc:
+        print(exc)
+print(arraynet.asarray(np.array([[1, 2]]), "jax").dtype)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env={**os.environ, "JAX_ENABLE_X64": "0"})
+    wrapped, loaded, small = done.stdout.strip().splitlines()
+    assert wrapped.startswith("x holds integers from 1 to 2147483653, beyond int32") and "jax_enable_x64" in wrapped
+    assert loaded.startswith("model file ") and "holds float64 parameters" in loaded and "dtype=" not in loaded
+    assert small == "int32"

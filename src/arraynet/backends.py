@@ -358,13 +358,31 @@ def _wants_float64(x: Any, dtype: Any) -> bool:
 
 
 def _check_jax_float64(x: Any, dtype: Any) -> None:
-    """float64 data for JAX with its float64 mode off is an error: JAX would silently compute it in float32."""
-    if _wants_float64(x, dtype) and not jax_float64_enabled():
+    """float64 data for JAX with its float64 mode off is an error: JAX would silently compute it in
+    float32; so are 64-bit integers beyond int32's range kept as integers, which JAX would wrap
+    around into int32 (2**31 + 5 becomes -2**31 + 5)."""
+    if jax_float64_enabled():
+        return
+    if _wants_float64(x, dtype):
         raise ValueError(
             "JAX computes float64 data in float32 unless its float64 mode is on: call "
             "jax.config.update('jax_enable_x64', True) before making arrays (arraynet train --backend jax "
             "does for --dtype float64), or ask for dtype='float32'"
         )
+    if dtype is None and not is_dask_array(x):
+        try:
+            host = np.asarray(to_numpy(x) if is_array(x) else x)
+        except (TypeError, ValueError):
+            return
+        if host.dtype.kind in "iu" and host.dtype.itemsize == 8 and host.size:
+            low, high = int(host.min()), int(host.max())
+            bounds = np.iinfo(np.int32)
+            if low < bounds.min or high > bounds.max:
+                raise ValueError(
+                    f"x holds integers from {low} to {high}, beyond int32 (+-2**31), which JAX uses unless its "
+                    "64-bit mode is on: they would wrap around. Call jax.config.update('jax_enable_x64', True) "
+                    "before making arrays, or ask for dtype='float32' (or 'float64' with that mode)"
+                )
 
 
 def _check_range(x: Any, xp: ModuleType, dtype: Any) -> None:

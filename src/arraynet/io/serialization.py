@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validation import check_finite, check_parameters
 from .._version import __version__
-from ..backends import asarray, namespace_for_backend, to_numpy
+from ..backends import asarray, is_jax_namespace, jax_float64_enabled, namespace_for_backend, to_numpy
 from ..kernel.activations import ACTIVATIONS, Activation
 from ..kernel.optimizers import OPTIMIZERS, GradientDescent, Optimizer
 from ..models import LogisticRegression, Model, NeuralNetwork
@@ -401,9 +401,14 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
     Raises ``ModelFileError`` (a ``ValueError``) naming the file and the problem for a missing,
     truncated, corrupted, foreign (not written by arraynet), newer-format or inconsistent file.
     """
-    namespace_for_backend(backend)  # an unknown or unusable backend fails before the file is read
+    xp = namespace_for_backend(backend)  # an unknown or unusable backend fails before the file is read
     path = Path(path)
     header, arrays = _read(path)
+    if is_jax_namespace(xp) and header["dtype"] == "float64" and not jax_float64_enabled():
+        raise ValueError(
+            f"model file {path} holds float64 parameters, which JAX computes in float32 unless its float64 mode "
+            "is on: call jax.config.update('jax_enable_x64', True) before loading it with backend='jax'"
+        )
     model = _build(header)  # _read built it once already: the header is consistent
     try:
         parameters, xp, _ = check_parameters(arrays, _shapes(model, header))
