@@ -98,8 +98,8 @@ def test_floating_X_must_match_the_parameters_dtype():
     [
         ({"layer_dims": [2]}, r"layer_dims must be a list of at least 2 positive integers .* got \[2\]"),
         ({"layer_dims": [2, 0, 1]}, r"layer_dims must be a list of at least 2 positive integers"),
-        ({"layer_dims": [2, 3, 2]}, r"layer_dims must end in 1: the output layer predicts one probability"),
-        ({"layer_dims": [2, 3, 1], "hidden_activation": "swish"}, r"activations\[0\] must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu' or an Activation; got 'swish'"),
+        ({"layer_dims": [2, 3, 2], "output_activation": "sigmoid"}, r"a sigmoid output has one unit \(binary labels\); layer_dims \[2, 3, 2\] ends in 2"),
+        ({"layer_dims": [2, 3, 1], "hidden_activation": "swish"}, r"activations\[0\] must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softmax' or an Activation; got 'swish'"),
         ({"layer_dims": [2, 3, 1], "output_activation": "relu"}, r"the output layer's activation must be 'sigmoid'"),
         ({"layer_dims": [2, 3, 1], "activations": ["relu"]}, r"activations must name one activation per layer \(L = 2\); got \['relu'\]"),
         ({"layer_dims": [2, 3, 1], "init": "uniform"}, r"init must be one of 'small', 'xavier', 'he', 'zeros'; got 'uniform'"),
@@ -323,3 +323,17 @@ def test_finite_x_whose_sum_overflows_is_accepted():
     X_huge = np.full((2, 6), np.finfo(np.float32).max / 2, dtype=np.float32)
     checked, _, _ = check_X(X_huge)
     assert checked is X_huge
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_a_sparse_pytorch_tensor_is_refused_with_what_to_do(layout, needs):
+    needs("torch")
+    import torch
+
+    X, Y = arraynet.load_flower()
+    dense = torch.from_numpy(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's "sparse CSR support is in beta"
+        sparse = dense.to_sparse() if layout == "coo" else dense.to_sparse_csr()
+    with pytest.raises(TypeError, match=rf"X is a sparse PyTorch tensor \(layout sparse_{layout}\), .*pass X\.to_dense\(\)"):
+        arraynet.NeuralNetwork([2, 3, 1]).fit(sparse, torch.from_numpy(Y), num_iterations=2)

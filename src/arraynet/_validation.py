@@ -35,7 +35,7 @@ def as_array(x: Any, argument: str) -> Any:
     """``x`` itself if it is an Array API array; a NumPy array if it is a list or tuple of numbers.
 
     A NumPy array of the other byte order comes converted to the native one (the same values); a
-    masked array is a TypeError. A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
+    masked array is a TypeError, and so is a sparse PyTorch tensor. A PyTorch tensor comes detached from autograd: arraynet computes its own gradients, and a graph
     recorded through 10,000 updates would hold every intermediate array in memory. One on PyTorch's
     "meta" device (shapes without values) is a ValueError.
     """
@@ -55,6 +55,11 @@ def as_array(x: Any, argument: str) -> Any:
             raise ValueError(
                 f"{argument} is on PyTorch's 'meta' device, which holds no values; make it on a device "
                 f"with data, e.g. arraynet.asarray(..., 'torch', device='cpu')"
+            )
+        if str(x.layout) != "torch.strided":  # sparse COO, CSR, CSC, BSR, ...
+            raise TypeError(
+                f"{argument} is a sparse PyTorch tensor (layout {str(x.layout).removeprefix('torch.')}), which arraynet "
+                f"does not train on (its steps need dense arrays); pass {argument}.to_dense()"
             )
         return x.detach()
     if isinstance(x, (list, tuple)):
