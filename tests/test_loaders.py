@@ -285,3 +285,45 @@ def test_h5_without_h5py_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)  # makes `import h5py` fail
     with pytest.raises(ImportError, match=r'needs h5py: pip install "arraynet\[h5\]"'):
         load_data(tmp_path / "d.h5")
+
+
+# -- files that declare more than they hold ---------------------------------------------------------
+def test_hdf5_labels_of_the_wrong_length_are_refused_from_the_metadata_before_any_read(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "d.h5", "w") as file:
+        file.create_dataset("train_set_x", data=np.zeros((10, 4, 4, 3), dtype=np.uint8))
+        file.create_dataset("train_set_y", shape=(2_000_000_000,), dtype=np.uint8, chunks=(1 << 20,))  # never written
+    assert (tmp_path / "d.h5").stat().st_size < 100_000
+    with pytest.raises(ValueError, match=r"'train_set_y' in .*d\.h5 must have shape \(1, m\) or \(m,\) with m = 10 examples; got shape \(2000000000,\)"):
+        load_data(tmp_path / "d.h5")
+
+
+def test_a_file_that_declares_more_than_the_free_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    h5py = pytest.importorskip("h5py")
+    from arraynet.io import loaders
+
+    with h5py.File(tmp_path / "d.h5", "w") as file:
+        file.create_dataset("train_set_x", shape=(20_000, 64, 64, 3), dtype=np.uint8, chunks=(1, 64, 64, 3))  # 245 MB declared
+        file.create_dataset("train_set_y", data=np.zeros(20_000, dtype=np.uint8))
+    np.savez_compressed(tmp_path / "d.npz", X=np.zeros((100, 100_000), dtype=np.uint8), Y=np.zeros(100_000))
+    monkeypatch.setattr(loaders, "available_memory", lambda: 64 << 20)
+    with pytest.raises(ValueError, match=r"data file .*d\.h5 declares train_set_x \(12288, 20000\): 2\.1 GiB to load as float64, more than the 0\.1 GiB of memory free; read it chunk by chunk"):
+        load_data(tmp_path / "d.h5")
+    with pytest.raises(ValueError, match=r"data file .*d\.npz declares X \(100, 100000\), Y \(100000,\): 0\.1 GiB .*chunk by chunk"):
+        load_data(tmp_path / "d.npz")
+
+
+def test_hdf5_images_become_one_float64_array_without_a_second_copy(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    import tracemalloc
+
+    images = np.random.default_rng(0).integers(0, 256, size=(4000, 32, 32, 3), dtype=np.uint8)  # 12 MB; 98 MB as float64
+    with h5py.File(tmp_path / "d.h5", "w") as file:
+        file.create_dataset("train_set_x", data=images)
+        file.create_dataset("train_set_y", data=np.zeros(4000, dtype=np.uint8))
+    tracemalloc.start()
+    X, _ = load_data(tmp_path / "d.h5")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(X, images.reshape(4000, -1).T / 255.0)
+    assert peak < images.nbytes + X.nbytes * 1.3  # the pixels read, one float64 X, one block of 16 MiB at a time

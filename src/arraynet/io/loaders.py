@@ -72,6 +72,35 @@ def check_image_shape(shape: tuple[int, ...], what: str) -> None:
         raise ValueError(f"{what} must have shape (m, ...) with m >= 1 examples, e.g. (m, height, width, 3); got shape {tuple(shape)}")
 
 
+def available_memory() -> int | None:
+    """The bytes of memory this machine has free now (Linux's MemAvailable), or None where that
+    cannot be read."""
+    try:
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_fits_in_memory(shapes: dict[str, tuple[int, ...]], path: Path, source_bytes: int = 0) -> None:
+    """Loading arrays of ``shapes`` (as float64, plus ``source_bytes`` read from the file before the
+    conversion) must fit in the memory free now: checked from the file's metadata, before any data is
+    read, so a small file that declares gigabytes (a deflated archive, an HDF5 data set) costs
+    nothing. A ValueError names the file and the sizes, and says how to read it chunk by chunk."""
+    needed = source_bytes + sum(math.prod(shape) * 8 for shape in shapes.values())
+    free = available_memory()
+    if free is not None and needed > free:
+        declared = ", ".join(f"{key} {shape}" for key, shape in shapes.items())
+        raise ValueError(
+            f"data file {path} declares {declared}: {needed / 2**30:.1f} GiB to load as float64, more than the "
+            f"{free / 2**30:.1f} GiB of memory free; read it chunk by chunk (load_data(path, chunks='auto'), "
+            "arraynet train --chunks N) or on a machine with more memory"
+        )
+
+
 def scaled_pixels(images: np.ndarray, what: str) -> np.ndarray:
     """Integer pixels (0 to 255) divided by 255; others are a ValueError naming ``what``."""
     if images.size and (images.min() < 0 or images.max() > 255):
@@ -125,6 +154,11 @@ def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None =
                 raise KeyError(
                     f"it has no array {missing[0]!r}; it holds {', '.join(map(repr, archive.files)) or 'no arrays'}"
                 )
+            declared = _npz_declared(path, keys)
+            if y_key in declared and len(x_shape := declared[x_key][0]) == 2 and math.prod(declared[y_key][0]) != x_shape[0]:
+                check_label_shape(declared[y_key][0], x_shape[1], f"{y_key!r} in {path}")  # examples in rows: said below
+            source = sum(math.prod(shape) * dtype.itemsize for shape, dtype in declared.values() if dtype != np.float64)
+            check_fits_in_memory({key: shape for key, (shape, _) in declared.items()}, path, source)
             arrays = [archive[key] for key in keys]
     except KeyError as exc:
         raise ValueError(f"data file {path}: {exc.args[0]}") from exc
@@ -135,10 +169,24 @@ def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None =
         return X, None
     if arrays[1].size == X.shape[0] != X.shape[1]:
         raise ValueError(
-            f"{x_key!r} in {path} has shape {X.shape}, one example per row, but the seed's layout is "
+            f"{x_key!r} in {path} has shape {X.shape}, one example per row, but arraynet's layout is "
             f"(n_x, m), one example per column: store its transpose"
         )
     return X, binary_labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
+
+
+def _npz_declared(path: Path, keys: list[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype each of ``keys`` declares in its ``.npy`` header inside the archive at
+    ``path``, read without decompressing its data."""
+    declared = {}
+    with zipfile.ZipFile(path) as archive:
+        for key in keys:
+            with archive.open(key + ".npy") as member:
+                version = np.lib.format.read_magic(member)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(member)
+            declared[key] = (tuple(shape), np.dtype(dtype))
+    return declared
 
 
 def _floats(row: list[str]) -> tuple[list[float], list[int]]:
@@ -283,12 +331,23 @@ def load_csv(
 
 def _pixels(images: np.ndarray, what: str) -> np.ndarray:
     """Images of shape ``(m, ...)`` as ``X`` of shape ``(n_x, m)``, one flattened image per column
-    [seed 2.1]; integer pixels (0 to 255) divided by 255, floating ones kept as they are."""
+    [C1 2.1]; integer pixels (0 to 255) divided by 255, floating ones kept as they are. One float64
+    array is made, filled a block of images at a time (no second full copy)."""
     check_image_shape(images.shape, what)
-    if np.issubdtype(images.dtype, np.integer):
-        images = scaled_pixels(images, what)
-    X = _numeric(images, what).reshape(images.shape[0], -1).T
-    return np.ascontiguousarray(X)
+    check_numeric_dtype(images.dtype, what)
+    integer = np.issubdtype(images.dtype, np.integer)
+    if integer and images.size and (images.min() < 0 or images.max() > 255):
+        scaled_pixels(images, what)  # raises, naming what
+    m = images.shape[0]
+    flat = images.reshape(m, -1)
+    X = np.empty((flat.shape[1], m), dtype=np.float64)
+    block = max(1, (16 << 20) // max(1, flat.shape[1] * 8))
+    for start in range(0, m, block):
+        part = flat[start : start + block].T
+        X[:, start : start + block] = part / 255.0 if integer else part
+    if not integer and not np.all(np.isfinite(X)):
+        raise ValueError(f"{what} must be finite; it contains NaN or Inf")
+    return X
 
 
 @contextlib.contextmanager
@@ -322,12 +381,20 @@ def load_h5(
     """An image set in the course's HDF5 layout: images ``x_key`` of shape ``(m, height, width,
     channels)`` (any shape ``(m, ...)``) flattened into ``X`` of shape ``(n_x, m)`` and scaled to
     [0, 1], labels ``y_key`` of shape ``(m,)`` or ``(1, m)``; ``Y`` is None when ``y_key`` is None."""
-    with open_h5(path, x_key, y_key) as (file, found, keys):
-        arrays = [file[key][()] for key in keys]
-    X = _pixels(np.asarray(arrays[0]), f"{x_key!r} in {found}")
-    if y_key is None:
+    with open_h5(path, x_key, y_key) as (file, found, _):
+        images = file[x_key]
+        what = f"{x_key!r} in {found}"
+        check_numeric_dtype(images.dtype, what)
+        check_image_shape(images.shape, what)
+        if y_key is not None:  # from the metadata, before anything is read
+            check_label_shape(file[y_key].shape, images.shape[0], f"{y_key!r} in {found}")
+        shapes = {x_key: (math.prod(images.shape[1:]), images.shape[0])}
+        check_fits_in_memory(shapes, found, math.prod(images.shape) * images.dtype.itemsize)
+        X = _pixels(images[()], what)
+        labels = None if y_key is None else np.asarray(file[y_key][()])
+    if labels is None:
         return X, None
-    return X, binary_labels(np.asarray(arrays[1]), X.shape[1], f"{y_key!r} in {found}")
+    return X, binary_labels(labels, X.shape[1], f"{y_key!r} in {found}")
 
 
 def load_data(
