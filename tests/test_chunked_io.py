@@ -258,3 +258,26 @@ def test_bad_labels_in_a_zarr_store_or_an_hdf5_file_are_named_with_the_file_when
     X, labels = arraynet.load_zarr(write_zarr(tmp_path / "nan.zarr", X_MOONS, NaN, chunk=64))
     with pytest.raises(ValueError, match=r"'Y' in .*nan\.zarr must be finite; it contains NaN or Inf"):
         arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)
+
+
+# -- hostile stores ---------------------------------------------------------------------------------
+def test_a_store_of_tiny_chunks_makes_at_most_a_thousand_tasks_and_says_so(tmp_path):
+    group = zarr.open_group(str(tmp_path / "tiny.zarr"), mode="w")
+    group.create_array("X", shape=(10, 200_000), dtype="float64", chunks=(1, 1), fill_value=0.5)  # 1.3 KB on disk
+    group.create_array("Y", shape=(200_000,), dtype="float64", chunks=(1,), fill_value=1.0)
+    with pytest.warns(UserWarning, match=r"'X' in .*tiny\.zarr is stored in chunks of shape \(1, 1\), 200000 along m: each task reads 200 examples"):
+        X, Y = arraynet.load_zarr(tmp_path / "tiny.zarr")
+    assert X.numblocks == (1, 1000) and Y.numblocks == (1, 1000)
+    np.testing.assert_array_equal(X.blocks[0, 3].compute(), np.full((10, 200), 0.5))
+
+
+def test_a_damaged_store_is_one_error_naming_it(tmp_path):
+    path = write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS[0], chunk=50)
+    chunk = next(p for p in (path / "X").rglob("*") if p.is_file() and p.name != "zarr.json")
+    chunk.write_bytes(b"not a zstd frame" * 4)
+    X, Y = arraynet.load_zarr(path)
+    with pytest.raises(ValueError, match=r"Zarr store .*moons\.zarr: 'X' cannot be read \(.*\); the store is damaged"):
+        X.compute()
+    (path / "X" / "zarr.json").write_bytes(b"\xff\xfe{ broken")
+    with pytest.raises(ValueError, match=r"moons\.zarr is not a readable Zarr store"):
+        arraynet.load_zarr(path)

@@ -1,4 +1,4 @@
-"""Data larger than memory: files read as Dask arrays in the seed's layout [seed 2.1], ``X`` of shape
+"""Data larger than memory: files read as Dask arrays in arraynet's layout [C1 2.1], ``X`` of shape
 ``(n_x, m)`` chunked along ``m`` (whole examples per chunk) and ``Y`` of shape ``(1, m)`` chunked
 alike, for training with ``arraynet.steps.distributed`` (one compute per iteration).
 
@@ -9,8 +9,9 @@ are checked where they are read: by the training's first compute, or, for what o
 (pixels in [0, 255]), by each chunk's read.
 
 - Zarr (``load_zarr``): a store (a folder, e.g. ``data.zarr``) holding arrays ``X`` of shape
-  ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` or ``(m,)``. Read with ``dask.array.from_zarr``;
-  workers of a cluster read it themselves (a shared file system or an object store).
+  ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` or ``(m,)``. Each task opens the store and reads its
+  chunk (workers of a cluster read it themselves: a shared file system); a store of tiny chunks
+  (more than 1,000 along m) is read several to a task, so it never makes millions of tasks.
 - HDF5 (``load_h5_chunked``): the course's image sets, as ``arraynet.io.loaders.load_h5`` reads
   them, each image a column, integer pixels scaled by ``1 / 255``. Each chunk's task opens the
   file, reads its images and closes it, so the arrays travel to a cluster's workers.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -97,21 +99,78 @@ def load_zarr(
         raise ImportError(f'reading {path} needs zarr: pip install "arraynet[dask]"') from exc
     try:
         group = zarr.open_group(str(path), mode="r")
-    except Exception as exc:  # zarr's errors differ between its versions: say what the file is not
-        raise ValueError(f"{path} is not a readable Zarr store (a group holding {x_key!r} and {y_key!r}): {exc}") from exc
-    names = sorted(group.array_keys())
-    for key in (key for key in (x_key, y_key) if key is not None):
-        if key not in names:
-            raise ValueError(f"Zarr store {path} has no array {key!r}; it holds {', '.join(map(repr, names)) or 'no arrays'}")
-    X = da.from_zarr(str(path), component=x_key)
+        names = sorted(group.array_keys())
+        for key in (key for key in (x_key, y_key) if key is not None):
+            if key not in names:
+                raise KeyError(f"Zarr store {path} has no array {key!r}; it holds {', '.join(map(repr, names)) or 'no arrays'}")
+        arrays = {key: group[key] for key in (x_key, y_key) if key is not None}
+        described = {key: (tuple(array.shape), np.dtype(array.dtype), tuple(array.chunks)) for key, array in arrays.items()}  # type: ignore[union-attr]
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    # damaged metadata makes zarr raise almost anything (UnicodeDecodeError, MemoryError, ZeroDivisionError, ...)
+    except Exception as exc:
+        raise ValueError(
+            f"{path} is not a readable Zarr store (a group holding {x_key!r} and {y_key!r}): {type(exc).__name__}: {exc}"
+        ) from exc
+    shape, dtype, store_chunks = described[x_key]
     what = f"{x_key!r} in {path}"
-    check_numeric_dtype(X.dtype, what)
-    if X.ndim != 2 or X.shape[1] == 0:
-        raise ValueError(f"{what} must be 2-D of shape (n_x, m), one example per column, with m >= 1; got shape {X.shape}")
-    X = _as_float(X.rechunk((X.shape[0], chunks or X.chunksize[1])))
+    check_numeric_dtype(dtype, what)
+    if len(shape) != 2 or shape[1] == 0:
+        raise ValueError(f"{what} must be 2-D of shape (n_x, m), one example per column, with m >= 1; got shape {shape}")
+    n_x, m = shape
+    per_chunk = chunks or _examples_per_chunk(store_chunks, m, what)
+    version = f"{path.resolve()}-{path.stat().st_mtime_ns}"
+    X = da.from_array(_ZarrArray(path, x_key, shape, dtype), chunks=(n_x, per_chunk), name=f"zarr-{version}-{x_key}")
+    X = _as_float(X)
     if y_key is None:
         return X, None
-    return X, _labels_of(da.from_zarr(str(path), component=y_key), X.shape[1], f"{y_key!r} in {path}", X.chunks[1])
+    y_shape, y_dtype, _ = described[y_key]
+    y_what = f"{y_key!r} in {path}"
+    check_label_shape(y_shape, m, y_what)  # from the metadata, before anything is read
+    y_chunks = (1, per_chunk) if len(y_shape) == 2 else (per_chunk,)
+    labels = da.from_array(_ZarrArray(path, y_key, y_shape, y_dtype), chunks=y_chunks, name=f"zarr-{version}-{y_key}")
+    return X, _labels_of(labels, m, y_what, X.chunks[1])
+
+
+_MOST_CHUNKS = 1000  # Dask chunks along m from a store's own chunks; more are read several to a task
+
+
+def _examples_per_chunk(store_chunks: tuple[int, ...], m: int, what: str) -> int:
+    """The examples per Dask chunk for a store of ``store_chunks``: its own along m, unless that
+    makes more than ``_MOST_CHUNKS`` chunks (a store of (1, 1) chunks would make a task per number:
+    millions of tasks and gigabytes of graph before any training); then ``m / _MOST_CHUNKS``,
+    each task reading several of the store's chunks, slowly: a warning says so and how to rewrite
+    the store."""
+    own, fewest = store_chunks[1], math.ceil(m / _MOST_CHUNKS)
+    if own >= fewest:
+        return min(own, m)
+    warnings.warn(
+        f"{what} is stored in chunks of shape {store_chunks}, {math.ceil(m / own)} along m: each task reads {fewest} "
+        f"examples from many of them, slowly; rewrite the store with chunks of whole examples (e.g. "
+        f"(n_x, {max(fewest, 10_000)}))",
+        UserWarning,
+        stacklevel=3,
+    )
+    return fewest
+
+
+class _ZarrArray:
+    """An array of a Zarr store as Dask reads it (``shape``, ``dtype``, ``ndim``, indexing), the
+    store opened for each read: it pickles as its path and key, so it travels to a worker, and a
+    damaged chunk is a ValueError naming the store, not the codec's own error."""
+
+    def __init__(self, path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.path, self.key, self.shape, self.dtype, self.ndim = str(path.resolve()), key, shape, dtype, len(shape)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        import zarr
+
+        try:
+            return np.asarray(zarr.open_array(self.path, path=self.key, mode="r")[index])
+        except Exception as exc:  # a damaged chunk: Zstd, Blosc, ... errors of any type
+            raise ValueError(
+                f"Zarr store {self.path}: {self.key!r} cannot be read ({type(exc).__name__}: {exc}); the store is damaged"
+            ) from exc
 
 
 class _H5Dataset:

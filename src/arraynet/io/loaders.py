@@ -27,7 +27,7 @@ import math
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def available_memory() -> int | None:
     return None
 
 
-def check_fits_in_memory(shapes: dict[str, tuple[int, ...]], path: Path, source_bytes: int = 0) -> None:
+def check_fits_in_memory(shapes: Mapping[str, tuple[int, ...]], path: Path, source_bytes: int = 0) -> None:
     """Loading arrays of ``shapes`` (as float64, plus ``source_bytes`` read from the file before the
     conversion) must fit in the memory free now: checked from the file's metadata, before any data is
     read, so a small file that declares gigabytes (a deflated archive, an HDF5 data set) costs
