@@ -275,7 +275,7 @@ def test_a_damaged_store_is_one_error_naming_it(tmp_path):
     path = write_zarr(tmp_path / "moons.zarr", X_MOONS, Y_MOONS[0], chunk=50)
     chunk = next(p for p in (path / "X").rglob("*") if p.is_file() and p.name != "zarr.json")
     chunk.write_bytes(b"not a zstd frame" * 4)
-    X, Y = arraynet.load_zarr(path)
+    X, _ = arraynet.load_zarr(path)
     with pytest.raises(ValueError, match=r"Zarr store .*moons\.zarr: 'X' cannot be read \(.*\); the store is damaged"):
         X.compute()
     (path / "X" / "zarr.json").write_bytes(b"\xff\xfe{ broken")
