@@ -29,13 +29,35 @@ _CONNECT_SECONDS = 10
 
 
 def scheduler_spec(text: str) -> str:
-    """``--dask``'s value: "threads", "local:N" with N >= 1, or a scheduler address."""
+    """``--dask``'s value: "threads", "local:N" with 1 <= N <= the cores here, or a scheduler's
+    address ``tcp://HOST:PORT`` (or ``tls://``), checked before anything is started or reached."""
     match = _LOCAL.fullmatch(text)
-    if text == "threads" or (match and int(match.group(1)) >= 1) or "://" in text:
+    if text == "threads":
         return text
-    raise argparse.ArgumentTypeError(
-        f"expected threads, local:N (N >= 1 worker processes) or a scheduler address such as tcp://host:8786; got {text!r}"
-    )
+    if match:
+        workers, cores = int(match.group(1)), os.cpu_count() or 1
+        if not 1 <= workers <= cores:
+            raise argparse.ArgumentTypeError(
+                f"local:N starts N worker processes on this machine, which has {cores} cores: expected 1 <= N <= {cores}; got {text!r}"
+            )
+        return text
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(
+            f"expected threads, local:N (N worker processes here) or a scheduler address such as tcp://host:8786; got {text!r}"
+        )
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("tcp", "tls"):
+        raise argparse.ArgumentTypeError(
+            f"a scheduler address is tcp://HOST:PORT (or tls://HOST:PORT); got {text!r}"
+            + (": inproc:// addresses exist only inside one process" if scheme == "inproc" else "")
+            + (": the ucx protocol needs ucx-py and a ucx:// scheduler, which arraynet does not set up" if scheme == "ucx" else "")
+        )
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"a scheduler address is {scheme}://HOST:PORT with a port from 1 to 65535, e.g. {scheme}://127.0.0.1:8786; got {text!r}"
+        )
+    return text
 
 
 def add_dask_arguments(parser: argparse._ActionsContainer) -> None:
@@ -122,5 +144,6 @@ def dask_scheduler(spec: str | None) -> Iterator[str | None]:
             except (OSError, TimeoutError):
                 raise OSError(f"--dask: the Dask scheduler at {spec} has no workers (waited {_CONNECT_SECONDS} s): start some with dask worker {spec}") from None
             description = f"Dask cluster at {spec} ({len(client.scheduler_info()['workers'])} workers)"
-        with dask.config.set(scheduler=client.get):
-            yield description
+        # the Client is Dask's default scheduler while it is open (set_as_default): no config that holds
+        # it, which the nanny would pickle to restart a lost worker ("cannot pickle '_asyncio.Future'")
+        yield description
