@@ -347,3 +347,9 @@ def test_a_worker_killed_mid_epoch_is_recomputed_and_the_fit_completes(cluster, 
     np.testing.assert_allclose(outcome["history"].costs, expected_history.costs, rtol=TOLERANCE)
     assert_close(outcome["model"].get_parameters(), expected.get_parameters())
     cluster.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the tests after this one
+
+
+def test_far_too_many_small_chunks_are_said_with_the_chunk_size_to_use():
+    X, Y = planar(m=3000)
+    with pytest.warns(UserWarning, match=r"X is a Dask array of 3000 chunks of about 1 examples each: .*rechunk it once, e\.g\. X = X\.rechunk\(\{1: 10000\}\)\.persist\(\)"):
+        network().fit(da.from_array(X, chunks=(4, 1)), Y, 0.1, num_iterations=0)

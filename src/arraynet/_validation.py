@@ -159,9 +159,25 @@ def _check_known_chunks(x: Any, argument: str) -> None:
         )
 
 
+_MANY_CHUNKS = 1000  # chunks along m past which a small chunk's per-task overhead dominates
+_SMALL_CHUNK = 10_000  # examples: below this, a chunk's task costs more in overhead than it computes
+
+
 def _along_m(X: Any) -> Any:
     """Dask ``X`` in one chunk along ``n_x``: each task of an iteration then holds whole examples.
-    Data chunked along ``n_x`` is joined on the way, each iteration, which costs: say so once."""
+    Data chunked along ``n_x`` is joined on the way, each iteration, which costs: say so once. Far
+    too many small chunks along ``m`` (each task costs about a millisecond of Dask's overhead) are
+    said too, with the chunk size to use."""
+    chunks = X.chunks[1]
+    if len(chunks) > _MANY_CHUNKS and X.shape[1] / len(chunks) < _SMALL_CHUNK:
+        suggested = max(_SMALL_CHUNK, -(-X.shape[1] // 100))
+        warnings.warn(
+            f"X is a Dask array of {len(chunks)} chunks of about {X.shape[1] // len(chunks)} examples each: every "
+            f"iteration or epoch runs a task per chunk, whose overhead then dominates (thousands of times NumPy's "
+            f"time); rechunk it once, e.g. X = X.rechunk({{1: {suggested}}}).persist()",
+            UserWarning,
+            stacklevel=5,  # fit's caller
+        )
     if X.numblocks[0] == 1:
         return X
     warnings.warn(
