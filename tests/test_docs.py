@@ -94,20 +94,25 @@ def test_the_built_pages_show_rendered_formulas_plots_and_the_reference(tmp_path
             [*browser, "--dump-dom", (site / page).as_uri()], check=True, capture_output=True, text=True, timeout=120
         ).stdout
 
-    math = dom("guides/math/index.html")
+    math = dom("guides/math.html")
     assert math.count('class="katex"') >= 10  # rendered
     text = re.sub(r"<(script|style)\b.*?</\1>", "", math, flags=re.DOTALL)
     assert "\\(" not in text and "\\[" not in text, "a formula KaTeX could not render is left as LaTeX"
-    performance = dom("guides/performance/index.html")
+    performance = dom("guides/performance.html")
     plots = re.findall(r'<img[^>]+src="([^"]+\.png)"', performance)
-    assert plots and all((site / "guides" / "performance" / plot).resolve().is_file() for plot in plots)
-    reference = dom("reference/arraynet/index.html")
+    assert plots and all((site / "guides" / plot).resolve().is_file() for plot in plots)
+    reference = dom("reference/arraynet.html")
     assert 'id="arraynet.NeuralNetwork.fit"' in reference and 'id="arraynet.load_zarr"' in reference
+    assert "= check_layer_dims(" not in reference and "standardize = standardize" not in reference  # no __init__ lines
+    home = dom("index.html")  # opened from disk, every link to a page names its file: no directory listings
+    links = re.findall(r'href="([^"#:]+)"', home)
+    pages = [link for link in links if not link.endswith((".css", ".js", ".png", ".svg", ".ico", ".json", ".xml"))]
+    assert pages and all(link.endswith(".html") for link in pages), [link for link in pages if not link.endswith(".html")]
     shots = Path(os.environ.get("ARRAYNET_DOCS_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    for page in ("index.html", "guides/math/index.html", "reference/arraynet/index.html"):
+    for page in ("index.html", "guides/math.html", "reference/arraynet.html"):
         for label, width in (("desktop", 1280), ("phone", 390)):
-            path = shots / f"{page.replace('/index.html', '').replace('/', '-').removesuffix('.html')}-{label}.png"
+            path = shots / f"{page.replace('/', '-').removesuffix('.html')}-{label}.png"
             subprocess.run(
                 [*browser, f"--window-size={width},900", f"--screenshot={path}", (site / page).as_uri()],
                 check=True, capture_output=True, timeout=120,

@@ -170,3 +170,22 @@ def test_a_sweep_of_optimizers_names_them_and_counts_epochs(tmp_path, figures):
     plot_cost(epochs[0], tmp_path / "cost.png")
     assert figures[2].axes[0].get_xlabel() == "epoch"
     assert_image(tmp_path / "o.png")
+
+
+def test_a_diverged_runs_huge_costs_do_not_flatten_the_runs_that_trained(tmp_path, figures):
+    good = [History(iterations=[0, 10, 20], costs=[0.7, 0.5, 0.3]), History(iterations=[0, 10, 20], costs=[0.7, 0.6, 0.55])]
+    blown = History(iterations=[0, 10], costs=[0.7, 1e203])
+    plot_sweep(tmp_path / "s.png", "learning rate", [0.1, 0.01], good, [0.9, 0.8], diverged=[(50.0, blown)])
+    costs, _ = figures[0].axes
+    low, high = costs.get_ylim()
+    assert 0.2 < low < 0.3 and 0.7 < high < 1.0
+
+
+def test_a_long_cost_plot_title_wraps_inside_the_figure(tmp_path, figures):
+    title = "network 784-512-256-128-64-1 (relu, relu, relu, relu, sigmoid) on a_rather_long_data_file_name.csv"
+    plot_cost(History(iterations=[0, 100], costs=[0.69, 0.3]), tmp_path / "c.png", title=title, learning_rate=0.0075)
+    figure = figures[0]
+    heading = figure.axes[0].title
+    renderer = figure.canvas.get_renderer()
+    box = heading.get_window_extent(renderer)
+    assert heading.get_wrap() and box.x0 >= 0 and box.x1 <= figure.bbox.width

@@ -95,7 +95,7 @@ def plot_cost(
     rate = None if learning_rate is None else f"learning rate = {learning_rate:g}"
     heading = ", ".join(part for part in (title, rate) if part)
     if heading:
-        axes.set_title(heading)
+        axes.set_title(heading, wrap=True)  # a long title (the model, the data file) wraps, never cut off
     return _save(figure, path)
 
 
@@ -164,8 +164,8 @@ def plot_sweep(
     descent beside full-batch Adam, share an axis: each of their epochs is one iteration), on a log
     axis when they span decades; on the right the final train (and test) accuracy against the
     value, the course's way to choose it [C1 4.5]. ``diverged``: the runs that diverged, ``(value,
-    history so far)``, named in the legend (with their finite costs, if any) rather than left out.
-    ``title`` heads the figure."""
+    history so far)``, named in the legend (with their finite costs, if any) rather than left out;
+    the cost axis fits the runs that trained. ``title`` heads the figure."""
     n = len(values)
     if n == 0 or len(histories) != n or len(train_accuracy) != n or (test_accuracy is not None and len(test_accuracy) != n):
         raise ValueError(
@@ -181,7 +181,15 @@ def plot_sweep(
     units = {history.unit for history in histories}
     if len(units) > 1:
         costs.set_xlabel(" / ".join(sorted(units, reverse=True)))  # "iteration / epoch"
-    _log_scale_over_decades(costs, [cost for history in histories for cost in history.costs])
+    finite = [cost for history in histories for cost in history.costs]
+    _log_scale_over_decades(costs, finite)
+    if diverged and finite:  # the axis fits the runs that trained: a diverged run's 1e203 would flatten them
+        low, high = min(finite), max(finite)
+        if costs.get_yscale() == "log":
+            costs.set_ylim(low / 1.5, high * 1.5)
+        else:
+            margin = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+            costs.set_ylim(low - margin, high + margin)
     _legend_outside(costs)
     costs.set_title("cost during training")
     positions = range(n)  # evenly spaced: values are often on a log scale (learning rates)
