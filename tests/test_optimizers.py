@@ -165,3 +165,26 @@ def test_the_namespace_is_the_parameters():
     optimizer = arraynet.Momentum()
     state = optimizer.init(PARAMETERS)
     assert namespace_of(state["v"]["dW1"]) is namespace_of(PARAMETERS["W1"])
+
+
+def test_an_optimizer_that_does_not_declare_its_settings_is_equal_only_to_itself():
+    """Its settings are unknown: two instances must not share a state or a compiled step."""
+
+    class Scaled(arraynet.Optimizer):
+        name = "scaled"
+
+        def __init__(self, factor):
+            self.factor = factor
+
+        def _apply(self, parameters, grads, state, scalars, xp):
+            return {key: value - scalars[0] * self.factor * grads[f"d{key}"] for key, value in parameters.items()}, state
+
+    one = Scaled(1.0)
+    assert one == [one][0] and one != Scaled(1.0) and one != Scaled(100.0) and hash(one) != hash(Scaled(1.0))
+    assert arraynet.GradientDescent() == arraynet.GradientDescent()
+
+
+def test_numpy_numbers_are_numbers():
+    assert arraynet.Adam(beta1=np.float32(0.5)).beta1 == 0.5
+    assert arraynet.Decay(np.float64(0.5), np.int64(2)).time_interval == 2
+    assert arraynet.EarlyStopping(patience=np.int64(2)).patience == 2

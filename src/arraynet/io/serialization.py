@@ -35,9 +35,10 @@ from ._atomic import atomic_path
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 
 FORMAT = "arraynet.model"
-# 2: the input's standardization (input_mean, input_std); 3: the optimizer, its state and the counts of
-# epochs and updates. A file is written with the lowest version that holds it (readers before 0.3.0
-# still read a model trained by batch gradient descent)
+# 2: the input's standardization (input_mean, input_std); 3: the optimizer's averages (v.dW1, ...). The
+# optimizer and the counts of epochs and updates are header keys that older readers ignore. A file is
+# written with the lowest version that holds it (readers before 0.3.0 still read a model trained by
+# gradient descent)
 FORMAT_VERSION = 3
 SCALING_KEYS = ("input_mean", "input_std")
 HEADER_KEY = "__arraynet__"
@@ -71,10 +72,10 @@ def _activation_from_spec(spec: Any) -> Activation:
 
 
 def _saves_training(model: Model) -> bool:
-    """Whether the model's file holds its training state: after mini-batches (epochs and updates
-    counted apart) or an optimizer with a state; batch gradient descent needs none to resume."""
-    optimizer = model._optimizer
-    return optimizer is not None and (not isinstance(optimizer, GradientDescent) or model._epochs != model._updates)
+    """Whether the model's file holds its training state: the optimizer, its settings and the counts
+    of epochs and updates in the header (so that shuffles and decay resume where they stopped), and
+    the optimizer's averages as arrays when it has any. Only a model never trained has none."""
+    return model._optimizer is not None
 
 
 def _optimizer_spec(optimizer: Optimizer) -> dict[str, Any]:
@@ -115,10 +116,13 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     if _saves_training(model):
         assert model._optimizer is not None
         training = {"optimizer": _optimizer_spec(model._optimizer), "epochs": model._epochs, "updates": model._updates}
+    # the lowest version that holds the file: readers before 0.3.0 ignore the counts of a model without
+    # optimizer averages (batch gradient descent's) and read its parameters as before
+    averages = bool(model._optimizer is not None and model._optimizer.averages)
     return {
         **training,
         "format": FORMAT,
-        "format_version": 3 if training else 2 if scaled else 1,  # older readers still read a file without them
+        "format_version": 3 if averages else 2 if scaled else 1,
         "arraynet_version": __version__,
         "model": type(model).__name__,
         "layer_dims": layer_dims,

@@ -28,6 +28,7 @@ which moves ``epsilon``).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
@@ -54,13 +55,13 @@ State = dict[str, dict[str, Any]]
 
 def _check_fraction(value: Any, argument: str, owner: str) -> float:
     """A hyperparameter in [0, 1): a decay rate of an average."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:
         raise ValueError(f"{owner}: {argument} must be a number in [0, 1), e.g. 0.9; got {value!r}")
     return float(value)
 
 
 def _check_epsilon(value: Any, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < float(value) < math.inf):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 < float(value) < math.inf):
         raise ValueError(f"{owner}: epsilon must be a positive number, e.g. 1e-8; got {value!r}")
     return float(value)
 
@@ -68,8 +69,10 @@ def _check_epsilon(value: Any, owner: str) -> float:
 class Optimizer:
     """Base class of the optimizers: see the module's docstring. A subclass names its state's
     averages in ``averages`` (``("v",)``, ``("s",)``, ``("v", "s")``), and defines ``scalars`` and
-    ``_apply``. Two optimizers of one class with the same hyperparameters are equal (a fit
-    continues from a model's optimizer state only with an equal optimizer)."""
+    ``_apply``. Two optimizers of one class whose ``hyperparameters()`` are the same are equal (a fit
+    continues from a model's optimizer state only with an equal optimizer, and a compiled step
+    reuses what it compiled for an equal one); a subclass that does not define
+    ``hyperparameters`` is equal only to itself, since its settings are unknown."""
 
     name: ClassVar[str]
     averages: ClassVar[tuple[str, ...]] = ()
@@ -79,9 +82,13 @@ class Optimizer:
         return {}
 
     def __eq__(self, other: object) -> bool:
+        if type(self).hyperparameters is Optimizer.hyperparameters:  # settings it does not declare: itself only
+            return other is self
         return type(other) is type(self) and other.hyperparameters() == self.hyperparameters()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
+        if type(self).hyperparameters is Optimizer.hyperparameters:
+            return id(self)
         return hash((type(self), tuple(self.hyperparameters().items())))
 
     def __repr__(self) -> str:
@@ -190,6 +197,10 @@ class GradientDescent(Optimizer):
 
     name = "gd"
     _elementwise = True
+
+    def hyperparameters(self) -> dict[str, float]:
+        """None: every ``GradientDescent()`` is the same optimizer."""
+        return {}
 
     def _apply(
         self, parameters: Mapping[str, Any], grads: Mapping[str, Any], state: State, scalars: Any, xp: ModuleType
@@ -410,11 +421,12 @@ class Decay:
     result is a host float64, the same on every backend."""
 
     def __init__(self, decay_rate: float, time_interval: int = 1) -> None:
-        if isinstance(decay_rate, bool) or not isinstance(decay_rate, (int, float)) or not 0.0 <= decay_rate < math.inf:
+        if isinstance(decay_rate, bool) or not isinstance(decay_rate, numbers.Real) or not 0.0 <= decay_rate < math.inf:
             raise ValueError(f"decay_rate must be a finite number >= 0, e.g. 1.0; got {decay_rate!r}")
-        if isinstance(time_interval, bool) or not isinstance(time_interval, int) or time_interval < 1:
+        if isinstance(time_interval, bool) or not isinstance(time_interval, numbers.Integral) or time_interval < 1:
             raise ValueError(f"time_interval must be a whole number of epochs >= 1; got {time_interval!r}")
-        self.decay_rate, self.time_interval = float(decay_rate), time_interval
+        self.decay_rate: float = float(decay_rate)
+        self.time_interval: int = int(time_interval)
 
     def __call__(self, learning_rate: float, epoch: int) -> float:
         return learning_rate / (1.0 + self.decay_rate * (epoch // self.time_interval))
@@ -432,8 +444,8 @@ def check_decay(decay: DecayLike) -> Callable[[float, int], float] | None:
     callable ``decay(learning_rate, epoch) -> learning rate``."""
     if decay is None:
         return None
-    if isinstance(decay, (int, float)) and not isinstance(decay, bool):
-        return Decay(decay)
+    if isinstance(decay, numbers.Real) and not isinstance(decay, bool):
+        return Decay(float(decay))
     if callable(decay):
         return decay
     raise TypeError(
@@ -447,6 +459,8 @@ def decayed(decay: Callable[[float, int], float] | None, learning_rate: float, e
     if decay is None:
         return learning_rate
     value = decay(learning_rate, epoch)
+    if getattr(value, "shape", None) == () and getattr(value, "dtype", None) is not None:  # a 0-d array of any library
+        value = float(value)
     try:
         return check_learning_rate(value)
     except (TypeError, ValueError) as exc:

@@ -9,6 +9,7 @@ validation data: ``validation_data`` or ``validation_split``).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from .history import History
@@ -32,13 +33,16 @@ class EarlyStopping:
     def __init__(self, monitor: str = "val_cost", patience: int = 0, min_delta: float = 0.0, restore_best: bool = True) -> None:
         if monitor not in _MONITORED:
             raise ValueError(f"monitor must be one of {', '.join(map(repr, _MONITORED))}; got {monitor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
             raise ValueError(f"patience must be a whole number of recorded points >= 0; got {patience!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not 0.0 <= min_delta < math.inf:
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not 0.0 <= min_delta < math.inf:
             raise ValueError(f"min_delta must be a finite number >= 0; got {min_delta!r}")
         if not isinstance(restore_best, bool):
             raise TypeError(f"restore_best must be True or False; got {restore_best!r}")
-        self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, float(min_delta), restore_best
+        self.monitor: str = monitor
+        self.patience: int = int(patience)
+        self.min_delta: float = float(min_delta)
+        self.restore_best: bool = restore_best
         self._reset()
 
     def __repr__(self) -> str:
