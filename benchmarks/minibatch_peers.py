@@ -1,17 +1,34 @@
-"""Mini-batch training against the peers: time per epoch and time to 95% test accuracy.
+"""Mini-batch training against the peers: time per epoch and time to a target test accuracy.
 
-The task (issue 19): ``make_classification(n_samples=250_000, n_features=40, n_informative=20,
-n_redundant=5, n_clusters_per_class=4, class_sep=0.8, flip_y=0.01, random_state=0)``, standardized,
-float32, the last 50,000 held out; the net 40-64-32-1 ReLU with a sigmoid output, Adam (learning
-rate 1e-3, the peers' defaults otherwise), the same batch size everywhere.
+The tasks (``--task``), each with Adam (learning rate 1e-3, the peers' defaults otherwise), the same
+net, the same batch size everywhere and float32:
+
+- ``binary`` (issue 19, the default): ``make_classification(n_samples=250_000, n_features=40,
+  n_informative=20, n_redundant=5, n_clusters_per_class=4, class_sep=0.8, flip_y=0.01,
+  random_state=0)``, standardized, the last 50,000 held out; the net 40-64-32-1 ReLU with a sigmoid
+  output (binary cross-entropy on the logit); batch 256; target 95%; each run stops at the target.
+- ``digits`` (issue 20): scikit-learn's ``load_digits``, X / 16, ``train_test_split(test_size=0.25,
+  random_state=0, stratify=y)``; the net 64-64-10 ReLU with a softmax output (categorical
+  cross-entropy on the logits: PyTorch's ``CrossEntropyLoss``, Keras's
+  ``SparseCategoricalCrossentropy(from_logits=True)``, Optax's
+  ``softmax_cross_entropy_with_integer_labels``, MLPClassifier's own); batch 32; target 95%; each run
+  trains ``--max-epochs`` (50) epochs, so the best accuracy within them is known too.
+- ``multiclass`` (issue 20): ``make_classification(n_samples=200_000, n_features=40,
+  n_informative=20, n_redundant=5, n_classes=10, n_clusters_per_class=2, class_sep=1.0, flip_y=0.01,
+  random_state=0)``, standardized, the last fifth held out; the net 40-64-32-10 ReLU with a softmax
+  output; batch 256; target 85% (every peer reaches it in 11-12 epochs); 15 epochs each run.
+
+Labels are class indices (1-D for the peers, shape (1, m) for arraynet), int64 in the softmax tasks.
 
 Each peer runs in a process of its own (a fresh interpreter, its library's threads pinned as the
 driver says), trains epoch by epoch and reports each epoch's seconds and the test accuracy after
 it (evaluation is not timed); the driver alternates the peers round by round and reports medians.
-Time to 95% is the training time up to the first epoch whose test accuracy reaches 0.95.
+The time to the target is the training time up to the first epoch whose test accuracy reaches it.
 
-    python benchmarks/minibatch_peers.py                      # all peers, batch 256, 3 rounds
+    python benchmarks/minibatch_peers.py                      # binary, all peers, batch 256, 3 rounds
     python benchmarks/minibatch_peers.py --batch-sizes 32,256,4096 --threads 1 --rounds 3 --output benchmarks/results
+    python benchmarks/minibatch_peers.py --task digits --threads 1 --rounds 3 --output benchmarks/results
+    python benchmarks/minibatch_peers.py --task multiclass --threads 1 --rounds 2 --output benchmarks/results
     python benchmarks/minibatch_peers.py --peer torch-loop --batch-size 256   # one run, JSON on stdout
 
 Peers: arraynet on NumPy, PyTorch CPU and JAX (whatever step ``fit`` picks), a PyTorch user's
@@ -23,6 +40,7 @@ user's jitted Optax step in a Python loop over batches. Those not installed are 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -31,14 +49,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-TARGET = 0.95
 LEARNING_RATE = 1e-3
-HIDDEN = (64, 32)
 PEERS = (
     "arraynet-numpy",
     "arraynet-torch",
@@ -52,34 +69,99 @@ PEERS = (
 )
 
 
-def task(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(X_train, y_train, X_test, y_test)``, examples in rows, float32, standardized on the
-    training part; the last fifth held out."""
-    from sklearn.datasets import make_classification
+@dataclass(frozen=True)
+class Task:
+    """A task's data and settings: the hidden layers, the batch size, the target test accuracy,
+    the epochs at most, and whether a run stops at the target or trains them all."""
 
-    X, y = make_classification(
-        n_samples=m, n_features=40, n_informative=20, n_redundant=5, n_clusters_per_class=4,
-        class_sep=0.8, flip_y=0.01, random_state=0,
-    )
+    name: str
+    hidden: tuple[int, ...]
+    batch_size: int
+    target: float
+    max_epochs: int
+    stop_at_target: bool
+    m: int
+    describe: str
+
+
+TASKS = {
+    "binary": Task("binary", (64, 32), 256, 0.95, 20, True, 250_000,
+                   "make_classification m = {m} (a fifth held out), 40 features, 2 classes"),
+    "digits": Task("digits", (64,), 32, 0.95, 50, False, 1797,
+                   "load_digits / 16 (1347 train, 450 test, stratified, random_state 0), 64 features, 10 classes"),
+    "multiclass": Task("multiclass", (64, 32), 256, 0.85, 15, False, 200_000,
+                       "make_classification m = {m} (a fifth held out), 40 features, 10 classes, 2 clusters each, class_sep 1.0"),
+}
+
+
+@dataclass
+class Data:
+    """``X`` (examples in rows, float32), the labels ``y`` (float32 0/1 for a binary task, int64
+    class indices otherwise), the held-out ``X_test``, ``y_test``, the hidden layers and the
+    output units (1: a sigmoid output; C > 1: a softmax one)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    hidden: tuple[int, ...]
+    outputs: int
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.X.shape[1], *self.hidden, self.outputs]
+
+
+def load(task: Task, m: int) -> Data:
+    """The task's ``Data``: standardized on the training part (the last fifth held out) for the
+    synthetic tasks, X / 16 and a stratified quarter held out for the digits."""
+    from sklearn.datasets import load_digits, make_classification
+    from sklearn.model_selection import train_test_split
+
+    if task.name == "digits":
+        digits = load_digits()
+        X_train, X_test, y_train, y_test = train_test_split(
+            (digits.data / 16.0).astype(np.float32), digits.target.astype(np.int64), test_size=0.25, random_state=0,
+            stratify=digits.target,
+        )
+        return Data(X_train, y_train, X_test, y_test, task.hidden, 10)
+    if task.name == "binary":
+        X, y = make_classification(
+            n_samples=m, n_features=40, n_informative=20, n_redundant=5, n_clusters_per_class=4,
+            class_sep=0.8, flip_y=0.01, random_state=0,
+        )
+        y, outputs = y.astype(np.float32), 1
+    else:
+        X, y = make_classification(
+            n_samples=m, n_features=40, n_informative=20, n_redundant=5, n_classes=10, n_clusters_per_class=2,
+            class_sep=1.0, flip_y=0.01, random_state=0,
+        )
+        y, outputs = y.astype(np.int64), 10
     split = m - m // 5
     mean, std = X[:split].mean(axis=0), X[:split].std(axis=0)
     X = ((X - mean) / std).astype(np.float32)
-    y = y.astype(np.float32)
-    return X[:split], y[:split], X[split:], y[split:]
+    return Data(X[:split], y[:split], X[split:], y[split:], task.hidden, outputs)
+
+
+def hits(logits: Any, y: Any) -> Any:
+    """Which predictions of ``logits`` (examples in rows, any library's array) are right: the sign
+    of the one logit, or the largest of several."""
+    predicted = logits[:, 0] > 0 if logits.shape[1] == 1 else logits.argmax(1)
+    return predicted == y
 
 
 # -- the peers: each returns epoch(), accuracy() ---------------------------------------------------
 def arraynet_peer(backend: str) -> Callable[..., Any]:
-    def make(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+    def make(data: Data, batch: int) -> Any:
         import arraynet
 
         if backend == "jax":
             import jax
 
             jax.config.update("jax_enable_x64", False)
-        X_, Y_ = arraynet.asarray(X.T.copy(), backend), arraynet.asarray(y.reshape(1, -1), backend)
-        X_t, Y_t = arraynet.asarray(X_test.T.copy(), backend), arraynet.asarray(y_test.reshape(1, -1), backend)
-        model = arraynet.NeuralNetwork([X.shape[1], *HIDDEN, 1], seed=0)
+        X_, Y_ = arraynet.asarray(data.X.T.copy(), backend), arraynet.asarray(data.y.reshape(1, -1), backend)
+        X_t, Y_t = arraynet.asarray(data.X_test.T.copy(), backend), arraynet.asarray(data.y_test.reshape(1, -1), backend)
+        model = arraynet.NeuralNetwork(data.sizes, seed=0)
         steps: list[str] = []
 
         def epoch() -> None:
@@ -91,101 +173,110 @@ def arraynet_peer(backend: str) -> Callable[..., Any]:
     return make
 
 
-def torch_model(n_x: int) -> Any:
+def torch_model(sizes: list[int]) -> Any:
+    """The net and its loss on the logits: BCEWithLogitsLoss on the one logit (``[:, 0]``) for one
+    output unit, CrossEntropyLoss on the C logits and the class indices otherwise."""
     import torch
 
-    return torch.nn.Sequential(
-        torch.nn.Linear(n_x, HIDDEN[0]), torch.nn.ReLU(), torch.nn.Linear(*HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN[1], 1)
-    )
+    layers: list[Any] = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])
+    if sizes[-1] == 1:
+        bce = torch.nn.BCEWithLogitsLoss()
+        return net, lambda logits, y: bce(logits[:, 0], y)
+    return net, torch.nn.CrossEntropyLoss()
 
 
 def torch_accuracy(net: Any, X_test: Any, y_test: Any) -> float:
     import torch
 
     with torch.no_grad():
-        return float(((net(X_test)[:, 0] > 0).float() == y_test).float().mean())
+        return float(hits(net(X_test), y_test).float().mean())
 
 
-def torch_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+def torch_loop(data: Data, batch: int) -> Any:
     import torch
 
     torch.manual_seed(0)
-    X_, y_, X_t, y_t = (torch.from_numpy(a) for a in (X, y, X_test, y_test))
-    net = torch_model(X.shape[1])
+    X_, y_, X_t, y_t = (torch.from_numpy(a) for a in (data.X, data.y, data.X_test, data.y_test))
+    net, loss = torch_model(data.sizes)
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
-    loss = torch.nn.BCEWithLogitsLoss()
 
     def epoch() -> None:
         order = torch.randperm(X_.shape[0])
         for start in range(0, X_.shape[0], batch):
             rows = order[start : start + batch]
             optimizer.zero_grad()
-            loss(net(X_[rows])[:, 0], y_[rows]).backward()
+            loss(net(X_[rows]), y_[rows]).backward()
             optimizer.step()
 
     return epoch, lambda: torch_accuracy(net, X_t, y_t), lambda: "autograd"
 
 
-def torch_dataloader(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+def torch_dataloader(data: Data, batch: int) -> Any:
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
-    X_t, y_t = torch.from_numpy(X_test), torch.from_numpy(y_test)
-    loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=batch, shuffle=True)
-    net = torch_model(X.shape[1])
+    X_t, y_t = torch.from_numpy(data.X_test), torch.from_numpy(data.y_test)
+    loader = DataLoader(TensorDataset(torch.from_numpy(data.X), torch.from_numpy(data.y)), batch_size=batch, shuffle=True)
+    net, loss = torch_model(data.sizes)
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
-    loss = torch.nn.BCEWithLogitsLoss()
 
     def epoch() -> None:
         for X_b, y_b in loader:
             optimizer.zero_grad()
-            loss(net(X_b)[:, 0], y_b).backward()
+            loss(net(X_b), y_b).backward()
             optimizer.step()
 
     return epoch, lambda: torch_accuracy(net, X_t, y_t), lambda: "DataLoader"
 
 
-def sklearn_mlp(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+def sklearn_mlp(data: Data, batch: int) -> Any:
     from sklearn.neural_network import MLPClassifier
 
-    classifier = MLPClassifier(HIDDEN, solver="adam", batch_size=batch, learning_rate_init=LEARNING_RATE, random_state=0)
-    classes = np.array([0.0, 1.0], dtype=np.float32)
+    classifier = MLPClassifier(data.hidden, solver="adam", batch_size=batch, learning_rate_init=LEARNING_RATE, random_state=0)
+    classes = np.unique(data.y)  # binary: a logistic output; more classes: a softmax one and log-loss
 
     def epoch() -> None:
-        classifier.partial_fit(X, y, classes=classes)
+        classifier.partial_fit(data.X, data.y, classes=classes)
 
-    return epoch, lambda: float(classifier.score(X_test, y_test)), lambda: "adam"
+    return epoch, lambda: float(classifier.score(data.X_test, data.y_test)), lambda: "adam"
 
 
 def keras_peer(backend: str) -> Callable[..., Any]:
-    def make(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+    def make(data: Data, batch: int) -> Any:
         os.environ["KERAS_BACKEND"] = backend
         import keras
 
         keras.utils.set_random_seed(0)
         model = keras.Sequential(
-            [keras.Input((X.shape[1],)), keras.layers.Dense(HIDDEN[0], "relu"), keras.layers.Dense(HIDDEN[1], "relu"), keras.layers.Dense(1)]
+            [keras.Input((data.X.shape[1],)), *(keras.layers.Dense(n, "relu") for n in data.hidden), keras.layers.Dense(data.outputs)]
         )
-        model.compile(keras.optimizers.Adam(LEARNING_RATE), keras.losses.BinaryCrossentropy(from_logits=True))
+        if data.outputs == 1:
+            loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(keras.optimizers.Adam(LEARNING_RATE), loss)
 
         def epoch() -> None:
-            model.fit(X, y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+            model.fit(data.X, data.y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
 
         def accuracy() -> float:
-            return float(((model.predict(X_test, batch_size=8192, verbose=0)[:, 0] > 0) == y_test).mean())
+            return float(hits(model.predict(data.X_test, batch_size=8192, verbose=0), data.y_test).mean())
 
         return epoch, accuracy, lambda: backend
 
     return make
 
 
-def jax_optax_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, batch: int) -> Any:
+def jax_optax_loop(data: Data, batch: int) -> Any:
     import jax
     import jax.numpy as jnp
     import optax
 
-    sizes = [X.shape[1], *HIDDEN, 1]
+    X, sizes = data.X, data.sizes
     keys = jax.random.split(jax.random.PRNGKey(0), len(sizes))
     params = [
         (jax.random.normal(k, (n_in, n_out)) * jnp.sqrt(2.0 / n_in), jnp.zeros(n_out))
@@ -196,10 +287,12 @@ def jax_optax_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.
         for W, b in params[:-1]:
             X_b = jax.nn.relu(X_b @ W + b)
         W, b = params[-1]
-        return (X_b @ W + b)[:, 0]
+        return X_b @ W + b
 
     def loss(params: Any, X_b: Any, y_b: Any) -> Any:
-        return optax.sigmoid_binary_cross_entropy(logits(params, X_b), y_b).mean()
+        if data.outputs == 1:
+            return optax.sigmoid_binary_cross_entropy(logits(params, X_b)[:, 0], y_b).mean()
+        return optax.softmax_cross_entropy_with_integer_labels(logits(params, X_b), y_b).mean()
 
     optimizer = optax.adam(LEARNING_RATE)
     state = [params, optimizer.init(params)]
@@ -210,7 +303,7 @@ def jax_optax_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.
         updates, opt_state = optimizer.update(grads, opt_state)
         return optax.apply_updates(params, updates), opt_state
 
-    X_, y_ = jnp.asarray(X), jnp.asarray(y)
+    X_, y_ = jnp.asarray(X), jnp.asarray(data.y)
     rng = np.random.default_rng(0)
 
     def epoch() -> None:
@@ -221,7 +314,7 @@ def jax_optax_loop(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.
         jax.block_until_ready(state[0])
 
     def accuracy() -> float:
-        return float(((logits(state[0], jnp.asarray(X_test)) > 0) == jnp.asarray(y_test)).mean())
+        return float(hits(logits(state[0], jnp.asarray(data.X_test)), jnp.asarray(data.y_test)).mean())
 
     return epoch, accuracy, lambda: "jit step"
 
@@ -239,8 +332,10 @@ MAKERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def run_peer(peer: str, batch: int, m: int, max_epochs: int, threads: int) -> dict[str, Any]:
-    """Train ``peer`` epoch by epoch until TARGET test accuracy or ``max_epochs``; this process only."""
+def run_peer(peer: str, task: Task, batch: int, m: int, max_epochs: int, target: float, stop_at_target: bool,
+             threads: int) -> dict[str, Any]:
+    """Train ``peer`` on ``task`` epoch by epoch for ``max_epochs``, or until ``target`` test accuracy
+    when ``stop_at_target``; this process only."""
     if threads:
         from threadpoolctl import threadpool_limits
 
@@ -249,8 +344,8 @@ def run_peer(peer: str, batch: int, m: int, max_epochs: int, threads: int) -> di
             import torch
 
             torch.set_num_threads(threads)
-    X, y, X_test, y_test = task(m)
-    epoch, accuracy, how = MAKERS[peer](X, y, X_test, y_test, batch)
+    data = load(task, m)
+    epoch, accuracy, how = MAKERS[peer](data, batch)
     seconds: list[float] = []
     accuracies: list[float] = []
     while len(seconds) < max_epochs:
@@ -258,9 +353,10 @@ def run_peer(peer: str, batch: int, m: int, max_epochs: int, threads: int) -> di
         epoch()
         seconds.append(time.perf_counter() - start)
         accuracies.append(accuracy())
-        if accuracies[-1] >= TARGET:
+        if stop_at_target and accuracies[-1] >= target:
             break
-    return {"peer": peer, "how": how(), "batch_size": batch, "m": m, "epoch_seconds": seconds, "accuracies": accuracies}
+    return {"peer": peer, "how": how(), "task": task.name, "batch_size": batch, "m": data.X.shape[0] + data.X_test.shape[0],
+            "sizes": data.sizes, "target": target, "epoch_seconds": seconds, "accuracies": accuracies}
 
 
 def _environment(threads: int) -> dict[str, str]:
@@ -284,74 +380,132 @@ def _available(peer: str) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in modules)
 
 
-def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
     """Per (peer, batch size): the median epoch time (the first epoch, which compiles, apart), the
-    epochs to TARGET and the median time to TARGET over the rounds."""
+    epochs and the time to ``target`` (to the first epoch reaching it), the final and the best test
+    accuracy, medians over the rounds."""
     table: dict[str, Any] = {}
     for run in runs:
         table.setdefault((run["peer"], run["batch_size"]), []).append(run)
     summary = {}
     for (peer, batch), group in table.items():
         later = [s for run in group for s in run["epoch_seconds"][1:]] or [run["epoch_seconds"][0] for run in group]
-        reached = [run for run in group if run["accuracies"][-1] >= TARGET]
+        reached = [  # (epochs, seconds) to the target, of the rounds that reach it
+            (i + 1, sum(run["epoch_seconds"][: i + 1]))
+            for run in group
+            for i in [next((i for i, a in enumerate(run["accuracies"]) if a >= target), None)]
+            if i is not None
+        ]
         summary[f"{peer}|{batch}"] = {
             "peer": peer,
             "batch_size": batch,
             "how": group[0]["how"],
             "epoch_seconds": statistics.median(later),
             "first_epoch_seconds": statistics.median(run["epoch_seconds"][0] for run in group),
-            "epochs_to_target": statistics.median(len(run["epoch_seconds"]) for run in reached) if reached else None,
-            "seconds_to_target": statistics.median(sum(run["epoch_seconds"]) for run in reached) if reached else None,
+            "epochs_to_target": statistics.median(e for e, _ in reached) if reached else None,
+            "seconds_to_target": statistics.median(s for _, s in reached) if reached else None,
+            "rounds_reaching_target": len(reached),
             "final_accuracy": statistics.median(run["accuracies"][-1] for run in group),
+            "best_accuracy": statistics.median(max(run["accuracies"]) for run in group),
+            "best_epoch": statistics.median(run["accuracies"].index(max(run["accuracies"])) + 1 for run in group),
+            "epochs": statistics.median(len(run["accuracies"]) for run in group),
             "rounds": len(group),
         }
     return summary
 
 
-def report(summary: dict[str, Any], threads: int, m: int) -> str:
+def _best(rows: list[dict[str, Any]], key: str, arraynet: bool, lowest: bool) -> dict[str, Any] | None:
+    """The row of arraynet's (or the peers') with the lowest (or highest) ``key``, None if none has it."""
+    rows = [row for row in rows if row["peer"].startswith("arraynet") == arraynet and row[key] is not None]
+    return (min if lowest else max)(rows, key=lambda row: row[key]) if rows else None
+
+
+def report(summary: dict[str, Any], task: Task, sizes: list[int], threads: int, m: int, target: float, max_epochs: int,
+           stop_at_target: bool) -> str:
+    goal = f"{target:.0%}" if round(target * 100, 6) == round(target * 100) else f"{target:.1%}"
+    trained = f"each run stops at {goal}" if stop_at_target else f"each run trains {max_epochs} epochs"
     lines = [
-        f"# Mini-batch training against the peers ({time.strftime('%Y-%m-%d')})",
+        f"# Mini-batch training against the peers: {task.name} ({time.strftime('%Y-%m-%d')})",
         "",
         (
-            f"Task: make_classification m = {m} (a fifth held out), 40 features, net 40-64-32-1 ReLU, Adam lr {LEARNING_RATE}, "
-            f"float32; {'threads pinned to ' + str(threads) if threads else 'threads unpinned'}; "
+            f"Task: {task.describe.format(m=m)}, net {'-'.join(map(str, sizes))} ReLU "
+            f"({'sigmoid' if task.name == 'binary' else 'softmax'} output), Adam lr {LEARNING_RATE}, float32; target {goal} "
+            f"test accuracy; {trained}; {'threads pinned to ' + str(threads) if threads else 'threads unpinned'}; "
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores. Medians over the rounds; each peer in a "
-            "process of its own, peers alternated."
+            "process of its own, peers alternated; evaluation not timed."
         ),
         "",
-        f"| peer | batch | epoch s | first epoch s | epochs to {TARGET:.0%} | s to {TARGET:.0%} | final accuracy | x best peer (s to {TARGET:.0%}) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        (
+            f"| peer | batch | epoch s | first epoch s | epochs to {goal} | s to {goal} | final accuracy | best accuracy (epoch) "
+            f"| x best peer (s to {goal}) |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    notes = []
+    rounds = max(row["rounds"] for row in summary.values())
     for batch in sorted({row["batch_size"] for row in summary.values()}):
         rows = [row for row in summary.values() if row["batch_size"] == batch]
-        peers = [row["seconds_to_target"] for row in rows if not row["peer"].startswith("arraynet") and row["seconds_to_target"]]
-        best = min(peers) if peers else None
+        best_peer = _best(rows, "seconds_to_target", arraynet=False, lowest=True)
+        best = best_peer and best_peer["seconds_to_target"]
         for row in sorted(rows, key=lambda row: PEERS.index(row["peer"])):
             to_target = row["seconds_to_target"]
             ratio = f"{to_target / best:.2f}" if best and to_target else "-"
+            epochs = f"{row['epochs_to_target']:g}" if row["epochs_to_target"] else "-"
+            if row["epochs_to_target"] and row["rounds_reaching_target"] < row["rounds"]:
+                epochs += f" ({row['rounds_reaching_target']}/{row['rounds']} rounds)"
+            missing = f", {row['rounds']} of {rounds} rounds ran" if row["rounds"] < rounds else ""
             lines.append(
-                f"| {row['peer']} ({row['how']}) | {batch} | {row['epoch_seconds']:.3f} | {row['first_epoch_seconds']:.3f} | "
-                f"{row['epochs_to_target'] or '-'} | {to_target and f'{to_target:.2f}' or '-'} | {row['final_accuracy']:.4f} | {ratio} |"
+                f"| {row['peer']} ({row['how']}{missing}) | {batch} | {row['epoch_seconds']:.4f} | {row['first_epoch_seconds']:.3f} | "
+                f"{epochs} | {to_target and f'{to_target:.3f}' or '-'} | {row['final_accuracy']:.4f} | "
+                f"{row['best_accuracy']:.4f} ({row['best_epoch']:g}) | {ratio} |"
             )
-    return "\n".join(lines) + "\n"
+        ours = _best(rows, "seconds_to_target", arraynet=True, lowest=True)
+        if ours and best_peer:
+            ratio = ours["seconds_to_target"] / best
+            notes.append(
+                f"- Batch {batch}: arraynet's best time to {goal}, {ours['peer']} {ours['seconds_to_target']:.3f} s, is "
+                f"{ratio:.2f}x the best peer's, {best_peer['peer']} {best:.3f} s (0.5x asked: {'met' if ratio <= 0.5 else 'missed'})."
+            )
+        if not stop_at_target:
+            ours, theirs = (_best(rows, "best_accuracy", arraynet=a, lowest=False) for a in (True, False))
+            if ours and theirs:
+                gap = 100 * (theirs["best_accuracy"] - ours["best_accuracy"])
+                notes.append(
+                    f"- Batch {batch}: the best accuracy within {max_epochs} epochs, arraynet's {ours['best_accuracy']:.4f} "
+                    f"({ours['peer']}) against the best peer's {theirs['best_accuracy']:.4f} ({theirs['peer']}): "
+                    f"{abs(gap):.2f} points {'behind' if gap > 0 else 'ahead'} (within 0.5 asked: {'met' if gap <= 0.5 else 'missed'})."
+                )
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=TASKS, default="binary")
     parser.add_argument("--peer", choices=PEERS, help="run one peer in this process and print its run as JSON")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers for the driver")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the task's (binary 256, digits 32, multiclass 256)")
     parser.add_argument("--batch-sizes", default=None, help="comma-separated batch sizes for the driver")
-    parser.add_argument("--m", type=int, default=250_000)
-    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--m", type=int, default=None, help="examples of a synthetic task (binary 250,000, multiclass 200,000)")
+    parser.add_argument("--target", type=float, default=None, help="test accuracy to reach (binary 0.95, digits 0.95, multiclass 0.85)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="default: the task's (binary 20, digits 50, multiclass 15)")
+    parser.add_argument("--stop-at-target", action=argparse.BooleanOptionalAction, default=None,
+                        help="stop each run at the target (default: binary yes, else train --max-epochs for the best accuracy)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="threads per peer (0: the libraries' defaults)")
-    parser.add_argument("--output", type=Path, default=None, help="folder for minibatch-DATE[-Nthread].{json,md}")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="folder for minibatch[-TASK]-DATE[-Nthread].{json,md} (no TASK for binary)")
     arguments = parser.parse_args()
+    task = TASKS[arguments.task]
+    m = arguments.m or task.m
+    target = task.target if arguments.target is None else arguments.target
+    max_epochs = arguments.max_epochs or task.max_epochs
+    stop_at_target = task.stop_at_target if arguments.stop_at_target is None else arguments.stop_at_target
     if arguments.peer:
-        print(json.dumps(run_peer(arguments.peer, arguments.batch_size, arguments.m, arguments.max_epochs, arguments.threads)))
+        run = run_peer(arguments.peer, task, arguments.batch_size or task.batch_size, m, max_epochs, target, stop_at_target,
+                       arguments.threads)
+        print(json.dumps(run))
         return
-    batches = [int(b) for b in (arguments.batch_sizes or str(arguments.batch_size)).split(",")]
+    batches = [int(b) for b in (arguments.batch_sizes or str(arguments.batch_size or task.batch_size)).split(",")]
     peers = [peer for peer in arguments.peers.split(",") if _available(peer)]
     skipped = sorted(set(arguments.peers.split(",")) - set(peers))
     if skipped:
@@ -360,8 +514,9 @@ def main() -> None:
     for round_number in range(arguments.rounds):
         for batch in batches:
             for peer in peers:
-                command = [sys.executable, __file__, "--peer", peer, "--batch-size", str(batch), "--m", str(arguments.m),
-                           "--max-epochs", str(arguments.max_epochs), "--threads", str(arguments.threads)]
+                command = [sys.executable, __file__, "--peer", peer, "--task", task.name, "--batch-size", str(batch),
+                           "--m", str(m), "--target", repr(target), "--max-epochs", str(max_epochs),
+                           "--stop-at-target" if stop_at_target else "--no-stop-at-target", "--threads", str(arguments.threads)]
                 if arguments.threads:
                     command = ["taskset", "-c", ",".join(map(str, range(arguments.threads))), *command]
                 done = subprocess.run(command, capture_output=True, text=True, env=_environment(arguments.threads), check=False)
@@ -371,14 +526,20 @@ def main() -> None:
                 run = json.loads(done.stdout.strip().splitlines()[-1])
                 runs.append(run)
                 print(f"round {round_number + 1} {peer:18} b={batch:5d} epochs {len(run['epoch_seconds']):2d} "
-                      f"epoch {statistics.median(run['epoch_seconds']):.3f} s accuracy {run['accuracies'][-1]:.4f}", file=sys.stderr)
-    summary = summarize(runs)
-    text = report(summary, arguments.threads, arguments.m)
+                      f"epoch {statistics.median(run['epoch_seconds']):.4f} s accuracy {run['accuracies'][-1]:.4f} "
+                      f"best {max(run['accuracies']):.4f}", file=sys.stderr)
+    summary = summarize(runs, target)
+    text = report(summary, task, runs[0]["sizes"], arguments.threads, m, target, max_epochs, stop_at_target)
     print(text)
     if arguments.output:
-        stem = f"minibatch-{time.strftime('%Y-%m-%d')}" + (f"-{arguments.threads}thread" if arguments.threads else "")
+        name = "minibatch" if task.name == "binary" else f"minibatch-{task.name}"
+        stem = f"{name}-{time.strftime('%Y-%m-%d')}" + (f"-{arguments.threads}thread" if arguments.threads else "")
         arguments.output.mkdir(parents=True, exist_ok=True)
-        (arguments.output / f"{stem}.json").write_text(json.dumps({"runs": runs, "summary": list(summary.values())}, indent=1))
+        settings = {"task": task.name, "m": m, "target": target, "max_epochs": max_epochs, "stop_at_target": stop_at_target,
+                    "threads": arguments.threads, "learning_rate": LEARNING_RATE}
+        (arguments.output / f"{stem}.json").write_text(
+            json.dumps({"settings": settings, "runs": runs, "summary": list(summary.values())}, indent=1)
+        )
         (arguments.output / f"{stem}.md").write_text(text)
 
 

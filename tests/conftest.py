@@ -158,6 +158,23 @@ def assert_same_place(result, like) -> None:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """PyTorch on one thread while a test runs (``pytestmark = pytest.mark.usefixtures(...)``): small
+    arrays are far below its parallel grain, and on a busy machine its thread pool's handoffs cost
+    several times the arithmetic."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def needs():
     """``needs("torch")`` skips the test, with the reason, where that backend is not usable here:
     the parts of a test about one particular library, for a test that otherwise runs anywhere."""

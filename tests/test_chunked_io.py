@@ -168,7 +168,7 @@ def test_dask_usage_errors_come_before_any_data(tmp_path):
         for args, message in [
             (["--chunks", "10"], "--chunks: only data read through Dask"),
             (["--dask", "somewhere"], "expected threads, local:N"),
-            (["--dask", "local:0"], "expected threads, local:N"),
+            (["--dask", "local:0"], "local:N starts N worker processes on this machine"),
             (["--dask", "--backend", "torch"], "Dask's chunks are NumPy or CuPy arrays"),
             (["--dask", "--chunks", "0"], "--chunks: expected an integer >= 1"),
         ]:

@@ -694,3 +694,25 @@ def test_empty_messages_name_what_happened(monkeypatch, moons, capsys):
     monkeypatch.setattr("arraynet.cli.evaluate.read_data", interrupted)  # Ctrl-C while the data is read
     assert main(["evaluate", str(moons / "m.npz"), str(moons / "test.csv")]) == 130
     assert capsys.readouterr().err.splitlines()[-1] == "arraynet: interrupted"
+
+
+def test_l2_trains_as_fit_does_in_train_and_sweep_and_a_bad_lambda_is_a_usage_error(moons, capsys):
+    """``--l2 LAMBDA`` is ``fit(l2=LAMBDA)`` [C2 2.1]: the saved model is fit's bit for bit, the first
+    line says it, the sweep trains each run with it; a negative lambda is exit 2 before any data is read."""
+    data, output = str(moons / "train.npz"), str(moons / "m.npz")
+    assert main(["train", data, "--learning-rate", "0.5", "--iterations", "100", "--l2", "5", "-o", output]) == 0
+    out = capsys.readouterr().out
+    model = arraynet.NeuralNetwork([2, 4, 1], seed=1)
+    history = model.fit(X_MOONS, Y_MOONS, 0.5, num_iterations=100, l2=5.0)
+    assert out.splitlines()[0].endswith("float64; L2 lambda 5")
+    assert f"cost after iteration 99: {history.costs[-1]:.6f}" in out
+    np.testing.assert_array_equal(arraynet.load(output).predict_proba(X_MOONS), model.predict_proba(X_MOONS))
+    assert main(["sweep", data, "--learning-rates", "0.5", "--batch-size", "50", "--epochs", "3", "--l2", "5"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    swept = arraynet.NeuralNetwork([2, 4, 1], seed=1)
+    history = swept.fit(X_MOONS, Y_MOONS, 0.5, batch_size=50, epochs=3, l2=5.0)
+    assert row[:3] == ["0.5", f"{history.costs[-1]:.6f}", f"{100 * swept.accuracy(X_MOONS, Y_MOONS):.2f}%"]
+    with pytest.raises(SystemExit) as exited:
+        main(["train", str(moons / "missing.npz"), "--l2", "-1"])
+    assert exited.value.code == 2
+    assert "argument --l2: expected a finite number >= 0" in capsys.readouterr().err

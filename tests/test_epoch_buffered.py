@@ -6,8 +6,6 @@ the user holds; its buffers allocated once per fit; each optimizer's in-place fo
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -93,20 +91,7 @@ CASES = [
 USER_CASES = [CASES[1], CASES[5], CASES[9]]  # the optimizer's arithmetic is what differs: fewer runs
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """PyTorch on one thread while these tests run: their arrays are far below its parallel grain,
-    and on a busy machine its thread pool's handoffs cost several times the arithmetic."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def network(L, hidden="tanh"):

@@ -180,9 +180,39 @@ def test_divergence_in_mini_batch_training_keeps_the_last_finite_parameters():
     kept = model.get_parameters()
     with pytest.raises(arraynet.DivergenceError, match=r"the cost became nan in epoch 0 .*the model keeps its starting parameters\. Try a smaller learning_rate than 1e\+300") as raised:
         model.fit(X_FLOWER * 1e100, Y_FLOWER, 1e300, optimizer="momentum", batch_size=50, epochs=5)
-    assert raised.value.history.iterations_run == 0 and raised.value.iteration == 0
+    assert raised.value.history.iterations_run == 1 and raised.value.iteration == 0  # epoch 0 ran, and diverged
     for key, value in model.get_parameters().items():
         np.testing.assert_array_equal(value, kept[key])
+    assert (model.epochs, model.updates, type(model.optimizer)) == (2, 16, arraynet.Momentum)  # its state too
+
+
+def test_a_fit_that_diverges_at_once_leaves_a_trained_model_and_its_adam_state_as_they_were():
+    model = arraynet.NeuralNetwork([2, 5, 3, 1], seed=3)
+    model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="adam", batch_size=50, epochs=3)
+    state = {name: {key: value.copy() for key, value in average.items()} for name, average in model.optimizer_state.items()}
+    with pytest.raises(arraynet.DivergenceError):
+        model.fit(X_FLOWER * 1e100, Y_FLOWER, 1e300, optimizer="momentum", batch_size=50, epochs=2)
+    assert (model.optimizer, model.epochs, model.updates) == (arraynet.Adam(), 3, 24)
+    np.testing.assert_array_equal(model.optimizer_state["v"]["dW1"], state["v"]["dW1"])
+
+
+def test_a_fit_of_no_epochs_gives_a_new_model_its_starting_parameters():
+    model = network()
+    history = model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="adam", batch_size=50, epochs=0)
+    assert history.iterations_run == 0 and (model.epochs, model.updates) == (0, 0)
+    np.testing.assert_array_equal(model.get_parameters()["W1"], arraynet.initialize_parameters([2, 5, 3, 1], "he", 3)["W1"])
+
+
+def test_updates_count_the_current_optimizers_state_and_epochs_every_pass():
+    model = network()
+    model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer="adam", batch_size=100, epochs=2)
+    assert (model.epochs, model.updates) == (2, 8)
+    model.fit(X_FLOWER, Y_FLOWER, 0.01, optimizer=arraynet.Adam(beta1=0.8), batch_size=100, epochs=1)  # a new state
+    assert (model.epochs, model.updates) == (3, 4)
+    model.fit(X_FLOWER, Y_FLOWER, 0.1, num_iterations=10)  # batch gradient descent: a new state, an epoch an iteration
+    assert (model.epochs, model.updates) == (13, 10)
+    model.fit(X_FLOWER, Y_FLOWER, 0.1, num_iterations=5)  # the same optimizer goes on
+    assert (model.epochs, model.updates) == (18, 15)
     for value in model.get_parameters().values():
         assert np.all(np.isfinite(value))
 

@@ -363,3 +363,42 @@ def test_with_array_api_dispatch_predicting_on_another_namespace_is_refused(monk
         estimator = LogisticRegressionClassifier(max_iter=5).fit(torch.asarray(X_ROWS), torch.asarray(Y_LABELS))
         with pytest.raises(ValueError, match=r"LogisticRegressionClassifier.predict\(\): X is a numpy array .*must use the same namespace"):
             estimator.predict(X_ROWS)
+
+
+def test_alpha_is_fits_l2_and_mlpclassifiers_l2_penalty():
+    """``alpha`` is ``fit(l2=alpha)`` [C2 2.1], bit for bit, and means what it means to MLPClassifier:
+    from the same weights, on the same batches, an epoch of its gradient descent with that alpha
+    records our epoch's cost and ends at our parameters (to rounding: the operations differ in
+    order). A bad alpha is a ValueError naming it."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    alpha = 3.0
+    estimator = network_estimator(alpha=alpha, learning_rate_init=0.5, max_iter=1, batch_size=100, shuffle=False)
+    estimator.fit(X_ROWS, Y_LABELS)
+    model = network_model()
+    history = model.fit(X_FLOWER, Y_FLOWER, 0.5, epochs=1, batch_size=100, shuffle=False, l2=alpha)
+    assert estimator.history_.costs == history.costs
+    for key, value in model.get_parameters().items():
+        np.testing.assert_array_equal(estimator.model_.get_parameters()[key], value)
+    unregularized = network_estimator(learning_rate_init=0.5, max_iter=1, batch_size=100, shuffle=False).fit(X_ROWS, Y_LABELS)
+    assert unregularized.history_.costs[0] < history.costs[0]
+
+    start = arraynet.initialize_parameters([2, 6, 1], "he", 1)  # network_model()'s
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(6,), activation="tanh", solver="sgd", alpha=alpha, batch_size=100, learning_rate_init=0.5,
+        momentum=0.0, max_iter=1, shuffle=False, warm_start=True, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one epoch each
+        mlp.fit(X_ROWS, Y_LABELS)  # its layers made; then the weights set and one epoch from them
+        mlp.coefs_ = [start["W1"].T.copy(), start["W2"].T.copy()]
+        mlp.intercepts_ = [start["b1"][:, 0].copy(), start["b2"][:, 0].copy()]
+        mlp.fit(X_ROWS, Y_LABELS)
+    assert mlp.loss_curve_[-1] == pytest.approx(history.costs[0], rel=1e-12)
+    trained = model.get_parameters()
+    for l in (1, 2):
+        np.testing.assert_allclose(mlp.coefs_[l - 1], trained[f"W{l}"].T, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(mlp.intercepts_[l - 1], trained[f"b{l}"][:, 0], rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match=r"alpha must be a finite number >= 0 \(the L2 penalty; 0: none\), e.g. 1e-4; got -1.0"):
+        LogisticRegressionClassifier(alpha=-1.0).fit(X_ROWS, Y_LABELS)

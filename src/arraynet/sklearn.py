@@ -9,10 +9,11 @@ in the namespace and on the device of ``X`` (PyTorch, CuPy, ...), with no copy t
 
 Training takes ``MLPClassifier``'s names where they mean the same [C2 1.1-1.4]: ``solver`` ("sgd":
 gradient descent, with ``momentum``; "rmsprop"; "adam"), ``batch_size``, ``learning_rate_init``,
-``max_iter`` (epochs), ``beta_1``, ``beta_2``, ``epsilon``, ``shuffle``, and ``partial_fit`` (one
-epoch, the optimizer's state kept). The defaults are the estimators' own: batch gradient descent
+``max_iter`` (epochs), ``beta_1``, ``beta_2``, ``epsilon``, ``shuffle``, ``alpha`` (L2
+regularization [C2 2.1], as MLPClassifier defines it), and ``partial_fit`` (one epoch, the
+optimizer's state kept). The defaults are the estimators' own: batch gradient descent
 (``solver="sgd"``, ``momentum=0``, ``batch_size=None``) with a learning rate of 0.1 for 1000
-iterations.
+iterations, and no regularization (``alpha=0``; MLPClassifier's default is 1e-4).
 
 Needs scikit-learn (``pip install 'arraynet[sklearn]'``); ``import arraynet`` does not.
 """
@@ -118,6 +119,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         shuffle: bool = True,
+        alpha: float = 0.0,
     ) -> None:
         self.learning_rate = learning_rate
         self.num_iterations = num_iterations
@@ -134,6 +136,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.shuffle = shuffle
+        self.alpha = alpha
 
     def _make_model(self, n_features: int) -> Model:
         raise NotImplementedError
@@ -188,6 +191,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
         epsilon = _real(self.epsilon, "epsilon", "a finite number > 0, e.g. 1e-8", lambda v: 0.0 < v < math.inf)
         if self.shuffle is not True and self.shuffle is not False:
             raise ValueError(f"shuffle must be True or False; got {self.shuffle!r}")
+        alpha = _real(self.alpha, "alpha", "a finite number >= 0 (the L2 penalty; 0: none), e.g. 1e-4", lambda v: 0.0 <= v < math.inf)
         if self.record_every is not None:
             _integer(self.record_every, "record_every", 1, "None (every 100 iterations, or every epoch) or an integer >= 1")
         optimizer: Optimizer
@@ -199,7 +203,7 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
             optimizer = Adam(beta1=beta_1, beta2=beta_2, epsilon=epsilon)
         return {
             "learning_rate": learning_rate, "epochs": epochs, "optimizer": optimizer, "batch_size": batch_size,
-            "shuffle": self.shuffle, "record_every": self.record_every, "progress": self.progress,
+            "shuffle": self.shuffle, "record_every": self.record_every, "progress": self.progress, "l2": alpha,
         }
 
     def _labels(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
@@ -341,6 +345,12 @@ class NeuralNetworkClassifier(_ArraynetClassifier):
       the data; default 1000), each one update in full-batch training.
     - ``shuffle``: a new order of the samples each epoch, drawn from ``random_state`` (True), or
       their order (False).
+    - ``alpha``: L2 regularization [C2 2.1], ``fit``'s ``l2``: each update's cost gains
+      ``alpha / (2 n) * sum_l ||W^[l]||_F^2`` and each weight's gradient ``(alpha / n) W^[l]``, ``n``
+      the samples of the update's batch, the intercepts not regularized. That is MLPClassifier's
+      definition (its loss adds ``0.5 * alpha * ||W||^2 / n_samples`` of the batch, its gradients
+      ``alpha * W / n_samples``), so the same ``alpha`` means the same penalty; the default differs
+      (0 here, none; 1e-4 there).
     - ``random_state`` is arraynet's ``seed``: an integer gives the network of that seed, and the
       same mini-batches, on every backend. ``record_every``: the cost is recorded every so many
       iterations or epochs (None: every 100 iterations, every epoch with mini-batches).
@@ -367,11 +377,12 @@ class NeuralNetworkClassifier(_ArraynetClassifier):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         shuffle: bool = True,
+        alpha: float = 0.0,
     ) -> None:
         super().__init__(
             learning_rate, num_iterations, init, random_state, record_every, progress, solver=solver,
             batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter, momentum=momentum,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, shuffle=shuffle,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, shuffle=shuffle, alpha=alpha,
         )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -399,7 +410,9 @@ class LogisticRegressionClassifier(_ArraynetClassifier):
     (``init="zeros"``) or drawn with another init from ``random_state``. Its constructor arguments
     are ``NeuralNetworkClassifier``'s but the network's: ``init="zeros", random_state=None,
     record_every=None, progress=False, solver="sgd", batch_size=None, learning_rate_init=0.1,
-    max_iter=1000, momentum=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8, shuffle=True``."""
+    max_iter=1000, momentum=0.0, beta_1=0.9, beta_2=0.999, epsilon=1e-8, shuffle=True, alpha=0.0``
+    (``alpha``: L2 regularization of ``w``, as ``NeuralNetworkClassifier``'s, MLPClassifier's
+    definition)."""
 
     def _make_model(self, n_features: int) -> Model:
         return LogisticRegression(init=self.init, seed=_seed(self.random_state))

@@ -62,7 +62,7 @@ def fraction(text: str) -> float:
 
 
 def rate(text: str) -> float:
-    """A finite number >= 0 (a decay rate)."""
+    """A finite number >= 0 (a decay rate, L2's lambda)."""
     try:
         value = float(text)
     except ValueError:
@@ -247,6 +247,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--record-every", type=count(1), metavar="K",
         help="record the cost every K iterations (or epochs); default: 100, or 1 with --batch-size",
     )
+    training.add_argument(
+        "--l2", type=rate, default=0.0, metavar="LAMBDA",
+        help="L2 regularization: adds LAMBDA / (2 m) * sum_l ||W^[l]||^2 to the cost and (LAMBDA / m) W^[l] to each "
+        "dW^[l] (m: the examples of each update's batch; b not regularized); default: 0, none",
+    )
     training.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: %(default)s")
     add_placement_arguments(training)
     add_threads_argument(training)
@@ -310,6 +315,8 @@ def describe_training(args: argparse.Namespace) -> str:
         parts.append(f"mini-batches of {args.batch_size}" + (" in order" if args.no_shuffle else ""))
     if args.decay_rate is not None:
         parts.append(f"decay rate {args.decay_rate:g}" + (f" every {args.decay_interval} epochs" if args.decay_interval else ""))
+    if args.l2:
+        parts.append(f"L2 lambda {args.l2:g}")
     return ", ".join(parts)
 
 
@@ -434,6 +441,7 @@ def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, report: bool = T
                 epochs=args.epochs,
                 shuffle=not args.no_shuffle,
                 decay=decay_of(args),
+                l2=args.l2,
                 progress=False if args.quiet else None,
                 callback=print_cost,
             )

@@ -28,7 +28,7 @@ from .._validation import check_finite, check_parameters
 from .._version import __version__
 from ..backends import asarray, is_jax_namespace, jax_float64_enabled, namespace_for_backend, to_numpy
 from ..kernel.activations import ACTIVATIONS, Activation
-from ..kernel.optimizers import OPTIMIZERS, GradientDescent, Optimizer
+from ..kernel.optimizers import OPTIMIZERS, Optimizer
 from ..models import LogisticRegression, Model, NeuralNetwork
 from ._atomic import atomic_path
 

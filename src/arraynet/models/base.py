@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,7 @@ from .._validation import (
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
 from ..kernel.minibatches import ShuffleLike, check_batch_size
 from ..kernel.optimizers import DecayLike, Optimizer, OptimizerLike, check_decay, get_optimizer
+from ..kernel.regularization import check_l2
 from ..steps import Kernel, choose_epoch_step, choose_step, distributed, fast_paths_enabled
 from .early_stopping import EarlyStopping
 from .history import History
@@ -146,6 +148,7 @@ class Model:
         epochs: int | None = None,
         shuffle: ShuffleLike = True,
         decay: DecayLike = None,
+        l2: float = 0.0,
         validation_data: tuple[Any, Any] | None = None,
         validation_split: float | None = None,
         early_stopping: EarlyStopping | None = None,
@@ -181,6 +184,14 @@ class Model:
         fit continues from the model's parameters and its optimizer's state (``t`` included) when
         its optimizer equals the last fit's (same kind and settings), and starts a new state
         otherwise; shuffles and decay follow the model's epoch count.
+
+        **L2 regularization** [C2 2.1]: ``l2=lambd`` (default 0.0: none) adds
+        ``lambd / (2 m) * sum_l ||W^[l]||_F^2`` to the cost and ``(lambd / m) * W^[l]`` to each
+        ``dW^[l]``, at every update, ``m`` being the examples of the update's batch (all of them in
+        batch gradient descent, the mini-batch's otherwise); the biases ``b`` are not regularized
+        (for ``LogisticRegression`` the weight is ``w``). The recorded costs include the term; the
+        validation cost and ``cost()`` are the cross-entropy alone. ``l2`` must be a finite number
+        >= 0.
 
         Starts from the current parameters (from ``set_parameters`` or an earlier ``fit``), else
         draws them with the model's ``init`` and ``seed`` in X's namespace, device and dtype. A
@@ -218,6 +229,7 @@ class Model:
         )
         optimizer = get_optimizer(optimizer)
         decay = check_decay(decay)
+        l2 = check_l2(l2)
         if shuffle is not True and shuffle is not False and not callable(shuffle):
             raise TypeError(f"shuffle must be True, False or a callable shuffle(epoch) -> permutation of range(m); got {shuffle!r}")
         mini_batches = batch_size is not None
@@ -257,7 +269,7 @@ class Model:
         starting = self._parameters
         if starting is None:
             starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
-        kernel = self._kernel()
+        kernel = replace(self._kernel(), l2=l2)
         validate = None
         if validation is not None:
             X_val, Y_val = self._standardized(validation[0], scaling), validation[1]
@@ -266,21 +278,27 @@ class Model:
                 _, ZL, _ = self._forward(self._fitted_parameters(), X_val, xp)
                 return float(kernel.cost(ZL, Y_val, xp)), int(self._hits(ZL, Y_val, xp)) / ZL.shape[1]
 
+        # a model with parameters keeps them, and its optimizer's state and counts, where a fit diverges
+        # before its first recorded point; a new model takes its starting ones
+        fresh = self._parameters is None
+        first_epoch = 0 if fresh else self._epochs
+        continues = not fresh and self._optimizer == optimizer and self._optimizer_state is not None
         if not counts_epochs(optimizer, batch_size, decay):
-            first = self._epochs if self._parameters is not None else 0
+            first_update = self._updates if continues else 0
 
             def adopt(parameters: dict[str, Any], updates: int) -> None:
                 # each iteration is an epoch of one batch, for the fits that follow
                 self._parameters, self._scaling = parameters, scaling
                 self._optimizer, self._optimizer_state = optimizer, {}
-                self._epochs = self._updates = first + updates
+                self._epochs, self._updates = first_epoch + updates, first_update + updates
 
             step = choose_step(kernel, starting, X, Y, learning_rate, xp, use_fast_paths)
             history = History(backend=backend_name(xp), device=str(device), step=step.name)
             watch = Watch(history, callback, progress, validate, early_stopping)
-            return run_iterations(self, step, watch, count, record_every, learning_rate, adopt, starting, xp)
+            return run_iterations(self, step, watch, count, record_every, learning_rate, adopt, starting if fresh else None, xp)
 
-        if self._optimizer == optimizer and self._optimizer_state is not None and self._parameters is not None:
+        if continues:
+            assert self._optimizer_state is not None
             state, first_update = self._optimizer_state, self._updates
         else:
             state, first_update = optimizer._init(starting, xp), 0
@@ -292,10 +310,9 @@ class Model:
         epoch_step = choose_epoch_step(kernel, optimizer, starting, state, X, Y, batch or m, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=epoch_step.name, unit="epoch")
         seed = getattr(self, "seed", None)
-        first_epoch = self._epochs if self._parameters is not None else 0
         schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update)
         watch = Watch(history, callback, progress, validate, early_stopping)
-        return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state), xp)
+        return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state) if fresh else None, xp)
 
     def _validation(
         self, X: Any, Y: Any, xp: ModuleType, device: Any, validation_data: Any, validation_split: float | None
@@ -429,7 +446,8 @@ class Model:
 
     @property
     def updates(self) -> int:
-        """The updates made since the parameters were drawn or set: Adam's ``t`` of the last one."""
+        """The updates made by the model's optimizer since its state began (Adam's ``t`` of the last
+        one): a fit with another optimizer (or other settings) starts a new state, at 0."""
         return self._updates
 
     # -- parameters ----------------------------------------------------------------------------
@@ -439,10 +457,12 @@ class Model:
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Replace the parameters with arrays of any Array API library, checked key by key and
-        shape by shape. Training and prediction then run in that library and on that device. A
-        standardization learned before is dropped: these parameters take the raw input (a model
-        made with ``standardize=True`` learns one again at its next ``fit``); so are the optimizer's
-        state and the counts of epochs and updates (the next fit starts them anew)."""
+        shape by shape. Training and prediction then run in that library and on that device. The
+        parameters are for the input as the model sees it: a standardization the model has learned
+        (``standardize=True``) is kept, so ``set_parameters(get_parameters())`` changes no
+        prediction (parameters for raw input belong in a model made with ``standardize=False``). The
+        optimizer's state and the counts of epochs and updates are dropped (the next fit starts
+        them anew)."""
         checked, xp, _ = check_parameters(parameters, self._shapes(self._n_x_of(parameters)))
         for key, value in checked.items():
             if is_dask_array(value):
@@ -452,7 +472,6 @@ class Model:
                 )
         check_finite(checked, xp)
         self._parameters = checked
-        self._scaling = None  # parameters from elsewhere take raw input; a standardizing model learns it anew
         self._optimizer, self._optimizer_state, self._epochs, self._updates = None, None, 0, 0  # a new start
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -131,13 +131,14 @@ def run_iterations(
     record_every: int,
     learning_rate: float,
     adopt: Callable[[dict[str, Any], int], None],
-    starting: dict[str, Any],
+    starting: dict[str, Any] | None,
     xp: ModuleType,
 ) -> History:
     """Batch gradient descent [C1 3.5]: ``num_iterations`` iterations of ``step``, the cost recorded
     at iteration 0, ``record_every``, ... and the last (before that iteration's update, with the
     model holding the parameters that gave it), where ``watch`` acts. ``adopt(parameters, i)`` makes
-    the parameters after ``i`` updates the model's."""
+    the parameters after ``i`` updates the model's; ``starting``, a new model's first parameters,
+    are its own where training diverges at iteration 0 (None: the model keeps what it had)."""
     history = watch.history
     last = num_iterations - 1
     start = time.perf_counter()
@@ -149,7 +150,7 @@ def run_iterations(
             cost = float(step.cost())
             snapshot = step.snapshot()
             if (problem := _problem(cost, snapshot, xp)) is not None:
-                if not history.iterations:
+                if not history.iterations and starting is not None:
                     adopt(starting, 0)
                 kept = history.iterations[-1] if history.iterations else 0
                 history.iterations_run, history.seconds = i, time.perf_counter() - start
@@ -237,15 +238,15 @@ def run_epochs(
     epochs: int,
     record_every: int,
     adopt: Callable[[dict[str, Any], dict[str, Any], int, int], None],
-    starting: tuple[dict[str, Any], dict[str, Any]],
+    starting: tuple[dict[str, Any], dict[str, Any]] | None,
     xp: ModuleType,
 ) -> History:
     """Mini-batch training [C2 1.1]: ``epochs`` epochs of ``step``, the epoch's cost (its batches'
     costs, each before its update, weighted by their sizes) recorded at epoch 0, ``record_every``,
     ... and the last, after that epoch, the model then holding the parameters it ended with.
     ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
-    model's (``starting``, the parameters and state the fit began with, where it diverges before its
-    first recorded epoch); ``watch`` acts at the recorded epochs; what happens between two of them is never read
+    model's (``starting``, a new model's first parameters and state, where it diverges before its
+    first recorded epoch or runs none; None: the model keeps what it had); ``watch`` acts at the recorded epochs; what happens between two of them is never read
     on the host."""
     history = watch.history
     start = time.perf_counter()
@@ -259,9 +260,10 @@ def run_epochs(
             cost = float(cost)
             parameters, state = step.snapshot()
             if (problem := _problem(cost, parameters, xp)) is not None:
-                history.iterations_run, history.seconds = e, time.perf_counter() - start
-                history.updates = schedule.updates(e) - schedule.first_update
-                if kept is None:
+                # the epochs run, e + 1 with the one that diverged, and their updates
+                history.iterations_run, history.seconds = e + 1, time.perf_counter() - start
+                history.updates = schedule.updates(e + 1) - schedule.first_update
+                if kept is None and starting is not None:
                     adopt(*starting, schedule.first_epoch, schedule.first_update)
                 where = "its starting parameters" if kept is None else f"its parameters from the end of epoch {kept}"
                 raise DivergenceError(
@@ -275,5 +277,7 @@ def run_epochs(
             history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
             if watch(e, cost, model):
                 break
+    if epochs == 0 and starting is not None:  # a fit of no epochs: a new model holds its starting parameters
+        adopt(*starting, schedule.first_epoch, schedule.first_update)
     history.seconds = time.perf_counter() - start
     return history

@@ -34,6 +34,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..kernel.activations import Activation
 from ..kernel.cost import cost_from_logits
+from ..kernel.inplace import InPlaceOps
+from ..kernel.regularization import add_l2_gradient_into, add_l2_gradients, l2_cost
 
 __all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "Step"]
 
@@ -55,7 +57,14 @@ class Kernel:
     functions (the generic kernel's, taking ``xp``), and, for an L-layer network with parameters
     ``W1, b1, ..., WL, bL``, its activations ``g^[1], ..., g^[L]``, which steps that work layer by
     layer need (None for another model); ``key`` names the math for the steps that compile it;
-    ``cost`` computes ``J`` from the logits ``Z^[L]`` and the labels as the step holds them."""
+    ``cost`` computes ``J`` from the logits ``Z^[L]`` and the labels as the step holds them.
+
+    ``l2`` is the ``lambd`` of L2 regularization [C2 2.1] (0: none), the one place a step learns of
+    it: every step adds its term to the cost with ``regularized_cost`` and to the weights' gradients
+    with ``regularized_gradients`` (in place: ``regularize_into``), over the batch's ``m`` examples,
+    once per update. With ``l2 == 0`` they return what they were given, so an unregularized training
+    runs exactly the operations it ran without them. ``l2`` is not part of ``key``: a compiled step
+    takes ``lambd`` as an argument of its call (one compilation for every ``lambd`` but 0)."""
 
     forward: Forward
     backward: Backward
@@ -67,6 +76,33 @@ class Kernel:
     # the cost from the output's logits: the binary cross-entropy [C1 2.3] of a sigmoid output, the
     # categorical one [C2 3] of a softmax output (part of the math the key names)
     cost: Cost = cost_from_logits
+    # lambd of L2 regularization [C2 2.1], >= 0 (checked where fit takes it: check_l2)
+    l2: float = 0.0
+
+    def regularized_cost(self, J: Any, parameters: Mapping[str, Any], m: int, xp: ModuleType, l2: Any = None) -> Any:
+        """``J + lambd / (2 m) * sum_l ||W^[l]||_F^2`` [C2 2.1] of ``parameters`` (those whose cost
+        ``J`` is, over ``m`` examples) when this kernel regularizes, ``J`` itself otherwise.
+        ``l2``: ``lambd`` as the caller holds it (a compiled call's argument), else ``self.l2``."""
+        if not self.l2:
+            return J
+        return J + l2_cost(parameters, self.l2 if l2 is None else l2, m, xp)
+
+    def regularized_gradients(
+        self, grads: dict[str, Any], parameters: Mapping[str, Any], m: int, l2: Any = None
+    ) -> dict[str, Any]:
+        """Backpropagation's ``grads`` of ``parameters`` over ``m`` examples with ``(lambd / m) *
+        W^[l]`` added to each ``dW^[l]`` [C2 2.1] when this kernel regularizes, ``grads`` itself
+        otherwise. ``l2`` as in ``regularized_cost``."""
+        if not self.l2:
+            return grads
+        return add_l2_gradients(grads, parameters, self.l2 if l2 is None else l2, m)
+
+    def regularize_into(self, dW: Any, W: Any, m: int, ops: InPlaceOps, scratch: Any) -> None:
+        """``regularized_gradients`` of one weight in place: ``dW = dW + (lambd / m) * W`` over
+        ``dW`` (``scratch``, of ``W``'s shape and dtype, written over), the same operations in the
+        same order; nothing when this kernel does not regularize."""
+        if self.l2:
+            add_l2_gradient_into(dW, W, self.l2, m, ops, scratch)
 
 
 @runtime_checkable
@@ -153,17 +189,23 @@ class OneByOne:
     """``cost`` and ``advance`` for a step that runs one iteration as ``forward()``, which returns
     ``Z^[L]``, then ``update()``, in one process: the cost is ``J`` of ``Z^[L]`` and its labels ``Y``
     in its namespace ``xp`` (``cost_of``, the kernel's cost function: the binary cross-entropy
-    [C1 2.3] unless the step's ``create`` sets another), computed only where ``fit`` reads it."""
+    [C1 2.3] unless the step's ``create`` sets another), computed only where ``fit`` reads it, with
+    the L2 term [C2 2.1] of ``kernel`` (where the step's ``create`` sets one) of the ``parameters``
+    that ``forward()`` ran with."""
 
     Y: Any
     xp: ModuleType
+    parameters: dict[str, Any]
     cost_of: Cost = staticmethod(cost_from_logits)
+    kernel: Kernel | None = None
 
     def forward(self) -> Any:
         raise NotImplementedError
 
     def cost(self) -> Any:
-        return self.cost_of(self.forward(), self.Y, self.xp)
+        ZL = self.forward()
+        J = self.cost_of(ZL, self.Y, self.xp)
+        return J if self.kernel is None else self.kernel.regularized_cost(J, self.parameters, ZL.shape[1], self.xp)
 
     def update(self) -> None:
         raise NotImplementedError

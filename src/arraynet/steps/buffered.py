@@ -10,7 +10,9 @@ activation writes itself into its buffer (``Activation.forward_into`` / ``backwa
 each optimizer its update (``Optimizer._apply_into``); the base classes' forms copy the generic
 result in, so an activation or an optimizer the library does not ship keeps the buffered products.
 The numbers are those of the generic kernel, bit for bit: same operations, same operands, same
-order.
+order. L2 regularization [C2 2.1] too: each ``dW^[l]`` gains ``(lambd / m) W^[l]`` in place
+(``Kernel.regularize_into``, into a scratch array of the weight's shape allocated once), and the
+cost its term (``Kernel.regularized_cost``, the generic kernel's own operations).
 
 - ``BufferedStep``: batch gradient descent [C1 3.5], the buffers of all ``m`` examples.
 - ``BufferedEpochStep``: mini-batches with an optimizer [C2 1.1-1.4], ``GenericEpochStep``'s numbers
@@ -119,7 +121,7 @@ class BufferedStep(OneByOne):
     ) -> BufferedStep:
         ops = _in_place_ops(kernel, parameters, X, xp)
         assert kernel.activations is not None  # checked there
-        step = cls(parameters, X, Y, kernel.activations, learning_rate, ops)
+        step = cls(parameters, X, Y, kernel.activations, learning_rate, ops, kernel)
         step.cost_of = kernel.cost  # the kernel's cost of Z^[L]: a sigmoid's or a softmax's output
         return step
 
@@ -131,8 +133,9 @@ class BufferedStep(OneByOne):
         activations: Sequence[Activation],
         learning_rate: float,
         ops: InPlaceOps,
+        kernel: Kernel | None = None,
     ) -> None:
-        self.ops, self.xp = ops, ops.xp
+        self.ops, self.xp, self.kernel = ops, ops.xp, kernel
         self.parameters = {key: ops.copy(value) for key, value in parameters.items()}
         self.X, self.Y, self.activations = X, Y, list(activations)
         self.learning_rate = learning_rate
@@ -149,6 +152,9 @@ class BufferedStep(OneByOne):
         self.work: list[Any] = [None] + [Workspace(values, mask) for values, mask in zip(buffers()[1:], buffers(True)[1:])]
         self.dW = [None] + [ops.empty(tuple(W.shape), W) for W in self.W[1:]]
         self.db = [None] + [ops.empty(tuple(b.shape), b) for b in self.b[1:]]
+        # (lambd / m) W^[l] of L2 regularization [C2 2.1], where the kernel regularizes
+        self._regularized = kernel is not None and bool(kernel.l2)
+        self._l2_scratch = [None] + [ops.empty(tuple(W.shape), W) if self._regularized else None for W in self.W[1:]]
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the current parameters, which later steps leave alone."""
@@ -159,10 +165,15 @@ class BufferedStep(OneByOne):
         return _forward(self.ops, self.activations, self.W, self.b, self.Z, self.A, self.work)
 
     def update(self) -> None:
-        """Backpropagation [C1 3.5] from the last ``forward``, then ``W -= alpha dW``,
-        ``b -= alpha db`` in place; ``W^[l]`` changes only after ``dA^[l-1] = W^[l]^T dZ^[l]``."""
+        """Backpropagation [C1 3.5] from the last ``forward`` (``dW^[l]`` with the kernel's L2
+        term [C2 2.1]), then ``W -= alpha dW``, ``b -= alpha db`` in place; ``W^[l]`` changes only
+        after ``dA^[l-1] = W^[l]^T dZ^[l]``."""
         ops, W, b, dW, db = self.ops, self.W, self.b, self.dW, self.db
+        m = self.A[0].shape[1]
         for l in _backward(ops, self.activations, W, self.Z, self.A, self.dZ, dW, db, self.work, self.Y):
+            if self._regularized:
+                assert self.kernel is not None
+                self.kernel.regularize_into(dW[l], W[l], m, ops, self._l2_scratch[l])
             ops.multiply(dW[l], self.learning_rate, out=dW[l])
             ops.subtract(W[l], dW[l], out=W[l])
             ops.multiply(db[l], self.learning_rate, out=db[l])
@@ -229,7 +240,7 @@ class BufferedEpochStep:
             for value in average.values()
         ):
             raise NotApplicable("the optimizer's state is not arrays of X's library, dtype and device")
-        return cls(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel.cost)
+        return cls(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel.cost, kernel)
 
     def __init__(
         self,
@@ -242,8 +253,12 @@ class BufferedEpochStep:
         activations: Sequence[Activation],
         ops: InPlaceOps,
         cost: Cost = cost_from_logits,
+        kernel: Kernel | None = None,
     ) -> None:
         self.ops, self.xp, self.optimizer = ops, ops.xp, optimizer
+        # L2 regularization [C2 2.1] where the kernel has it: its term in each batch's cost, and
+        # (lambd / m_b) W^[l] added to each dW^[l] in place, through a scratch array per weight
+        self._kernel = kernel if kernel is not None and kernel.l2 else None
         self.activations, self._cost = list(activations), cost
         self._X, self._Y = X, Y
         self._m = m = X.shape[1]
@@ -283,6 +298,7 @@ class BufferedEpochStep:
         self.b = [None] + [self.parameters[f"b{l}"] for l in range(1, L + 1)]
         self.dW = [None] + [self.grads[f"dW{l}"] for l in range(1, L + 1)]
         self.db = [None] + [self.grads[f"db{l}"] for l in range(1, L + 1)]
+        self._l2_scratch = [None] + [ops.empty(tuple(W.shape), W) if self._kernel is not None else None for W in self.W[1:]]
         # the storage of every layer's buffers, flat, for the batches' largest size
         self._n = n = [X.shape[0]] + [W.shape[0] for W in self.W[1:]]
         size = self._batches[0][1] - self._batches[0][0]
@@ -320,9 +336,11 @@ class BufferedEpochStep:
     def epoch(self, plan: EpochPlan) -> Any:
         """The epoch's batches [C2 1.1], each forward [C1 3.1], its cost ``J^{t}`` (the kernel's:
         [C1 2.3] for a sigmoid output, [C2 3] for a softmax one), backward [C1 3.5] and the optimizer's update in place [C2 1.2-1.4]; returns the epoch's
-        cost as ``GenericEpochStep`` sums it."""
+        cost as ``GenericEpochStep`` sums it. With L2 regularization [C2 2.1], the batch's cost
+        has its term and each ``dW^[l]`` its ``(lambd / m_b) W^[l]``, before the update."""
         ops, xp, X, Y, activations = self.ops, self.xp, self._X, self._Y, self.activations
         W, b, dW, db, optimizer, cost_of = self.W, self.b, self.dW, self.db, self.optimizer, self._cost
+        kernel, l2_scratch = self._kernel, self._l2_scratch
         parameters, grads, state, scratch = self._update_arguments
         index = gather(plan.order(), X, xp)
         gathered = None if index is None else self._gather_buffers()
@@ -341,8 +359,11 @@ class BufferedEpochStep:
             A = batch.A
             A[0] = X_b
             cost = cost_of(_forward(ops, activations, W, b, batch.Z, A, batch.work), Y_b, xp)
-            for _ in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b):
-                pass
+            if kernel is not None:
+                cost = kernel.regularized_cost(cost, self.parameters, batch.size, xp)
+            for l in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b):
+                if kernel is not None:
+                    kernel.regularize_into(dW[l], W[l], batch.size, ops, l2_scratch[l])
             optimizer._apply_into(parameters, grads, state, tuple(row), ops, scratch)
             total = total + cost * (stop - start)
         return total / self._m

@@ -47,6 +47,11 @@ and 1e-4 in float32 (measured: 4e-6), except RMSprop in float32, 2e-2 (measured:
 array; its ``dW / (sqrt(s) + epsilon)`` turns a gradient that is rounding noise into a step of
 about the learning rate, and the generic step on NumPy and on JAX part further than that).
 
+L2 regularization [C2 2.1] (``Kernel.l2``): ``lambd`` is an argument of the compiled calls, like the
+learning rate, so one compilation serves every ``lambd``; a training without it (``l2=0``) runs the
+functions compiled without the term (cached apart, under the key with ``_L2`` appended where there
+is one), so its numbers are those it had before regularization existed.
+
 JAX keeps compiled code per shape: a sweep over many data sizes holds one compilation each (about
 25 MB apiece for a small net here).
 """
@@ -76,12 +81,34 @@ _CHUNK = 0.25  # seconds a compiled call of advance may run: how soon Ctrl-C is 
 _MAX_CHUNK = 2**31 - 1  # the loop's bound is an int32 where JAX's float64 mode is off
 _FIRST_CHUNK = 1000  # mini-batches in an epoch step's first compiled call, before any is timed
 
-# Kernel.key -> (one iteration, n iterations), jitted
+# Kernel.key -> (one iteration, n iterations), jitted; (Kernel.key, _L2) for those with the L2 term
 _COMPILED: dict[Hashable, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
-# (Kernel.key, optimizer) -> the jitted run of an epoch's batches (CompiledEpochStep)
-_EPOCH_COMPILED: dict[tuple[Hashable, Optimizer], Callable[..., Any]] = {}
+# (Kernel.key, optimizer) -> the jitted run of an epoch's batches (CompiledEpochStep);
+# (Kernel.key, optimizer, _L2) for those with the L2 term
+_EPOCH_COMPILED: dict[tuple[Hashable, ...], Callable[..., Any]] = {}
+
+
+class _Regularized:
+    """The marker that a cache key of a compiled function with the L2 term [C2 2.1] ends in
+    (``lambd`` is its argument: one function for every ``lambd`` > 0)."""
+
+    def __repr__(self) -> str:
+        return "_L2"
+
+
+_L2 = _Regularized()
+
+
+def _iteration_key(kernel: Kernel) -> Hashable:
+    """What ``_COMPILED`` holds ``kernel``'s functions under: its key, with ``_L2`` where it regularizes."""
+    return (kernel.key, _L2) if kernel.l2 else kernel.key
+
+
+def _epoch_key(kernel: Kernel, optimizer: Optimizer) -> tuple[Hashable, ...]:
+    """What ``_EPOCH_COMPILED`` holds the epoch's run of ``kernel`` and ``optimizer`` under."""
+    return (kernel.key, optimizer, _L2) if kernel.l2 else (kernel.key, optimizer)
 
 
 def _checked_key(kernel: Kernel, xp: ModuleType, *more: Hashable) -> tuple[Hashable, ...]:
@@ -100,25 +127,27 @@ def _checked_key(kernel: Kernel, xp: ModuleType, *more: Hashable) -> tuple[Hasha
 
 
 def _compiled(kernel: Kernel, xp: ModuleType) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The jitted ``(one, many)`` of ``kernel``: ``one(parameters, X, Y, learning_rate) ->
+    """The jitted ``(one, many)`` of ``kernel``: ``one(parameters, X, Y, learning_rate, l2) ->
     (parameters, J)``, one iteration and the cost (``kernel.cost``: [C1 2.3], [C2 3] for a softmax
     output) of the parameters it started from (in the same call: eager, the cost's few operations
-    on a (1, m) array were as many dispatches), and ``many(parameters, X, Y, learning_rate, n) ->
-    parameters``."""
-    if kernel.key not in _COMPILED:
+    on a (1, m) array were as many dispatches), and ``many(parameters, X, Y, learning_rate, l2, n) ->
+    parameters``. ``l2`` is ``lambd`` [C2 2.1], used where ``kernel`` regularizes (and ignored
+    otherwise)."""
+    key = _iteration_key(kernel)
+    if key not in _COMPILED:
         import jax
 
-        step, cost = train_step(kernel, xp), kernel.cost
+        step, cost, regularized_cost = train_step(kernel, xp), kernel.cost, kernel.regularized_cost
 
-        def one(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> tuple[dict[str, Any], Any]:
-            updated, ZL = step(parameters, X, Y, learning_rate)
-            return updated, cost(ZL, Y, xp)
+        def one(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, l2: Any) -> tuple[dict[str, Any], Any]:
+            updated, ZL = step(parameters, X, Y, learning_rate, l2)
+            return updated, regularized_cost(cost(ZL, Y, xp), parameters, X.shape[1], xp, l2)
 
-        def many(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, n: int) -> Any:
-            return jax.lax.fori_loop(0, n, lambda _, current: step(current, X, Y, learning_rate)[0], dict(parameters))
+        def many(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, l2: Any, n: int) -> Any:
+            return jax.lax.fori_loop(0, n, lambda _, current: step(current, X, Y, learning_rate, l2)[0], dict(parameters))
 
-        _COMPILED[kernel.key] = (jax.jit(one), jax.jit(many))
-    return _COMPILED[kernel.key]
+        _COMPILED[key] = (jax.jit(one), jax.jit(many))
+    return _COMPILED[key]
 
 
 def _call(function: Any, what: str, *arguments: Any) -> Any:
@@ -143,27 +172,32 @@ class CompiledStep:
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> CompiledStep:
         _checked_key(kernel, xp)
-        new = kernel.key not in _COMPILED
+        key = _iteration_key(kernel)
+        new = key not in _COMPILED
         one, many = _compiled(kernel, xp)
         if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
             import jax
 
             try:
-                jax.eval_shape(one, dict(parameters), X, Y, learning_rate)
+                jax.eval_shape(one, dict(parameters), X, Y, learning_rate, kernel.l2)
             except Exception as exc:
-                del _COMPILED[kernel.key]
+                del _COMPILED[key]
                 raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
-        return cls(one, many, parameters, X, Y, learning_rate)
+        return cls(one, many, parameters, X, Y, learning_rate, kernel.l2)
 
-    def __init__(self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> None:
+    def __init__(
+        self, one: Any, many: Any, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, l2: float = 0.0
+    ) -> None:
         self._one, self._many = one, many
         self.parameters = dict(parameters)  # JAX arrays are immutable: nothing here is changed in place
-        self._X, self._Y, self._learning_rate = X, Y, learning_rate
+        self._X, self._Y, self._learning_rate, self._l2 = X, Y, learning_rate, l2
         self._updated = self.parameters
         self._chunk = 1000  # iterations per compiled call, resized to about _CHUNK seconds
 
     def cost(self) -> Any:
-        self._updated, cost = _call(self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate)
+        self._updated, cost = _call(
+            self._one, "the training step", self.parameters, self._X, self._Y, self._learning_rate, self._l2
+        )
         return cost
 
     def update(self) -> None:
@@ -179,7 +213,8 @@ class CompiledStep:
             chunk = min(n, self._chunk, _MAX_CHUNK)
             start = time.perf_counter()
             self.parameters = _call(
-                self._many, "the loop of training steps", self.parameters, self._X, self._Y, self._learning_rate, chunk
+                self._many, "the loop of training steps", self.parameters, self._X, self._Y, self._learning_rate, self._l2,
+                chunk,
             )
             n -= chunk
             if n > 0:  # the next chunk sized from this one's time, once the work is done
@@ -193,16 +228,17 @@ class CompiledStep:
 def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Callable[..., Any]:
     """The jitted run of an epoch's batches for ``kernel`` and ``optimizer``:
 
-    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size) ->
+    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2) ->
     (parameters, state, total, total / m)``: the full batches ``first, ..., last - 1``, then, where
     ``finish`` and ``b`` does not divide ``m``, the short last batch; each one ``batch_step`` with
-    row ``k`` of ``scalars`` (batch ``k``), its cost times its size added to ``total``. Batch ``k``
+    row ``k`` of ``scalars`` (batch ``k``) and ``lambd = l2`` (where ``kernel`` regularizes [C2
+    2.1]), its cost times its size added to ``total``. Batch ``k``
     is the examples ``index[k b : (k + 1) b]``, rows of ``X`` given with the examples in rows,
     ``(m, n_x)``, and columns of ``Y``; or, where ``index`` is None, the columns ``k b : (k + 1) b``
     of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. ``batch_size`` is static; everything
     else is an argument, so one compilation per shapes and dtypes (and per ``index`` given or None)
     serves every epoch. ``parameters`` and ``state`` are donated."""
-    key = (kernel.key, optimizer)
+    key = _epoch_key(kernel, optimizer)
     if key not in _EPOCH_COMPILED:
         import jax
 
@@ -221,6 +257,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             last: Any,
             finish: Any,
             batch_size: int,
+            l2: Any,
         ) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
             m = Y.shape[1]
             full = m // batch_size
@@ -250,7 +287,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             def update(k: Any, size: int, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
                 parameters, state, total = carry
                 X_b, Y_b = batch(k * batch_size, size)
-                parameters, state, cost = step(parameters, state, X_b, Y_b, scalars[k])
+                parameters, state, cost = step(parameters, state, X_b, Y_b, scalars[k], l2)
                 return parameters, state, total + cost * size
 
             carry: tuple[Any, Any, Any] = (dict(parameters), dict(state), total)
@@ -283,10 +320,10 @@ class CompiledEpochStep:
         xp: ModuleType,
     ) -> CompiledEpochStep:
         _checked_key(kernel, xp, optimizer)
-        key = (kernel.key, optimizer)
+        key = _epoch_key(kernel, optimizer)
         new = key not in _EPOCH_COMPILED
         run = _compiled_epoch(kernel, optimizer, xp)
-        step = cls(run, optimizer, parameters, state, X, Y, batch_size, xp)
+        step = cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
         if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
             import jax
 
@@ -307,8 +344,9 @@ class CompiledEpochStep:
         Y: Any,
         batch_size: int,
         xp: ModuleType,
+        l2: float = 0.0,
     ) -> None:
-        self._run, self.xp = run, xp
+        self._run, self.xp, self._l2 = run, xp, l2
         self.parameters, self.state = dict(parameters), dict(state)
         self._shared = True  # the arrays are someone else's: copied before a call that donates them
         self._X, self._Y = X, Y
@@ -343,6 +381,7 @@ class CompiledEpochStep:
             last,
             finish,
             self._batch_size,
+            self._l2,
         )
 
     def epoch(self, plan: EpochPlan) -> Any:

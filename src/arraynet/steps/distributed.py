@@ -13,6 +13,12 @@ from which it updates the parameters with the generic kernel's ``_update``. The 
 on the client as arrays of the chunks' library, never as Dask arrays, and go to the workers with
 each iteration's graph: inside each chunk's task when small, else as one input of their own.
 
+L2 regularization [C2 2.1] (``Kernel.l2``) is not a sum over the examples: the client adds its term
+once per iteration, ``(lambd / m) W^[l]`` to the summed ``dW^[l]`` and ``lambd / (2 m) sum_l
+||W^[l]||_F^2`` to the summed cost (``Kernel.regularized_gradients``, ``regularized_cost``), never a
+share per chunk. In an epoch's chain, each mini-batch's ``batch_step`` adds it over its own ``m_b``
+examples, as on data in memory.
+
 The numbers are NumPy's on the whole data to rounding, not bit for bit: the sums over ``m`` are
 added in another order (chunk by chunk, then in the tree), and each chunk's share is scaled once
 more. In float64 the parameters agree within 1e-12 relative over the tests' fits.
@@ -210,7 +216,9 @@ class DaskStep:
         return Delayed(keys[0], HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name)
 
     def cost(self) -> Any:
-        """The whole iteration in one compute; returns its cost ``J``, keeps its gradients."""
+        """The whole iteration in one compute; returns its cost ``J``, keeps its gradients (the
+        chunks' sums, then the L2 term [C2 2.1] of the parameters added once, where the kernel has
+        one)."""
         import dask
 
         check = not self._checked
@@ -225,8 +233,9 @@ class DaskStep:
             size = math.prod(value.shape)
             grads[f"d{key}"] = xp.reshape(vector[start : start + size], tuple(value.shape))
             start += size
-        self._grads = grads
-        return vector[start] / self._m
+        kernel, m = self._kernel, self._m
+        self._grads = kernel.regularized_gradients(grads, self._parameters, m)
+        return kernel.regularized_cost(vector[start] / m, self._parameters, m, xp)
 
     def update(self) -> None:
         """``W = W - alpha dW``, ``b = b - alpha db`` [seed 3.5] on the client."""

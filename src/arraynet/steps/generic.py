@@ -2,7 +2,8 @@
 of the parameters, ``train_step(kernel, xp)(parameters, X, Y, learning_rate) -> (parameters,
 Z^[L])``, and ``GenericStep``, which runs it for ``fit``; one mini-batch update with an optimizer
 [C2 1.1-1.4], ``batch_step(kernel, optimizer, xp)(parameters, state, X_b, Y_b, scalars) ->
-(parameters, state, cost)``, and ``GenericEpochStep``, which runs an epoch of them.
+(parameters, state, cost)``, and ``GenericEpochStep``, which runs an epoch of them. Both add the
+kernel's L2 regularization [C2 2.1] (``Kernel.l2``, none by default) to the cost and the gradients.
 
 The pure functions make new arrays and change none (what ``jax.jit`` can take as they are, and what
 every other step must equal). They apply to every model, library, device and dtype.
@@ -10,9 +11,9 @@ every other step must equal). They apply to every model, library, device and dty
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from array_api_compat import device
@@ -24,19 +25,29 @@ from .base import Kernel, OneByOne
 
 __all__ = ["BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_step", "gather", "train_step"]
 
-# (parameters, X, Y, learning_rate) -> (the parameters after the update, Z^[L] before it)
-TrainStep = Callable[[Mapping[str, Any], Any, Any, float], tuple[dict[str, Any], Any]]
+class TrainStep(Protocol):
+    """``(parameters, X, Y, learning_rate[, l2]) -> (the parameters after the update, Z^[L] before
+    it)``; ``l2``, the ``lambd`` of L2 regularization [C2 2.1], defaults to the kernel's."""
+
+    def __call__(
+        self, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, l2: Any = ...
+    ) -> tuple[dict[str, Any], Any]: ...
 
 
 def train_step(kernel: Kernel, xp: ModuleType) -> TrainStep:
     """One iteration of the generic kernel as a pure function: forward propagation [seed 3.1],
-    backpropagation [seed 3.5] and ``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]``;
-    returns the new parameters and the ``Z^[L]`` of the old ones (whose cost it is)."""
-    forward, backward = kernel.forward, kernel.backward
+    backpropagation [seed 3.5] (with the L2 term of ``kernel.regularized_gradients`` [C2 2.1]) and
+    ``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]``; returns the new parameters
+    and the ``Z^[L]`` of the old ones (whose cost it is). ``l2`` (by default ``kernel.l2``) is
+    ``lambd``, an argument for a compiler to trace; whether there is a term at all is the kernel's."""
+    forward, backward, regularized = kernel.forward, kernel.backward, kernel.regularized_gradients
 
-    def step(parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> tuple[dict[str, Any], Any]:
+    def step(
+        parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, l2: Any = kernel.l2
+    ) -> tuple[dict[str, Any], Any]:
         AL, ZL, caches = forward(parameters, X, xp)
-        return _update(parameters, backward(AL, Y, caches, xp), learning_rate), ZL
+        grads = regularized(backward(AL, Y, caches, xp), parameters, X.shape[1], l2)
+        return _update(parameters, grads, learning_rate), ZL
 
     return step
 
@@ -59,7 +70,7 @@ class GenericStep(OneByOne):
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> GenericStep:
         step = cls(train_step(kernel, xp), parameters, X, Y, learning_rate, xp)
-        step.cost_of = kernel.cost
+        step.cost_of, step.kernel = kernel.cost, kernel
         return step
 
     def forward(self) -> Any:
@@ -73,22 +84,33 @@ class GenericStep(OneByOne):
         return self.parameters
 
 
-# (parameters, state, X_b, Y_b, scalars) -> (parameters, state, J of the batch before the update)
-BatchStep = Callable[[Mapping[str, Any], dict[str, Any], Any, Any, Any], tuple[dict[str, Any], dict[str, Any], Any]]
+class BatchStep(Protocol):
+    """``(parameters, state, X_b, Y_b, scalars[, l2]) -> (parameters, state, J of the batch before
+    the update)``; ``l2``, the ``lambd`` of L2 regularization [C2 2.1], defaults to the kernel's."""
+
+    def __call__(
+        self, parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = ...
+    ) -> tuple[dict[str, Any], dict[str, Any], Any]: ...
 
 
 def batch_step(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> BatchStep:
     """One mini-batch update as a pure function [C2 1.1]: forward propagation [C1 3.1] on the batch,
     its cost ``J^{t}`` [C1 2.3, C2 3] (``kernel.cost``), backpropagation [C1 3.5] (``dW`` divided by the batch's own number
-    of examples) and the optimizer's update with this update's ``scalars`` [C2 1.2-1.4]."""
+    of examples) and the optimizer's update with this update's ``scalars`` [C2 1.2-1.4]. The cost
+    and the weights' gradients have the kernel's L2 term [C2 2.1] over the batch's examples
+    (``kernel.regularized_cost``, ``regularized_gradients``), ``lambd`` given as ``l2`` (by default
+    ``kernel.l2``)."""
     forward, backward, apply, cost = kernel.forward, kernel.backward, optimizer._apply, kernel.cost
+    regularized_cost, regularized_gradients = kernel.regularized_cost, kernel.regularized_gradients
 
     def step(
-        parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any
+        parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = kernel.l2
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         AL, ZL, caches = forward(parameters, X, xp)
-        updated, new_state = apply(parameters, backward(AL, Y, caches, xp), state, scalars, xp)
-        return updated, new_state, cost(ZL, Y, xp)
+        m = X.shape[1]
+        grads = regularized_gradients(backward(AL, Y, caches, xp), parameters, m, l2)
+        updated, new_state = apply(parameters, grads, state, scalars, xp)
+        return updated, new_state, regularized_cost(cost(ZL, Y, xp), parameters, m, xp, l2)
 
     return step
 
