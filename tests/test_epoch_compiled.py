@@ -293,3 +293,32 @@ def test_the_schedules_scalars_reach_the_compiled_call_as_arrays_of_the_paramete
     assert {value.dtype for value in (*new.values(), *state["v"].values(), *state["s"].values())} == {X.dtype}
     assert not any(value.is_deleted() for value in parameters.values())  # the arrays given are left alone
     assert step.epoch(schedule.epoch(1)) is not None and not any(value.is_deleted() for value in new.values())
+
+
+@pytest.mark.parametrize("mini_batches", [False, True], ids=["iterations", "epochs"])
+def test_threads_fitting_math_jax_cannot_trace_all_fall_back_to_the_generic_step(mini_batches):
+    """Each thread's first trace of an untraceable activation fails; none may take another thread's
+    half-made cache entry (14 of 20 threads crashed with ConcretizationTypeError)."""
+    import threading
+
+    class HostMax(arraynet.Tanh):  # reads a value on the host: JAX cannot trace it
+        def forward(self, Z, xp):
+            return xp.tanh(Z) * float(xp.max(Z) > -1e9)
+
+    X, Y = on_jax("float64")
+    outcomes = []
+
+    def fit():
+        model = arraynet.NeuralNetwork([2, 3, 1], activations=[HostMax(), "sigmoid"], seed=0)
+        try:
+            arguments = {"optimizer": "adam", "batch_size": 16, "epochs": 1} if mini_batches else {"num_iterations": 2}
+            outcomes.append(model.fit(X, Y, 0.01, **arguments).step)
+        except Exception as exc:  # noqa: BLE001 (the test reports what any thread raised)
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=fit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["generic"] * 8

@@ -59,6 +59,7 @@ JAX keeps compiled code per shape: a sweep over many data sizes holds one compil
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
 from types import ModuleType
@@ -83,6 +84,9 @@ _FIRST_CHUNK = 1000  # mini-batches in an epoch step's first compiled call, befo
 
 # Kernel.key -> (one iteration, n iterations), jitted; (Kernel.key, _L2) for those with the L2 term
 _COMPILED: dict[Hashable, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+# held while a step looks up, builds and first traces a cache entry: threads fitting at once see an entry
+# only after its trial trace worked (a thread that took another's entry before its trace failed crashed)
+_LOCK = threading.RLock()
 
 
 # (Kernel.key, optimizer) -> the jitted run of an epoch's batches (CompiledEpochStep);
@@ -173,16 +177,17 @@ class CompiledStep:
     ) -> CompiledStep:
         _checked_key(kernel, xp)
         key = _iteration_key(kernel)
-        new = key not in _COMPILED
-        one, many = _compiled(kernel, xp)
-        if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
-            import jax
+        with _LOCK:  # a cache entry is in the cache only once its first trace worked, for every thread
+            new = key not in _COMPILED
+            one, many = _compiled(kernel, xp)
+            if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
+                import jax
 
-            try:
-                jax.eval_shape(one, dict(parameters), X, Y, learning_rate, kernel.l2)
-            except Exception as exc:
-                del _COMPILED[key]
-                raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
+                try:
+                    jax.eval_shape(one, dict(parameters), X, Y, learning_rate, kernel.l2)
+                except Exception as exc:
+                    del _COMPILED[key]
+                    raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
         return cls(one, many, parameters, X, Y, learning_rate, kernel.l2)
 
     def __init__(
@@ -321,17 +326,18 @@ class CompiledEpochStep:
     ) -> CompiledEpochStep:
         _checked_key(kernel, xp, optimizer)
         key = _epoch_key(kernel, optimizer)
-        new = key not in _EPOCH_COMPILED
-        run = _compiled_epoch(kernel, optimizer, xp)
-        step = cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
-        if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
-            import jax
+        with _LOCK:  # as CompiledStep.create: an entry is cached only once its first trace worked
+            new = key not in _EPOCH_COMPILED
+            run = _compiled_epoch(kernel, optimizer, xp)
+            step = cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
+            if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
+                import jax
 
-            try:
-                jax.eval_shape(run, *step._arguments(None, step._scalars_shape(), 0, step._full, True))
-            except Exception as exc:
-                del _EPOCH_COMPILED[key]
-                raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
+                try:
+                    jax.eval_shape(run, *step._arguments(None, step._scalars_shape(), 0, step._full, True))
+                except Exception as exc:
+                    del _EPOCH_COMPILED[key]
+                    raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
         return step
 
     def __init__(
