@@ -50,3 +50,10 @@ def test_the_parameters_are_left_unchanged_and_bad_input_is_said():
         assert (value == before[key]).all()
     with pytest.raises(ValueError, match=r"epsilon must be a small positive number, e.g. 1e-7; got 0"):
         arraynet.gradient_check(model, X, Y, epsilon=0)
+
+
+def test_a_float32_model_is_checked_in_float64():
+    model = arraynet.NeuralNetwork([2, 4, 1], hidden_activation="tanh", seed=1)
+    model.fit(X.astype("float32"), Y.astype("float32"), 0.1, num_iterations=3)
+    assert arraynet.gradient_check(model, X.astype("float32"), Y.astype("float32")) < 1e-7  # was 0.53
+    assert model.get_parameters()["W1"].dtype == "float32"

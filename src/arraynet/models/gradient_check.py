@@ -31,18 +31,23 @@ def gradient_check(model: Model, X: Any, Y: Any, epsilon: float = 1e-7, l2: floa
     """The course's relative difference [C2 4] between ``model``'s backpropagation gradients on
     ``(X, Y)`` and centered differences of its cost ``J`` with step ``epsilon``, over all its
     parameters (the model must have parameters: ``fit`` or ``set_parameters`` first; they are left
-    unchanged). Run in float64: in float32 the differences of ``J`` lose most of their digits.
+    unchanged). It computes in float64 whatever the model's dtype (on its backend and device: JAX
+    needs its 64-bit mode), since in float32 the differences of ``J`` lose most of their digits.
     ``l2=lambd`` (> 0) checks the regularized cost and gradients [C2 2.1]:
     ``J + lambd / (2 m) * sum_l ||W^[l]||_F^2`` and ``dW^[l] + (lambd / m) * W^[l]``, as ``fit``
     trains with ``l2``; 0 (default), the cross-entropy alone."""
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0.0 < epsilon < math.inf:
         raise ValueError(f"epsilon must be a small positive number, e.g. 1e-7; got {epsilon!r}")
     l2 = check_l2(l2)
-    parameters = model._fitted_parameters()
     X, xp, device = model._check_X(X)
     Y = model._check_labels(Y, X, xp, device)
-    X = model._standardized(X)
     backend = backend_name(xp)
+
+    def in_float64(array: Any) -> Any:
+        return asarray(array, backend, device, "float64")
+
+    X, Y = in_float64(model._standardized(X)), in_float64(Y)
+    parameters = {key: in_float64(value) for key, value in model._fitted_parameters().items()}
     kernel = replace(model._kernel(), l2=l2)
     m = X.shape[1]
 
