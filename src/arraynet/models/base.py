@@ -346,8 +346,12 @@ class Model:
         if is_dask_array(X) or is_dask_array(X_val):
             raise TypeError("validation data on Dask is not supported in this version: compute it, or validate after fit")
         like = next(iter(self._parameters.values())) if self._parameters is not None else X
-        X_val, _, _ = check_X(X_val, X.shape[0], like, "X")
-        return X, Y, (X_val, self._check_labels(Y_val, X_val, xp, device))
+        try:  # the checks of X and Y, said of the validation data
+            X_val, _, _ = check_X(X_val, X.shape[0], like, "the training X")
+            Y_val = self._check_labels(Y_val, X_val, xp, device)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"validation_data (X_val, Y_val): {exc}") from None
+        return X, Y, (X_val, Y_val)
 
     # -- using a trained model -----------------------------------------------------------------
     def _outputs(self, X: Any, Y: Any = None) -> tuple[Any, Any, Any, ModuleType]:
