@@ -1,4 +1,4 @@
-"""Activations and their derivatives [seed 3.2, 3.4], on every backend."""
+"""Activations and their derivatives [C1 3.2, 3.4], on every backend."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .conftest import assert_same_place
 
 Z_HOST = np.array([[-3.0, -0.5, 0.0, 0.5, 3.0], [-20.0, -1e-3, 1e-3, 7.0, 20.0]])
 
-REFERENCES = {  # name: (g, g') from the seed's definitions
+REFERENCES = {  # name: (g, g') from the course's definitions
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
     "relu": (lambda z: np.maximum(0, z), lambda z: (z > 0).astype(float)),

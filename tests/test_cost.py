@@ -1,4 +1,4 @@
-"""The cross-entropy cost [seed 2.3], stable at extreme logits, on every backend."""
+"""The cross-entropy cost [C1 2.3], stable at extreme logits, on every backend."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_model_cost_at_extreme_logits_is_finite(xp, to_xp):
 @pytest.mark.parametrize(
     "AL, found",
     [
-        ([[2.0, -1.0]], r"values from -1\.0 to 2\.0"),  # the seed's formula gives J = -0.69
+        ([[2.0, -1.0]], r"values from -1\.0 to 2\.0"),  # the course's formula gives J = -0.69
         ([[1.5, 0.2]], r"values from 0\.2 to 1\.5"),  # J = -0.09
         ([[0.5, -1e-300]], r"values from -1e-300 to 0\.5"),
         ([[0.5, math.nan]], "NaN"),

@@ -1,4 +1,4 @@
-"""The generated data sets: the seed's layout, deterministic for a seed, and learnable by a network
+"""The generated data sets: arraynet's layout, deterministic for a seed, and learnable by a network
 where a straight line is not enough."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Random initialization [seed 3.7]: drawn on the host, the same network on every backend."""
+"""Random initialization [C1 3.7]: drawn on the host, the same network on every backend."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_unknown_init_names_the_choices():
 
 @pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float16", "bfloat16"])
 def test_a_dtype_other_than_float32_or_float64_is_refused(xp, dtype):
-    """Integer weights would be truncated to zeros, every unit the same [seed 3.7]; float16 and
+    """Integer weights would be truncated to zeros, every unit the same [C1 3.7]; float16 and
     bfloat16 underflow in training. The dtype object and its name are refused alike."""
     if not hasattr(xp, dtype):
         pytest.skip(f"{backend_name(xp)} has no {dtype}")

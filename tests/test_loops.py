@@ -1,4 +1,4 @@
-"""arraynet.kernel.loops: the seed's per-example, per-unit loops give the vectorized kernel's numbers
+"""arraynet.kernel.loops: the course's per-example, per-unit loops give the vectorized kernel's numbers
 (float64, to 1e-12) on every backend, for L = 1..4 and every activation."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_loops_equal_the_vectorized_kernel(xp, to_xp, L, activations):
 
 
 def test_logistic_regression_loop_equals_the_vectorized_kernel(xp, to_xp):
-    """[seed 2.6] with ``for i in range(m)`` and ``for j in range(n_x)`` equals [seed 2.7]."""
+    """[C1 2.6] with ``for i in range(m)`` and ``for j in range(n_x)`` equals [C1 2.7]."""
     rng = np.random.default_rng(5)
     X, Y = data(n_x=4, m=6, seed=5)
     X, Y = to_xp(X), to_xp(Y)

@@ -118,7 +118,7 @@ def test_results_stay_in_the_datas_namespace_dtype_and_device(xp, to_xp, make_mo
 
 
 def test_logistic_regression_has_the_seeds_parameter_shapes(xp, to_xp):
-    """w of shape (n_x, 1) and a scalar b [seed 2.2], zero-initialised."""
+    """w of shape (n_x, 1) and a scalar b [C1 2.2], zero-initialised."""
     model = arraynet.LogisticRegression()
     model.fit(to_xp(X_FLOWER), to_xp(Y_FLOWER), num_iterations=0)
     parameters = model.get_parameters()
@@ -128,7 +128,7 @@ def test_logistic_regression_has_the_seeds_parameter_shapes(xp, to_xp):
 
 
 def test_logistic_regression_gradients_are_the_seeds_vectorized_formulas():
-    """dw = (1/m) X dZ^T, db = (1/m) sum dZ, dZ = A - Y [seed 2.7]: one step from w = 0, b = 0."""
+    """dw = (1/m) X dZ^T, db = (1/m) sum dZ, dZ = A - Y [C1 2.7]: one step from w = 0, b = 0."""
     model = arraynet.LogisticRegression()
     model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=1)
     dZ = 0.5 - Y_FLOWER  # sigma(0) = 0.5
@@ -234,11 +234,11 @@ def test_a_divergence_error_pickles_with_its_iteration_and_history():
 @pytest.mark.parametrize("make_model", [flower_network, arraynet.LogisticRegression], ids=["network", "logistic"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_decision_function_is_the_output_layers_Z(xp, to_xp, make_model, dtype):
-    """``Z^[L]`` [seed 3.1]: shape (1, m) in X's namespace, dtype and device; ``A^[L] = sigma(Z^[L])``."""
+    """``Z^[L]`` [C1 3.1]: shape (1, m) in X's namespace, dtype and device; ``A^[L] = sigma(Z^[L])``."""
     model = make_model()
     model.fit(X_FLOWER, Y_FLOWER, learning_rate=0.5, num_iterations=20)
     parameters = model.get_parameters()
-    if "w" in parameters:  # w^T X + b [seed 2.2]
+    if "w" in parameters:  # w^T X + b [C1 2.2]
         expected = parameters["w"].T @ X_FLOWER + parameters["b"]
     else:
         expected = arraynet.forward(parameters, X_FLOWER, ["tanh", "sigmoid"])[1][-1].Z

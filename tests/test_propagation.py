@@ -1,4 +1,4 @@
-"""The functional kernel: forward [seed 3.1], backward [seed 3.5], update, on every backend."""
+"""The functional kernel: forward [C1 3.1], backward [C1 3.5], update, on every backend."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_every_gradient_equals_the_numerical_gradient(xp, to_xp, hidden, L):
 
 
 def test_forward_equals_the_seeds_per_example_formulas(xp, to_xp):
-    """z^[l](i) = W^[l] a^[l-1](i) + b^[l], a^[l](i) = g^[l](z^[l](i)) [seed 3.1], one column at a time."""
+    """z^[l](i) = W^[l] a^[l-1](i) + b^[l], a^[l](i) = g^[l](z^[l](i)) [C1 3.1], one column at a time."""
     activations = ["relu", "tanh", "leaky_relu", "sigmoid"]
     X, _ = data(m=6)
     parameters = arraynet.initialize_parameters(DEPTHS[4], "he", seed=1)
@@ -100,8 +100,8 @@ def test_forward_equals_the_seeds_per_example_formulas(xp, to_xp):
 
 
 def test_backward_equals_the_seeds_per_example_formulas(xp, to_xp):
-    """dW^[l] = (1/m) sum_i dz^[l](i) a^[l-1](i)^T and db^[l] = (1/m) sum_i dz^[l](i) [seed 3.5],
-    with dz^[L](i) = a^[L](i) - y(i) [seed 2.7], accumulated one example at a time."""
+    """dW^[l] = (1/m) sum_i dz^[l](i) a^[l-1](i)^T and db^[l] = (1/m) sum_i dz^[l](i) [C1 3.5],
+    with dz^[L](i) = a^[L](i) - y(i) [C1 2.7], accumulated one example at a time."""
     activations = ["tanh", "relu", "sigmoid"]
     X, Y = data(m=5)
     parameters = random_parameters(DEPTHS[3], seed=2)
@@ -128,7 +128,7 @@ def test_backward_equals_the_seeds_per_example_formulas(xp, to_xp):
 
 
 def test_update_takes_one_gradient_descent_step(xp, to_xp):
-    """W := W - alpha dW, b := b - alpha db [seed 3.5], as new arrays."""
+    """W := W - alpha dW, b := b - alpha db [C1 3.5], as new arrays."""
     parameters = {k: to_xp(v) for k, v in arraynet.initialize_parameters([2, 3, 1], seed=0).items()}
     grads = {f"d{k}": v * 0.5 + 1.0 for k, v in parameters.items()}
     updated = arraynet.update(parameters, grads, learning_rate=0.1)

@@ -280,7 +280,7 @@ def test_big_endian_data_is_converted_to_the_same_numbers():
 
 def test_examples_given_as_rows_are_named_with_the_fix():
     rows = np.zeros((569, 30))
-    with pytest.raises(ValueError, match=r"X has shape \(569, 30\): one example per column is expected .* pass X\.T, or use arraynet\.sklearn"):
+    with pytest.raises(ValueError, match=r"X has shape \(569, 30\): one example per column is expected, \(n_x, m\); pass X\.T, or use arraynet\.sklearn"):
         arraynet.NeuralNetwork([30, 4, 1], seed=0).fit(rows, np.zeros((1, 569)), num_iterations=1)
     with pytest.raises(ValueError, match=r"X has shape \(569, 30\): .*\(Y holds 569 labels\)"):
         arraynet.LogisticRegression().fit(rows, np.zeros((1, 569)), num_iterations=1)

@@ -242,7 +242,7 @@ def check_X(X: Any, n_x: int | None = None, like: Any = None, other: str = "the 
 def _as_rows(X: Any) -> str:
     """What to say of ``X`` that holds one example per row."""
     return (
-        f"X has shape {tuple(X.shape)}: one example per column is expected (the seed's (n_x, m)); "
+        f"X has shape {tuple(X.shape)}: one example per column is expected, (n_x, m); "
         "pass X.T, or use arraynet.sklearn's estimators for examples as rows"
     )
 
@@ -289,16 +289,31 @@ def check_Y(Y: Any, X: Any, xp: ModuleType, device: Any, other: str = "X") -> An
 def check_class_labels(Y: Any, X: Any, xp: ModuleType, device: Any, C: int, other: str = "X") -> Any:
     """Validate the labels of ``C`` classes [C2 3] for ``X``: class indices of shape ``(1, m)``
     (integers 0..C-1, in any integer or floating dtype) or one-hot columns of shape ``(C, m)``;
-    return them one-hot, ``(C, m)``, in X's dtype. One device sync when they are good."""
+    return them one-hot, ``(C, m)``, in X's dtype. One device sync when they are good.
+
+    For a Dask ``X``, ``Y`` must be class indices ``(1, m)`` (a Dask array or one of the chunks'
+    library), returned as a Dask array chunked like X's columns, neither read nor cast: the tasks
+    that first read a chunk check its indices, then make them one-hot
+    (``arraynet.steps.distributed``)."""
     given = type(Y).__name__ if isinstance(Y, (list, tuple)) else None
     Y = as_array(Y, "Y")
     check_same_place(xp, device, Y, "Y", other, given)
     _check_data_dtype(xp, Y, "Y", f"class indices 0..{C - 1} or one-hot columns")
-    if is_dask_array(Y) or is_dask_array(X):
-        raise TypeError(
-            f"Y for {C} classes (a softmax output) cannot be a Dask array in this version: compute X and Y into memory"
-        )
     m = X.shape[1]
+    if is_dask_array(Y) and not is_dask_array(X):
+        raise TypeError(
+            f"Y is a Dask array but {other} is not: make {other} a Dask array too (chunked along m), or compute Y"
+        )
+    if is_dask_array(X):  # class indices, neither read nor cast: checked, then made one-hot, where first read
+        if is_dask_array(Y):
+            _check_known_chunks(Y, "Y")
+        if tuple(Y.shape) != (1, m):
+            raise ValueError(
+                f"Y for a Dask {other} must hold class indices of shape (1, m) = (1, {m}) (one-hot columns are made "
+                f"chunk by chunk where the data is); got shape {tuple(Y.shape)}"
+                + (": pass argmax(Y, axis=0) of one-hot columns" if tuple(Y.shape) == (C, m) else "")
+            )
+        return _chunked_like(Y, X)
     if tuple(Y.shape) == (C, m) and C > 1:
         if not bool(xp.all(((Y == 0) | (Y == 1)) & (xp.sum(xp.astype(Y, X.dtype), axis=0, keepdims=True) == 1))):
             raise ValueError(
@@ -338,7 +353,7 @@ def _chunked_like(Y: Any, X: Any) -> Any:
 
 
 def check_learning_rate(learning_rate: Any) -> float:
-    """The learning rate alpha [seed 2.5] as a float: finite and > 0."""
+    """The learning rate alpha [C1 2.5] as a float: finite and > 0."""
     if (
         isinstance(learning_rate, bool)
         or not isinstance(learning_rate, numbers.Real)

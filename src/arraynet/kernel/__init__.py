@@ -1,4 +1,4 @@
-"""The seed's math, written once against the Python Array API standard: activations, the cost,
+"""The course's math, written once against the Python Array API standard: activations, the cost,
 initialisation, forward and backward propagation and the update, and the explicit-loop reference of
 the same formulas (``loops``).
 

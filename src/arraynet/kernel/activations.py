@@ -1,7 +1,7 @@
-"""Activation functions ``g`` and their derivatives ``g'`` [seed 3.2, 3.4].
+"""Activation functions ``g`` and their derivatives ``g'`` [C1 3.2, 3.4].
 
 Each activation is a small object with ``forward(Z, xp) -> A`` and
-``backward(dA, Z, A, xp) -> dZ = dA * g'(Z)`` [seed 3.5]. ``backward`` receives both ``Z`` and
+``backward(dA, Z, A, xp) -> dZ = dA * g'(Z)`` [C1 3.5]. ``backward`` receives both ``Z`` and
 ``A = g(Z)`` so that each derivative uses whichever is cheaper (``sigma' = A (1 - A)``,
 ``tanh' = 1 - A**2``). Calling an activation, or its ``derivative``, on an array works on any
 Array API library.
@@ -48,7 +48,7 @@ class Activation:
         _copy_into(A, self.forward(Z, ops.xp), ops, f"{type(self).__name__}.forward")
 
     def backward_into(self, dA: Any, Z: Any, A: Any, work: Workspace, ops: InPlaceOps) -> None:
-        """``dZ = dA * g'(Z)`` [seed 3.5] written over ``dA``: ``backward``'s result, copied in."""
+        """``dZ = dA * g'(Z)`` [C1 3.5] written over ``dA``: ``backward``'s result, copied in."""
         _copy_into(dA, self.backward(dA, Z, A, ops.xp), ops, f"{type(self).__name__}.backward")
 
     def __call__(self, Z: Any) -> Any:
@@ -82,13 +82,13 @@ def _copy_into(buffer: Any, result: Any, ops: InPlaceOps, what: str) -> None:
 
 
 class Sigmoid(Activation):
-    """``sigma(z) = 1 / (1 + e^{-z})`` [seed 2.2, 3.2], computed with ``e = e^{-|z|}`` as
+    """``sigma(z) = 1 / (1 + e^{-z})`` [C1 2.2, 3.2], computed with ``e = e^{-|z|}`` as
     ``1 / (1 + e)`` for ``z >= 0`` and ``e / (1 + e)`` for ``z < 0``.
 
     ``e`` never overflows, and each side is a quotient of two accurate terms, so ``sigma(z)`` keeps
     its relative precision over the whole range (a few ulp), down to the smallest positive numbers:
     ``sigma(-20) = 2.06e-9`` in float32, where ``0.5 tanh(z/2) + 0.5`` has already rounded to 0.
-    Derivative: ``sigma'(z) = a (1 - a)`` [seed 2.5].
+    Derivative: ``sigma'(z) = a (1 - a)`` [C1 2.5].
     """
 
     name = "sigmoid"
@@ -116,7 +116,7 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """``tanh(z) = (e^z - e^{-z}) / (e^z + e^{-z})`` [seed 3.2]; ``tanh'(z) = 1 - a^2``."""
+    """``tanh(z) = (e^z - e^{-z}) / (e^z + e^{-z})`` [C1 3.2]; ``tanh'(z) = 1 - a^2``."""
 
     name = "tanh"
 
@@ -136,7 +136,7 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    """``ReLU(z) = max(0, z)`` [seed 3.2]; ``ReLU'(z) = 1`` for ``z > 0``, else 0 (0 at ``z = 0``)."""
+    """``ReLU(z) = max(0, z)`` [C1 3.2]; ``ReLU'(z) = 1`` for ``z > 0``, else 0 (0 at ``z = 0``)."""
 
     name = "relu"
 
@@ -156,7 +156,7 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    """``LReLU(z) = max(slope z, z)`` [seed 3.2], slope 0.01 by default, ``0 <= slope < 1``.
+    """``LReLU(z) = max(slope z, z)`` [C1 3.2], slope 0.01 by default, ``0 <= slope < 1``.
 
     Derivative: 1 for ``z > 0``, else ``slope``.
     """

@@ -1,4 +1,4 @@
-"""The cross-entropy cost [seed 2.3]:
+"""The cross-entropy cost [C1 2.3]:
 ``J = -(1/m) sum_i (y_i log a_i + (1 - y_i) log(1 - a_i))``.
 """
 
@@ -90,7 +90,7 @@ def check_cost_arguments(AL: Any, Y: Any, ZL: Any = None) -> tuple[Any, Any, Any
 
 
 def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
-    """The cross-entropy cost ``J`` [seed 2.3] of predictions ``AL`` against labels ``Y``.
+    """The cross-entropy cost ``J`` [C1 2.3] of predictions ``AL`` against labels ``Y``.
 
     Pass ``ZL``, the output layer's ``Z`` (``caches[-1].Z`` from ``forward``), for the stable form,
     finite for logits of any size; from ``AL`` alone the cost is ``inf`` where ``AL`` has rounded

@@ -1,4 +1,4 @@
-"""Parameter initialisation [seed 3.7]: small random weights break the symmetry of hidden units;
+"""Parameter initialisation [C1 3.7]: small random weights break the symmetry of hidden units;
 zero biases are fine.
 
 Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in float64 and only then moved
@@ -23,7 +23,7 @@ __all__ = ["INITS", "initialize_parameters"]
 
 # init name -> scale of the standard normal draw for W^[l], given n_{l-1}
 INITS: dict[str, Callable[[int], float]] = {
-    "small": lambda n_prev: 0.01,  # the seed's "very small random values" [3.7]
+    "small": lambda n_prev: 0.01,  # the course's "very small random values" [C1 3.7]
     "xavier": lambda n_prev: 1.0 / math.sqrt(n_prev),
     "he": lambda n_prev: math.sqrt(2.0 / n_prev),
     "zeros": lambda n_prev: 0.0,  # only for models without hidden units (logistic regression)
@@ -55,14 +55,14 @@ def initialize_parameters(
     """``W1, b1, ..., WL, bL`` for a network of sizes ``layer_dims = [n_x, n_1, ..., n_L]``.
 
     ``W^[l]`` of shape ``(n_l, n_{l-1})`` is standard normal times the init's scale: ``"small"``
-    0.01 [seed 3.7], ``"xavier"`` ``1/sqrt(n_{l-1})``, ``"he"`` ``sqrt(2/n_{l-1})``, ``"zeros"`` 0;
+    0.01 [C1 3.7], ``"xavier"`` ``1/sqrt(n_{l-1})``, ``"he"`` ``sqrt(2/n_{l-1})``, ``"zeros"`` 0;
     ``b^[l]`` of shape ``(n_l, 1)`` is zero. Arrays are made in namespace ``xp`` (NumPy by default)
     with ``dtype`` (the namespace's default float by default) on ``device``.
 
     ``xp`` is a namespace of ``arraynet.backends.namespace_for_backend`` or the plain library module
     (``numpy``, ``torch``, ``cupy``), which stands for its array-api-compat namespace; anything
     else is a ``TypeError``. ``dtype`` is float32 or float64 of that namespace, or its name
-    ("float32"): an integer dtype would truncate the weights to zeros [seed 3.7] and float16 or
+    ("float32"): an integer dtype would truncate the weights to zeros [C1 3.7] and float16 or
     bfloat16 underflow in training, so either is a ``TypeError``.
     """
     dims = check_layer_dims(layer_dims)

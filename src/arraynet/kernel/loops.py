@@ -1,8 +1,8 @@
-"""The seed's formulas with explicit loops: one example, one unit, one weight at a time.
+"""The course's formulas with explicit loops: one example, one unit, one weight at a time.
 
 The same ``forward``, ``backward``, ``update`` and ``compute_cost`` as ``arraynet.forward`` and
 friends, with the same signatures and results, written as the course writes them before it
-vectorizes [seed 2.5, 2.6, 3.1, 3.5]: for every example ``i`` and every unit ``k``,
+vectorizes [C1 2.5, 2.6, 3.1, 3.5]: for every example ``i`` and every unit ``k``,
 ``z_k = sum_j W_kj a_j + b_k``. They are the reference of the vectorization benchmark, not a way to
 train: a 12288-20-7-5-1 step (m = 209) takes about 9 s on a laptop-class CPU core, where the
 vectorized kernel takes 6 to 12 ms.
@@ -10,7 +10,7 @@ vectorized kernel takes 6 to 12 ms.
 Every element is read as a Python float (``float(W[k, j])``) and every result is assembled with
 ``xp.asarray``, so the loops run on any Array API backend; on a GPU each read is a round trip to the
 device, which is part of what the benchmark shows. Each element's activation, derivative and loss
-is computed here with Python's ``math`` from the seed's formulas [seed 2.3, 3.2, 3.4], not with the
+is computed here with Python's ``math`` from the course's formulas [C1 2.3, 3.2, 3.4], not with the
 kernel's functions, so the loops are an independent reference of them (the four built-in
 activations; another one is a ``TypeError``).
 """
@@ -70,7 +70,7 @@ class _Elementwise:
 
 
 def _g(activation: Activation, z: float) -> float:
-    """``g(z)`` of one number [seed 3.2]: ``sigma(z) = 1 / (1 + e^{-z})`` (as ``e^z / (1 + e^z)``
+    """``g(z)`` of one number [C1 3.2]: ``sigma(z) = 1 / (1 + e^{-z})`` (as ``e^z / (1 + e^z)``
     for ``z < 0``, so that nothing overflows), ``tanh(z)``, ``max(0, z)``, ``max(slope z, z)``."""
     kind = type(activation)
     if kind is Sigmoid:
@@ -82,12 +82,12 @@ def _g(activation: Activation, z: float) -> float:
     if kind is LeakyReLU:
         return z if z > 0 else activation.slope * z  # type: ignore[attr-defined]
     raise TypeError(
-        f"arraynet.kernel.loops computes the seed's activations only (sigmoid, tanh, relu, leaky_relu); got {activation!r}"
+        f"arraynet.kernel.loops computes the built-in activations only (sigmoid, tanh, relu, leaky_relu); got {activation!r}"
     )
 
 
 def _dz(activation: Activation, da: float, z: float, a: float) -> float:
-    """``dz = da * g'(z)`` of one number [seed 3.4, 3.5]: ``sigma' = a (1 - a)``,
+    """``dz = da * g'(z)`` of one number [C1 3.4, 3.5]: ``sigma' = a (1 - a)``,
     ``tanh' = 1 - a^2``, ``ReLU' = 1 if z > 0 else 0``, ``LReLU' = 1 if z > 0 else slope``."""
     kind = type(activation)
     if kind is Sigmoid:
@@ -102,13 +102,13 @@ def _dz(activation: Activation, da: float, z: float, a: float) -> float:
 
 
 def _loss_from_logit(z: float, y: float) -> float:
-    """``L = -(y log a + (1 - y) log(1 - a))`` with ``a = sigma(z)`` [seed 2.3], written as
+    """``L = -(y log a + (1 - y) log(1 - a))`` with ``a = sigma(z)`` [C1 2.3], written as
     ``max(z, 0) - y z + log(1 + e^{-|z|})``: finite for every finite ``z``."""
     return max(z, 0.0) - y * z + math.log1p(math.exp(-abs(z)))
 
 
 def _loss(a: float, y: float) -> float:
-    """``L = -(y log a + (1 - y) log(1 - a))`` [seed 2.3]; ``inf`` where ``a`` rounded to the
+    """``L = -(y log a + (1 - y) log(1 - a))`` [C1 2.3]; ``inf`` where ``a`` rounded to the
     wrong end (``log(0)``)."""
     p = a if y == 1 else 1.0 - a
     return math.inf if p == 0 else -math.log(p)
@@ -118,7 +118,7 @@ def _forward(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[Activation], xp: ModuleType
 ) -> tuple[Any, list[LayerCache]]:
     """For each example ``i`` and layer ``l``: ``z_k = sum_j W_kj a_j + b_k``,
-    ``a_k = g^[l](z_k)`` for each unit ``k`` [seed 3.1]."""
+    ``a_k = g^[l](z_k)`` for each unit ``k`` [C1 3.1]."""
     ew = _Elementwise(X, xp)
     L = len(activations)
     W = [_rows(parameters[f"W{l}"]) for l in range(1, L + 1)]
@@ -150,9 +150,9 @@ def _forward(
 def _backward(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[Activation], xp: ModuleType
 ) -> dict[str, Any]:
-    """For each example ``i``: ``dz^[L] = a^[L] - y`` [seed 2.7], then for l = L..1
+    """For each example ``i``: ``dz^[L] = a^[L] - y`` [C1 2.7], then for l = L..1
     ``dW_kj += dz_k a_j^[l-1]``, ``db_k += dz_k``, ``da_j^[l-1] = sum_k W_kj dz_k``,
-    ``dz_j^[l-1] = da_j g'(z_j^[l-1])``; finally ``dW /= m``, ``db /= m`` [seed 2.6, 3.5]."""
+    ``dz_j^[l-1] = da_j g'(z_j^[l-1])``; finally ``dW /= m``, ``db /= m`` [C1 2.6, 3.5]."""
     ew = _Elementwise(AL, xp)
     L = len(caches)
     m = AL.shape[1]
@@ -188,7 +188,7 @@ def _backward(
 
 
 def _update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
-    """``w := w - alpha dw`` for every single weight and bias [seed 2.5, 3.5], as new arrays."""
+    """``w := w - alpha dw`` for every single weight and bias [C1 2.5, 3.5], as new arrays."""
     updated = {}
     for key, value in parameters.items():
         xp = namespace_of(value)
@@ -201,7 +201,7 @@ def _update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_ra
 
 
 def _cost(AL: Any, Y: Any, ZL: Any, xp: ModuleType) -> Any:
-    """``J = (1/m) sum_i L(a^(i), y^(i))`` [seed 2.3], one example's loss at a time."""
+    """``J = (1/m) sum_i L(a^(i), y^(i))`` [C1 2.3], one example's loss at a time."""
     ew = _Elementwise(AL, xp)
     y = _columns(Y)
     if ZL is not None:
@@ -217,7 +217,7 @@ def _cost(AL: Any, Y: Any, ZL: Any, xp: ModuleType) -> Any:
 def _logistic_regression_gradients(
     parameters: Mapping[str, Any], X: Any, Y: Any, xp: ModuleType
 ) -> tuple[Any, dict[str, Any]]:
-    """The seed's loop over the m examples [seed 2.6]: ``J = 0, dw = 0, db = 0``; for each i:
+    """The course's loop over the m examples [C1 2.6]: ``J = 0, dw = 0, db = 0``; for each i:
     ``z = sum_j w_j x_j + b``, ``a = sigma(z)``, ``J += L(a, y)``, ``dz = a - y``,
     ``dw_j += x_j dz`` for each j, ``db += dz``; then ``J, dw, db /= m``."""
     ew = _Elementwise(X, xp)
@@ -243,24 +243,24 @@ def _logistic_regression_gradients(
 def forward(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
 ) -> tuple[Any, list[LayerCache]]:
-    """``arraynet.forward`` [seed 3.1], one example and one unit at a time: ``(AL, caches)``."""
+    """``arraynet.forward`` [C1 3.1], one example and one unit at a time: ``(AL, caches)``."""
     return _forward(*check_forward_arguments(parameters, X, activations))
 
 
 def backward(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
 ) -> dict[str, Any]:
-    """``arraynet.backward`` [seed 3.5], one example and one weight at a time: ``dW1, db1, ...``."""
+    """``arraynet.backward`` [C1 3.5], one example and one weight at a time: ``dW1, db1, ...``."""
     return _backward(*check_backward_arguments(AL, Y, caches, activations))
 
 
 def update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
-    """``arraynet.update`` [seed 3.5], one weight at a time: new parameters ``W - alpha dW``."""
+    """``arraynet.update`` [C1 3.5], one weight at a time: new parameters ``W - alpha dW``."""
     return _update(*check_update_arguments(parameters, grads, learning_rate))
 
 
 def compute_cost(AL: Any, Y: Any, ZL: Any = None) -> Any:
-    """``arraynet.compute_cost`` [seed 2.3], one example at a time: a 0-d array.
+    """``arraynet.compute_cost`` [C1 2.3], one example at a time: a 0-d array.
 
     With ``ZL``, each example's loss is the stable form from its logit; without, from ``a`` itself.
     """
@@ -271,8 +271,8 @@ def logistic_regression_gradients(
     parameters: Mapping[str, Any], X: Any, Y: Any
 ) -> tuple[Any, dict[str, Any]]:
     """The cost ``J`` and the gradients ``dw`` (shape ``(n_x, 1)``) and ``db`` (0-d) of logistic
-    regression with parameters ``w, b`` on ``(X, Y)`` [seed 2.6]: ``for i in range(m)`` and
-    ``for j in range(n_x)``, as the course writes it before vectorizing it [seed 2.7]."""
+    regression with parameters ``w, b`` on ``(X, Y)`` [C1 2.6]: ``for i in range(m)`` and
+    ``for j in range(n_x)``, as the course writes it before vectorizing it [C1 2.7]."""
     n_x = check_logistic_n_x(parameters)
     parameters, xp, _ = check_parameters(parameters, {"w": (n_x, 1), "b": ()})
     X, _, device = check_X(X, n_x, parameters["w"], "the parameters")

@@ -1,5 +1,5 @@
 """Forward propagation, backpropagation and the gradient-descent update of an L-layer network
-[seed 3.1, 3.5, 4.4], vectorized over the m examples (columns) of ``X``.
+[C1 3.1, 3.5, 4.4], vectorized over the m examples (columns) of ``X``.
 
 The underscored functions are the kernel: they take the namespace ``xp`` and do no checking, so
 that a training loop pays for neither. The public functions check their input, resolve ``xp`` once
@@ -40,7 +40,7 @@ def _forward(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[Activation], xp: ModuleType
 ) -> tuple[Any, list[LayerCache]]:
     """``Z^[l] = W^[l] A^[l-1] + b^[l]``, ``A^[l] = g^[l](Z^[l])`` for l = 1..L, ``A^[0] = X``
-    [seed 3.1]."""
+    [C1 3.1]."""
     A = X
     caches = []
     for l, g in enumerate(activations, start=1):
@@ -55,9 +55,9 @@ def _forward(
 def _backward(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[Activation], xp: ModuleType
 ) -> dict[str, Any]:
-    """Gradients of the cross-entropy cost [seed 3.5], for a sigmoid output layer:
+    """Gradients of the cross-entropy cost [C1 3.5], for a sigmoid output layer:
 
-    ``dZ^[L] = A^[L] - Y`` [seed 2.7], then for l = L..1
+    ``dZ^[L] = A^[L] - Y`` [C1 2.7], then for l = L..1
     ``dW^[l] = (1/m) dZ^[l] A^[l-1]^T``, ``db^[l] = (1/m) sum_i dz^[l](i)``,
     ``dA^[l-1] = W^[l]^T dZ^[l]``, ``dZ^[l-1] = dA^[l-1] * g^[l-1]'(Z^[l-1])``.
 
@@ -78,12 +78,12 @@ def _backward(
 
 
 def _update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
-    """``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]`` [seed 3.5], as new arrays."""
+    """``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]`` [C1 3.5], as new arrays."""
     return {key: value - learning_rate * grads[f"d{key}"] for key, value in parameters.items()}
 
 
 def network_shapes(layer_dims: Sequence[int]) -> dict[str, tuple[int, ...]]:
-    """The shape of every parameter of a network of sizes ``layer_dims`` [seed 3.1]."""
+    """The shape of every parameter of a network of sizes ``layer_dims`` [C1 3.1]."""
     shapes: dict[str, tuple[int, ...]] = {}
     for l in range(1, len(layer_dims)):
         shapes[f"W{l}"] = (layer_dims[l], layer_dims[l - 1])
@@ -187,7 +187,7 @@ def check_update_arguments(
 def forward(
     parameters: Mapping[str, Any], X: Any, activations: Sequence[ActivationLike]
 ) -> tuple[Any, list[LayerCache]]:
-    """Forward propagation [seed 3.1]: ``(AL, caches)`` for ``X`` of shape ``(n_x, m)``.
+    """Forward propagation [C1 3.1]: ``(AL, caches)`` for ``X`` of shape ``(n_x, m)``.
 
     ``activations`` names ``g^[1], ..., g^[L]``; the last must be ``"sigmoid"``.
     ``caches[l-1]`` holds layer l's ``A_prev, W, Z, A``.
@@ -198,10 +198,10 @@ def forward(
 def backward(
     AL: Any, Y: Any, caches: Sequence[LayerCache], activations: Sequence[ActivationLike]
 ) -> dict[str, Any]:
-    """Backpropagation [seed 3.5]: the gradients ``dW1, db1, ..., dWL, dbL`` of the cost."""
+    """Backpropagation [C1 3.5]: the gradients ``dW1, db1, ..., dWL, dbL`` of the cost."""
     return _backward(*check_backward_arguments(AL, Y, caches, activations))
 
 
 def update(parameters: Mapping[str, Any], grads: Mapping[str, Any], learning_rate: float) -> dict[str, Any]:
-    """One gradient-descent step [seed 3.5]: new parameters ``W - alpha dW``, ``b - alpha db``."""
+    """One gradient-descent step [C1 3.5]: new parameters ``W - alpha dW``, ``b - alpha db``."""
     return _update(*check_update_arguments(parameters, grads, learning_rate))

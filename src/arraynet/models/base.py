@@ -456,7 +456,7 @@ class Model:
 
     # -- parameters ----------------------------------------------------------------------------
     def get_parameters(self) -> dict[str, Any]:
-        """The parameters by the seed's names (``W1, b1, ...`` or ``w, b``), in their namespace."""
+        """The parameters by the course's names (``W1, b1, ...`` or ``w, b``), in their namespace."""
         return dict(self._fitted_parameters())
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Logistic regression [seed 2.2-2.7]: ``w`` of shape ``(n_x, 1)`` and a scalar ``b``."""
+"""Logistic regression [C1 2.2-2.7]: ``w`` of shape ``(n_x, 1)`` and a scalar ``b``."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ _sigmoid = Sigmoid()
 
 
 class LogisticRegression(Model):
-    """``y_hat = sigma(w^T x + b)`` [seed 2.2], trained by gradient descent on the cross-entropy
-    cost [seed 2.3, 2.6]. ``w`` starts at zero (``init="zeros"``, the course's choice) or is drawn
+    """``y_hat = sigma(w^T x + b)`` [C1 2.2], trained by gradient descent on the cross-entropy
+    cost [C1 2.3, 2.6]. ``w`` starts at zero (``init="zeros"``, the course's choice) or is drawn
     with another init from ``seed``; ``standardize=True`` standardizes the input with the first
     fit's feature means and standard deviations (see ``fit``)."""
 
@@ -61,14 +61,14 @@ class LogisticRegression(Model):
 
 
 def logistic_forward(parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
-    """``Z = w^T X + b``, ``A = sigma(Z)`` [seed 2.2]: ``(A, Z, X)``."""
+    """``Z = w^T X + b``, ``A = sigma(Z)`` [C1 2.2]: ``(A, Z, X)``."""
     Z = parameters["w"].T @ X + parameters["b"]
     A = _sigmoid.forward(Z, xp)
     return A, Z, X
 
 
 def logistic_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
-    """``dZ = A - Y``, ``dw = (1/m) X dZ^T``, ``db = (1/m) sum_i dz^(i)`` [seed 2.7]."""
+    """``dZ = A - Y``, ``dw = (1/m) X dZ^T``, ``db = (1/m) sum_i dz^(i)`` [C1 2.7]."""
     X = caches
     dZ = (AL - Y) * (1.0 / X.shape[1])
     return {"dw": X @ dZ.T, "db": xp.sum(dZ)}

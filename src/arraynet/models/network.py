@@ -68,7 +68,7 @@ class NeuralNetwork(Model):
         self.init = check_init(init)
         if init == "zeros" and L > 1:
             raise ValueError(
-                "init='zeros' would make every hidden unit compute the same function (seed 3.7); "
+                "init='zeros' would make every hidden unit compute the same function [C1 3.7]; "
                 "use 'he', 'xavier' or 'small'"
             )
         self.seed = check_seed(seed)
@@ -140,11 +140,11 @@ class NeuralNetwork(Model):
 def network_forward(
     parameters: Mapping[str, Any], X: Any, xp: ModuleType, activations: Sequence[Activation]
 ) -> tuple[Any, Any, Any]:
-    """``(A^[L], Z^[L], caches)`` of forward propagation [seed 3.1] through ``activations``."""
+    """``(A^[L], Z^[L], caches)`` of forward propagation [C1 3.1] through ``activations``."""
     AL, caches = _forward(parameters, X, activations, xp)
     return AL, caches[-1].Z, caches
 
 
 def network_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType, activations: Sequence[Activation]) -> dict[str, Any]:
-    """The gradients of backpropagation [seed 3.5] through ``activations``."""
+    """The gradients of backpropagation [C1 3.5] through ``activations``."""
     return _backward(AL, Y, caches, activations, xp)

@@ -1,4 +1,4 @@
-"""The Step protocol: what ``fit`` relies on to run batch gradient descent [seed 2.5, 3.5], whatever
+"""The Step protocol: what ``fit`` relies on to run batch gradient descent [C1 2.5, 3.5], whatever
 runs the iterations (the generic kernel, buffers written in place, a compiler, a cluster).
 
 ``fit`` makes one step per run and then, for each recorded iteration ``i`` (0, ``record_every``,
@@ -7,7 +7,7 @@ runs the iterations (the generic kernel, buffers written in place, a compiler, a
 1. ``step.advance(n)``: the ``n`` iterations since the last recorded one (forward, backward and
    update each, no cost read), in one call where the step can (a compiled loop, one compute on a
    cluster per iteration) or one by one.
-2. ``J = step.cost()``: the cost [seed 2.3] of the current parameters, a 0-d array (or a float)
+2. ``J = step.cost()``: the cost [C1 2.3] of the current parameters, a 0-d array (or a float)
    that ``fit`` reads with ``float``. A step may compute the whole iteration here; its update takes
    effect at 4.
 3. ``step.snapshot()``: the current parameters, as arrays that later iterations leave alone (the

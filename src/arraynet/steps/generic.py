@@ -35,8 +35,8 @@ class TrainStep(Protocol):
 
 
 def train_step(kernel: Kernel, xp: ModuleType) -> TrainStep:
-    """One iteration of the generic kernel as a pure function: forward propagation [seed 3.1],
-    backpropagation [seed 3.5] (with the L2 term of ``kernel.regularized_gradients`` [C2 2.1]) and
+    """One iteration of the generic kernel as a pure function: forward propagation [C1 3.1],
+    backpropagation [C1 3.5] (with the L2 term of ``kernel.regularized_gradients`` [C2 2.1]) and
     ``W^[l] = W^[l] - alpha dW^[l]``, ``b^[l] = b^[l] - alpha db^[l]``; returns the new parameters
     and the ``Z^[L]`` of the old ones (whose cost it is). ``l2`` (by default ``kernel.l2``) is
     ``lambd``, an argument for a compiler to trace; whether there is a term at all is the kernel's."""
