@@ -133,7 +133,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         dest="size",
         action="store_const",
         const="full",
-        help="the issue's sizes, at least 5 rounds each (the default; ~10 minutes on 2 cores)",
+        help="the full sizes (the nets of the performance guide), at least 5 rounds each (the default; ~10 minutes on 2 cores)",
     )
     size.add_argument(
         "--quick",

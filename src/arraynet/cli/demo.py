@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("demo", help="train a 2-4-1 tanh network on the flower data set")
-    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKENDS)
+    parser.add_argument(
+        "--backend", default="auto", choices=("auto",) + BACKENDS,
+        help="the array library to train on; auto: CuPy on a usable GPU, else NumPy (default: %(default)s)",
+    )
     parser.add_argument("--iterations", type=count(0), default=10000, help="default: %(default)s")
     parser.add_argument("--seed", type=count(0), default=3, help="default: %(default)s")
     add_threads_argument(parser)
