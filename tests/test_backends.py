@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import array_api_compat
 import numpy as np
@@ -94,3 +95,18 @@ print(arraynet.asarray(np.array([[1, 2]]), "jax").dtype)
     assert wrapped.startswith("x holds integers from 1 to 2147483653, beyond int32") and "jax_enable_x64" in wrapped
     assert loaded.startswith("model file ") and "holds float64 parameters" in loaded and "dtype=" not in loaded
     assert small == "int32"
+
+
+def test_limit_threads_caps_the_blas_and_pytorch_pools_for_the_block():
+    from threadpoolctl import threadpool_info
+
+    torch = sys.modules.get("torch")
+    before = None if torch is None else torch.get_num_threads()
+    with arraynet.limit_threads(1):
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        if torch is not None:
+            assert torch.get_num_threads() == 1
+    if torch is not None:
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match=r"threads must be a whole number from 1 to this machine's \d+ logical cores; got 0"), arraynet.limit_threads(0):
+        pass

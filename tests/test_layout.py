@@ -173,7 +173,7 @@ def test_the_public_names_are_those_of_0_1_0_and_those_added_since():
         "load_circles", "load_csv", "load_data", "load_flower", "load_h5", "load_moons", "load_npz", "update",
         "load_zarr",  # 0.3.0
         "Optimizer", "GradientDescent", "Momentum", "RMSprop", "Adam", "Decay",  # 0.3.0: mini-batches and optimizers
-        "gradient_check", "Softmax", "EarlyStopping",  # 0.3.0
+        "gradient_check", "Softmax", "EarlyStopping", "limit_threads",  # 0.3.0
     ])
     for name in arraynet.__all__:
         assert getattr(arraynet, name) is not None

@@ -3,7 +3,7 @@ API standard, so the same kernel trains on NumPy, CuPy, PyTorch and any other Ar
 
 from . import _moved
 from ._version import __version__ as __version__
-from .backends import BACKENDS, asarray, available_backends
+from .backends import BACKENDS, asarray, available_backends, limit_threads
 from .io.chunked import load_zarr
 from .io.datasets import load_circles, load_flower, load_moons
 from .io.loaders import load_csv, load_data, load_h5, load_npz
@@ -45,6 +45,7 @@ __all__ = [
     "forward",
     "gradient_check",
     "initialize_parameters",
+    "limit_threads",
     "load",
     "load_circles",
     "load_csv",

@@ -12,12 +12,16 @@ chunks, where the kernel runs and a model's parameters live (``arraynet.steps.di
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import math
+import numbers
+import os
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -53,6 +57,7 @@ __all__ = [
     "is_numpy_namespace",
     "is_torch_namespace",
     "jax_float64_enabled",
+    "limit_threads",
     "namespace_for_backend",
     "to_numpy",
 ]
@@ -463,3 +468,32 @@ def asarray(x: Any, backend: str = "auto", device: Any = None, dtype: Any = None
         as_dtype = "" if dtype is None else f" of dtype {dtype}"
         error = TypeError if isinstance(exc, TypeError) else ValueError
         raise error(f"cannot convert x ({_describe(x)}) to an array of {backend_name(xp)}{as_dtype}{where}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int) -> Iterator[None]:
+    """At most ``threads`` threads in the BLAS and OpenMP pools (NumPy's and SciPy's, through
+    threadpoolctl) and in PyTorch's, for the block; what ``arraynet train --threads N`` does::
+
+        with arraynet.limit_threads(1):
+            model.fit(X, Y)
+
+    On a shared or busy machine the libraries' default (every core) can be many times slower than
+    1 or 2 threads (a grid search of small fits: 309 s against 7.5 s). JAX's CPU threads are set by
+    XLA's flags before JAX is imported: ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1"``."""
+    cores = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or not 1 <= threads <= cores:
+        raise ValueError(f"threads must be a whole number from 1 to this machine's {cores} logical cores; got {threads!r}")
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = None if torch is None else torch.get_num_threads()
+    with threadpool_limits(limits=int(threads)):
+        if torch is not None:
+            torch.set_num_threads(int(threads))
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
