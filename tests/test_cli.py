@@ -401,8 +401,8 @@ def error_of(capsys, *argv):
 
 
 def test_errors_name_the_problem(moons, capsys):
-    write_csv(moons / "three.csv", X_MOONS, Y_MOONS * 3)
-    assert "must be binary labels, each 0 or 1; got also 3" in error_of(capsys, "train", moons / "three.csv")
+    write_csv(moons / "three.csv", X_MOONS, Y_MOONS * 0.5)
+    assert "must be class labels: 0 and 1, whole numbers (0 to K) or names; got also 0.5" in error_of(capsys, "train", moons / "three.csv")
     (moons / "ragged.csv").write_text("1,2,0\n1,0\n")
     assert "line 2: 2 values" in error_of(capsys, "train", moons / "ragged.csv")
     assert "must end in one of .npz, .csv" in error_of(capsys, "train", moons / "train.json")
@@ -450,7 +450,8 @@ def test_train_saves_the_model_before_the_plots_so_a_failing_plot_keeps_it(moons
 
     monkeypatch.setattr("arraynet.plots.plot_cost", fail)
     assert error_of(capsys, "train", moons / "train.npz", "--iterations", "5", "--plot", moons / "plots", "-o", moons / "m.npz") == (
-        "arraynet: error: No space left on device"
+        f"arraynet: error: the model was saved to {moons / 'm.npz'}, but writing the plots into {moons / 'plots'} failed: "
+        "No space left on device"
     )
     assert arraynet.load(moons / "m.npz").layer_dims == [2, 4, 1]
 
@@ -569,12 +570,16 @@ def test_the_delimiter_and_the_keys_of_an_npz_are_options(tmp_path):
     assert percent(evaluated, "accuracy") == percent(by_csv, "train accuracy")
 
 
-def test_a_label_column_of_words_says_to_encode_the_labels(tmp_path, capsys):
+def test_a_label_column_of_words_is_two_named_classes(tmp_path, capsys):
+    """Words are classes (issue 20): sorted, "no" learnt as 0 and "yes" as 1, named in the predictions."""
     (tmp_path / "words.csv").write_text("x1,x2,spam\n0.5,1.0,yes\n0.1,0.2,no\n")
-    assert error_of(capsys, "train", tmp_path / "words.csv") == (
-        f"arraynet: error: data file {tmp_path / 'words.csv'}, line 2, column 3 ('spam'): the label 'yes' is not a number; "
-        "labels must be 0 or 1: encode the two classes as numbers first (e.g. 'yes' -> 1, the other -> 0)"
-    )
+    assert main(["train", str(tmp_path / "words.csv"), "--iterations", "5", "-o", str(tmp_path / "m.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "network 2-4-1 (relu, sigmoid)" in out and "2 classes: no, yes" in out
+    assert arraynet.load(tmp_path / "m.npz").class_names == ["no", "yes"]
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "words.csv"), "--label-column", "spam"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "prediction,probability" and {row.split(",")[0] for row in rows[1:]} <= {"no", "yes"}
 
 
 def test_a_training_that_does_not_learn_is_not_silent(moons, capsys):
@@ -691,7 +696,7 @@ def test_empty_messages_name_what_happened(monkeypatch, moons, capsys):
         raise KeyboardInterrupt
 
     assert main(["train", str(moons / "train.npz"), "--iterations", "5", "--quiet", "-o", str(moons / "m.npz")]) == 0
-    monkeypatch.setattr("arraynet.cli.evaluate.read_data", interrupted)  # Ctrl-C while the data is read
+    monkeypatch.setattr("arraynet.cli.evaluate.read_labelled", interrupted)  # Ctrl-C while the data is read
     assert main(["evaluate", str(moons / "m.npz"), str(moons / "test.csv")]) == 130
     assert capsys.readouterr().err.splitlines()[-1] == "arraynet: interrupted"
 
@@ -716,3 +721,122 @@ def test_l2_trains_as_fit_does_in_train_and_sweep_and_a_bad_lambda_is_a_usage_er
         main(["train", str(moons / "missing.npz"), "--l2", "-1"])
     assert exited.value.code == 2
     assert "argument --l2: expected a finite number >= 0" in capsys.readouterr().err
+
+
+# -- classes from files, validation, outputs (issues 20 and 21) -----------------------------------
+@pytest.fixture
+def species(tmp_path):
+    """Three named classes of 2 features, well apart, in a CSV with a header."""
+    rng = np.random.default_rng(0)
+    rows = [
+        f"{x:.4f},{y:.4f},{name}"
+        for k, name in enumerate(["setosa", "versicolor", "virginica"])
+        for x, y in rng.normal([3.0 * k, 3.0 * (k % 2)], 0.5, size=(40, 2))
+    ]
+    rng.shuffle(rows)
+    (tmp_path / "species.csv").write_text("x1,x2,species\n" + "\n".join(rows) + "\n")
+    return tmp_path / "species.csv"
+
+
+def test_train_on_named_classes_picks_softmax_and_predict_and_evaluate_name_them(species, capsys):
+    model_path = species.parent / "m.npz"
+    assert main(["train", str(species), "--hidden", "8", "--learning-rate", "0.1", "--iterations", "400", "-o", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "network 2-8-3 (relu, softmax)" in out and "3 classes: setosa, versicolor, virginica" in out
+    assert percent(out, "train accuracy") > 95
+    model = arraynet.load(model_path)
+    assert model.layer_dims[-1] == 3 and model.class_names == ["setosa", "versicolor", "virginica"]
+    assert main(["predict", str(model_path), str(species), "--label-column", "species"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "prediction,probability_setosa,probability_versicolor,probability_virginica"
+    truth = [line.rsplit(",", 1)[1] for line in species.read_text().splitlines()[1:]]
+    predicted = [line.split(",")[0] for line in lines[1:]]
+    assert set(predicted) <= {"setosa", "versicolor", "virginica"} and np.mean(np.array(predicted) == np.array(truth)) > 0.95
+    assert main(["evaluate", str(model_path), str(species)]) == 0
+    out = capsys.readouterr().out
+    assert "confusion matrix (rows: true class, columns: predicted class):" in out
+    assert re.search(r"^\s+setosa\s+versicolor\s+virginica$", out, re.MULTILINE)
+    assert re.search(r"^\s+virginica\s+[0-9.]+%\s+[0-9.]+%\s+40$", out, re.MULTILINE)  # precision, recall, support
+
+
+def test_evaluate_of_a_binary_model_prints_its_confusion_matrix_precision_and_recall(moons, capsys):
+    assert main(["train", str(moons / "train.npz"), *NETWORK, "--quiet", "-o", str(moons / "m.npz")]) == 0
+    assert main(["evaluate", str(moons / "m.npz"), str(moons / "test.csv")]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^\s+([01])\s+(\d+)\s+(\d+)$", out, re.MULTILINE)
+    assert [row[0] for row in rows] == ["0", "1"]
+    assert sum(int(a) + int(b) for _, a, b in rows) == 100
+    assert re.search(r"^\s+1\s+[0-9.]+%\s+[0-9.]+%\s+\d+$", out, re.MULTILINE)
+
+
+def test_validation_split_and_patience_stop_early_on_the_validation_cost(moons, capsys):
+    train = ["train", str(moons / "train.npz"), "--learning-rate", "5", "--iterations", "3000", "--record-every", "10", "-o", str(moons / "m.npz")]
+    assert main([*train, "--validation-split", "0.25", "--patience", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped early: the validation cost had not improved for 2 recorded points" in out
+    assert re.search(r"validation cost: [0-9.]+, validation accuracy: [0-9.]+%", out)
+    assert "cost after iteration 2990" not in out
+    with pytest.raises(SystemExit) as exit:
+        main([*train, "--patience", "2"])
+    assert exit.value.code == 2 and "--patience: early stopping watches the validation cost" in capsys.readouterr().err
+
+
+def test_a_full_disk_names_the_model_file(moons, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("arraynet.io.serialization.np.savez", full)
+    err = error_of(capsys, "train", moons / "train.npz", "--iterations", "10", "-o", moons / "m.npz")
+    assert f"cannot write the model to {moons / 'm.npz'}: No space left on device" in err
+
+
+def test_a_plot_that_fails_after_the_model_is_saved_says_so_even_quiet(moons, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("arraynet.plots.plot_cost", full)
+    err = error_of(capsys, "train", moons / "train.npz", "--iterations", "10", "--quiet", "--plot", moons / "plots", "-o", moons / "m.npz")
+    assert f"the model was saved to {moons / 'm.npz'}, but writing the plots into {moons / 'plots'} failed: No space left on device" in err
+    assert (moons / "m.npz").is_file()
+
+
+def test_a_terminal_shows_the_bar_and_a_pipe_the_cost_lines(moons, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    train = ["train", str(moons / "train.npz"), "--iterations", "300", "-o", str(moons / "m.npz")]
+    assert main(train) == 0  # standard error is no terminal here: a line per recorded cost
+    captured = capsys.readouterr()
+    assert "cost after iteration 200:" in captured.out and "300/300" not in captured.err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(arraynet.models.progress, "DELAY", 0.0)
+    assert main(train) == 0
+    captured = capsys.readouterr()
+    assert "300/300" in captured.err and "cost after" not in captured.out
+    assert "train accuracy:" in captured.out
+
+
+def test_outputs_inside_an_input_store_are_refused(tmp_path, capsys):
+    store = tmp_path / "d.zarr"
+    (store / "X").mkdir(parents=True)
+    (store / "X" / "zarr.json").write_text("{}")
+    assert "is inside the input" in error_of(capsys, "train", store, "-o", store / "X" / "zarr.json")
+    assert (store / "X" / "zarr.json").read_text() == "{}"
+    assert "--plot" in error_of(capsys, "train", store, "-o", tmp_path / "m.npz", "--plot", store / "plots")
+    assert not (store / "plots").exists()
+
+
+def test_plot_of_more_than_two_features_says_why_there_is_no_decision_boundary(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(3, 50))
+    np.savez(tmp_path / "d.npz", X=X, Y=(X[0] > 0).astype(float))
+    assert main(["train", str(tmp_path / "d.npz"), "--iterations", "20", "--plot", str(tmp_path / "plots"), "-o", str(tmp_path / "m.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "no decision_boundary.png: the data has 3 features, and a decision boundary is drawn for 2" in out
+    assert not (tmp_path / "plots" / "decision_boundary.png").exists()
+
+
+def test_softmax_is_no_hidden_activation_choice(moons, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["train", str(moons / "train.npz"), "--activation", "softmax"])
+    assert exit.value.code == 2 and "invalid choice: 'softmax'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "softmax" not in re.search(r"--activation \{([^}]*)\}", capsys.readouterr().out).group(1)

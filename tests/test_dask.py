@@ -436,3 +436,43 @@ def test_the_functional_api_takes_dask_arrays_as_one_library():
     expected, _ = arraynet.forward(parameters, X, ["relu", "tanh", "sigmoid"])
     np.testing.assert_allclose(AL.compute(), expected, rtol=1e-14)
     assert float(arraynet.compute_cost(AL, dask_Y)) == pytest.approx(float(arraynet.compute_cost(expected, Y)), rel=1e-14)
+
+
+def mislabelled_dtype(X, chunks=(4, 300)):
+    """``X`` as float32 Dask chunks that are really float64: a ``map_blocks`` that declares float32."""
+    return da.from_array(X.astype(np.float32), chunks=chunks).map_blocks(lambda b: b.astype(np.float64), dtype=np.float32)
+
+
+@pytest.mark.parametrize("epochs", [False, True], ids=["DaskStep", "DaskEpochStep"])
+def test_chunks_of_another_dtype_than_declared_train_in_the_declared_one(epochs):
+    X, Y = planar()
+    kwargs = {"optimizer": "adam", "batch_size": 100, "epochs": 3, "shuffle": False} if epochs else {"num_iterations": 5}
+    model = network()
+    model.fit(mislabelled_dtype(X), da.from_array(Y, chunks=(1, 300)), 0.1, **kwargs)
+    assert {value.dtype for value in model.get_parameters().values()} == {np.dtype(np.float32)}
+    reference = network()
+    reference.fit(X.astype(np.float32), Y.astype(np.float32), 0.1, **kwargs)
+    assert_parameters_equal(model, reference, tolerance=1e-5)  # float32, summed in another order
+    predictions = model.predict(mislabelled_dtype(X)).compute()
+    assert predictions.dtype == np.float32
+    np.testing.assert_array_equal(predictions, reference.predict(X.astype(np.float32)))
+
+
+def zero_the_first_weights_at(iteration):
+    def callback(i, cost, model):
+        if i == iteration:
+            model.get_parameters()["W1"][...] = 0
+
+    return callback
+
+
+@pytest.mark.parametrize("epochs", [False, True], ids=["DaskStep", "DaskEpochStep"])
+def test_a_callback_that_edits_the_weights_in_place_does_as_on_numpy(epochs):
+    X, Y = planar()
+    kwargs = {"optimizer": "momentum", "batch_size": 100, "epochs": 6, "shuffle": False} if epochs else {"num_iterations": 12}
+    reference = network()
+    reference.fit(X, Y, 0.3, record_every=2, callback=zero_the_first_weights_at(4), fast_paths=False, **kwargs)
+    model = network()
+    dask_X, dask_Y = da.from_array(X, chunks=(4, 300)), da.from_array(Y, chunks=(1, 300))
+    model.fit(dask_X, dask_Y, 0.3, record_every=2, callback=zero_the_first_weights_at(4), **kwargs)
+    assert_parameters_equal(model, reference)

@@ -353,3 +353,57 @@ def test_far_too_many_small_chunks_are_said_with_the_chunk_size_to_use():
     X, Y = planar(m=3000)
     with pytest.warns(UserWarning, match=r"X is a Dask array of 3000 chunks of about 1 examples each: .*rechunk it once, e\.g\. X = X\.rechunk\(\{1: 10000\}\)\.persist\(\)"):
         network().fit(da.from_array(X, chunks=(4, 1)), Y, 0.1, num_iterations=0)
+
+
+def classes_data(m=1200, C=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((4, m))
+    return X, np.argmax(X[:C] + 0.3 * rng.standard_normal((C, m)), axis=0).astype(np.float64)[None, :]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"num_iterations": 30, "record_every": 10}, {"optimizer": "adam", "batch_size": 100, "epochs": 4, "shuffle": False}],
+    ids=["DaskStep", "DaskEpochStep"],
+)
+def test_a_softmax_network_trains_on_dask_class_indices_as_on_numpy(kwargs):
+    X, Y = classes_data()
+    reference = arraynet.NeuralNetwork([4, 5, 3], seed=1)
+    expected = reference.fit(X, Y, 0.1, **kwargs)
+    model = arraynet.NeuralNetwork([4, 5, 3], seed=1)
+    history = model.fit(*on_dask(X, Y, 300), 0.1, **kwargs)
+    assert history.step == "dask"
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), reference.get_parameters())
+    dask_X = da.from_array(X, chunks=(4, 300))
+    np.testing.assert_array_equal(model.predict(dask_X).compute(), reference.predict(X))
+    np.testing.assert_allclose(model.predict_proba(dask_X).compute(), reference.predict_proba(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [3.0, 1.5, -1.0, np.nan])
+@pytest.mark.parametrize(
+    "kwargs", [{"num_iterations": 3}, {"optimizer": "adam", "batch_size": 100, "epochs": 2}], ids=["DaskStep", "DaskEpochStep"]
+)
+def test_bad_class_indices_on_dask_fail_the_first_compute_as_on_numpy(bad, kwargs):
+    X, Y = classes_data()
+    Y[0, 950] = bad
+    message = "Y must be finite" if np.isnan(bad) else r"Y must hold class indices 0\.\.2 \(whole numbers, one per example\)"
+    with pytest.raises(ValueError, match=message):
+        arraynet.NeuralNetwork([4, 5, 3], seed=1).fit(X, Y, 0.1, **kwargs)
+    model = arraynet.NeuralNetwork([4, 5, 3], seed=1)
+    dask_X, dask_Y = on_dask(X, Y, 300)
+    with Computes() as computes, pytest.raises(ValueError, match=message):
+        model.fit(dask_X, dask_Y, 0.1, **kwargs)
+    assert computes.count == 1 + 1  # the labels persisted, then the first iteration or epoch: no pass of its own
+    with pytest.raises(ValueError, match=r"must hold class indices of shape \(1, m\) = \(1, 1200\).*argmax"):
+        model.fit(dask_X, da.from_array(np.eye(3)[:, np.zeros(1200, dtype=int)], chunks=(3, 300)), 0.1, 3)
+
+
+def test_a_softmax_network_scores_dask_data_as_numpy_data():
+    X, _ = planar(m=600)
+    labels = np.digitize(X[0] + X[1], [-0.5, 0.5]).reshape(1, -1)  # classes 0, 1, 2
+    model = arraynet.NeuralNetwork([4, 5, 3], seed=0)
+    model.fit(X, labels, 0.1, num_iterations=50)
+    dask_X, dask_labels = da.from_array(X, chunks=(4, 200)), da.from_array(labels, chunks=(1, 200))
+    assert model.cost(dask_X, dask_labels) == pytest.approx(model.cost(X, labels), rel=1e-12)
+    assert model.accuracy(dask_X, dask_labels) == model.accuracy(X, labels)

@@ -1,4 +1,4 @@
-"""Loading users' data files (.npz, .csv, the course's .h5 image sets) into the seed's layout,
+"""Loading users' data files (.npz, .csv, the course's .h5 image sets) into arraynet's layout,
 and the error each kind of bad file gets."""
 
 from __future__ import annotations
@@ -195,11 +195,11 @@ def test_npz_object_arrays_are_refused_without_running_pickle(tmp_path):
         (np.array([["a", "b"]]), np.array([0, 1]), TypeError, r"'X' in .* must hold real numbers; got dtype <U1"),
         (X3 + 1j, Y3, TypeError, "must hold real numbers"),
         (np.where(X3 > 0, np.nan, X3), Y3, ValueError, "'X' in .* must be finite"),
-        (X3, Y3 * 2, ValueError, r"'Y' in .* must be binary labels, each 0 or 1; got also 2"),
-        (X3, Y3 - 1, ValueError, "got also -1"),
-        (X3, np.arange(6.0), ValueError, r"got also 2, 3, 4, 5"),
+        (X3, Y3 * 0.5, ValueError, r"'Y' in .* must be class labels: 0 and 1, whole numbers \(0 to K\) or names; got also 0.5"),
+        (X3, np.arange(6.0) + 0.25, ValueError, r"got also 0.25, 1.25, 2.25, 3.25, 4.25, \.\.\."),
+        (X3, np.where(Y3 > 0, np.nan, 2.0), ValueError, "'Y' in .* must be finite"),
     ],
-    ids=["X 1-D", "X rows", "Y short", "Y column", "X strings", "X complex", "X NaN", "Y 0/2", "Y -1/0", "Y 0..5"],
+    ids=["X 1-D", "X rows", "Y short", "Y column", "X strings", "X complex", "X NaN", "Y 0/0.5", "Y fractions", "Y NaN"],
 )
 def test_npz_bad_contents(tmp_path, X, Y, error, message):
     np.savez(tmp_path / "d.npz", X=X, Y=Y)
@@ -218,16 +218,16 @@ def test_npz_bad_contents(tmp_path, X, Y, error, message):
         ("1.0,,0\n3,4,1\n", r"line 1, column 2: the cell is empty .*the header when one of its cells is text"),
         ("a,b,y\n", "holds no rows of numbers"),
         ("", "holds no rows of numbers"),
-        ("1,2,0\n3,4,2\n", r"labels \(column 2\) in .* must be binary labels, each 0 or 1; got also 2"),
+        ("1,2,0\n3,4,2.5\n", r"labels \(column 3\) in .* must be class labels.*; got also 2.5"),
         ("a,y\n1,0\n2,0.5\n", r"labels \(column 'y'\) .* got also 0.5"),
         ("a,y\n1,0\n2,1.0000000001\n", r"got also 1.0000000001"),
         ("1,inf,0\n", r"d.csv, line 1, column 2: 'inf' is not a finite number"),
         ("1,1_000,0\n", r"d.csv, line 1, column 2: '1_000' has '_' in it"),
-        ("1;2;0\n3;4;1\n", r"line 2, column 1 .*the label '3;4;1' is not a number.*is the file separated by ';'\? pass delimiter=';'"),
+        ("1;2;0\n3;4;1\n", r"^is the file separated by ';'\? pass --delimiter ';' .*d.csv, line 1 is read as one cell"),
         ("1\n0\n", "has one column: it needs at least one feature besides the labels"),
     ],
     ids=["ragged", "ragged vs header", "non-numeric", "empty cell", "empty named cell", "empty cell on line 1",
-         "header only", "empty", "label 2", "label 0.5", "label near 1", "inf", "underscore", "other delimiter", "one column"],
+         "header only", "empty", "label 2.5", "label 0.5", "label near 1", "inf", "underscore", "other delimiter", "one column"],
 )
 def test_csv_bad_rows(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
@@ -260,12 +260,12 @@ def test_h5_missing_key_names_the_key_and_what_the_file_holds(tmp_path):
     "x, y, message",
     [
         (images(3), np.array([0, 1]), r"'train_set_y' in .* must have shape \(1, m\) or \(m,\) with m = 3"),
-        (images(2), np.array([0, 3]), r"'train_set_y' in .* must be binary labels.* got also 3"),
+        (images(2), np.array([0, 0.5]), r"'train_set_y' in .* must be class labels.* got also 0.5"),
         (np.arange(3), np.array([0, 1, 0]), r"'train_set_x' in .* must have shape \(m, \.\.\.\)"),
         (np.full((2, 2, 2), 300, dtype=np.int16), np.array([0, 1]), r"integer pixels outside \[0, 255\]"),
         (np.array([[b"a"], [b"b"]]), np.array([0, 1]), "must hold real numbers"),
     ],
-    ids=["labels short", "label 3", "x 1-D", "pixels 300", "strings"],
+    ids=["labels short", "label 0.5", "x 1-D", "pixels 300", "strings"],
 )
 def test_h5_bad_contents(tmp_path, x, y, message):
     path = write_h5(tmp_path / "d.h5", train_set_x=x, train_set_y=y)
@@ -327,3 +327,68 @@ def test_hdf5_images_become_one_float64_array_without_a_second_copy(tmp_path):
     tracemalloc.stop()
     np.testing.assert_array_equal(X, images.reshape(4000, -1).T / 255.0)
     assert peak < images.nbytes + X.nbytes * 1.3  # the pixels read, one float64 X, one block of 16 MiB at a time
+
+
+# -- class labels (issue 20) -------------------------------------------------------------------------
+def test_csv_text_labels_are_classes_numbered_in_sorted_order(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "5.1,3.5,setosa\n7.0,3.2,versicolor\n6.3,3.3,virginica\n4.9,3.0,setosa\n")
+    X, Y, classes = load_csv(path, return_classes=True)
+    assert classes == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_array_equal(Y, [[0, 1, 2, 0]])
+    np.testing.assert_array_equal(X, [[5.1, 7.0, 6.3, 4.9], [3.5, 3.2, 3.3, 3.0]])
+    named = write_csv(tmp_path / "n.csv", "species,a\ncat,1\ndog,2\n")
+    X, Y, classes = load_data(named, label_column="species", return_classes=True)
+    assert classes == ["cat", "dog"] and Y.tolist() == [[0.0, 1.0]] and X.tolist() == [[1.0, 2.0]]
+
+
+def test_csv_header_whose_only_text_is_the_label_name(tmp_path):
+    """pandas' "0,1,y" is a header (no other line has the label y); "5,3,setosa" an example."""
+    X, Y, classes = load_csv(write_csv(tmp_path / "d.csv", "0,1,y\n1,2,0\n3,4,1\n"), return_classes=True)
+    assert X.shape == (2, 2) and Y.tolist() == [[0.0, 1.0]] and classes is None
+
+
+def test_integer_labels_0_to_k_and_any_integers_are_classes(tmp_path):
+    X = np.ones((2, 5))
+    np.savez(tmp_path / "k.npz", X=X, Y=np.array([0, 1, 2, 3, 2]))
+    _, Y, classes = load_npz(tmp_path / "k.npz", return_classes=True)
+    assert classes == ["0", "1", "2", "3"] and Y.tolist() == [[0.0, 1.0, 2.0, 3.0, 2.0]] and Y.dtype == np.float64
+    np.savez(tmp_path / "any.npz", X=X, Y=np.array([[10, -1, 7, 10, -1]]))
+    _, Y, classes = load_data(tmp_path / "any.npz", return_classes=True)
+    assert classes == ["-1", "7", "10"] and Y.tolist() == [[2.0, 0.0, 1.0, 2.0, 0.0]]
+    np.savez(tmp_path / "text.npz", X=X, Y=np.array(["b", "a", "c", "a", "b"]))
+    _, Y, classes = load_data(tmp_path / "text.npz", return_classes=True)
+    assert classes == ["a", "b", "c"] and Y.tolist() == [[1.0, 0.0, 2.0, 0.0, 1.0]]
+
+
+def test_binary_files_give_what_they_gave(tmp_path):
+    np.savez(tmp_path / "b.npz", X=np.ones((2, 3)), Y=np.array([1, 0, 1], dtype=np.int8))
+    _, Y = load_npz(tmp_path / "b.npz")
+    assert Y.dtype == np.float64 and Y.tolist() == [[1.0, 0.0, 1.0]]
+    assert load_data(tmp_path / "b.npz", return_classes=True)[2] is None
+    _, Y, classes = load_csv(write_csv(tmp_path / "b.csv", "1,0\n2,1\n"), return_classes=True)
+    assert classes is None and Y.tolist() == [[0.0, 1.0]]
+
+
+def test_h5_labels_of_several_classes(tmp_path):
+    pytest.importorskip("h5py")
+    path = write_h5(tmp_path / "d.h5", train_set_x=np.zeros((3, 2, 2, 3), dtype=np.uint8), train_set_y=np.array([2, 0, 5]))
+    _, Y, classes = load_h5(path, return_classes=True)
+    assert classes == ["0", "2", "5"] and Y.tolist() == [[1.0, 0.0, 2.0]]
+
+
+# -- CSV columns and headers (issue 21, 18) -----------------------------------------------------------
+def test_the_last_of_31_columns_is_column_31_in_every_error(tmp_path):
+    good = ",".join(["1"] * 30)
+    path = write_csv(tmp_path / "d.csv", f"{good},0\n{good},0.5\n")
+    with pytest.raises(ValueError, match=r"labels \(column 31\)"):
+        load_csv(path)
+    path = write_csv(tmp_path / "e.csv", f"{good},0\n{good},x\n")
+    with pytest.raises(ValueError, match=r"line 2, column 31: 'x' is not a number"):
+        load_csv(path, label_column=0)
+
+
+def test_a_header_of_column_numbers_is_a_header(tmp_path):
+    X, Y = load_csv(write_csv(tmp_path / "d.csv", "0,1,2\n1,2,0\n3,4,1\n"))
+    assert X.tolist() == [[1.0, 3.0], [2.0, 4.0]] and Y.tolist() == [[0.0, 1.0]]
+    with pytest.raises(ValueError, match=r"line 1: the header ',0,1,2' is pandas' with its index .*index=False"):
+        load_csv(write_csv(tmp_path / "i.csv", ",0,1,2\n0,1,2,0\n1,3,4,1\n"))

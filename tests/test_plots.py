@@ -189,3 +189,26 @@ def test_a_long_cost_plot_title_wraps_inside_the_figure(tmp_path, figures):
     renderer = figure.canvas.get_renderer()
     box = heading.get_window_extent(renderer)
     assert heading.get_wrap() and box.x0 >= 0 and box.x1 <= figure.bbox.width
+
+
+def test_decision_boundary_of_a_softmax_network_names_its_classes(tmp_path):
+    X = np.random.default_rng(0).normal(size=(2, 90))
+    Y = np.argmax(np.stack([X[0], X[1], -X[0] - X[1]]), axis=0).reshape(1, -1).astype(float)
+    model = arraynet.NeuralNetwork([2, 8, 3], seed=0)
+    model.fit(X, Y, learning_rate=0.5, num_iterations=200)
+    path = plot_decision_boundary(model, X, Y, tmp_path / "b.png", class_names=["cat", "dog", "eel"])
+    assert_image(path)
+    with pytest.raises(ValueError, match="class_names must name the 3 classes; got 2 names"):
+        plot_decision_boundary(model, X, Y, tmp_path / "c.png", class_names=["cat", "dog"])
+
+
+def test_a_full_disk_names_the_plot_file(tmp_path, monkeypatch):
+    history = trained()[1]
+    import matplotlib.figure
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    with pytest.raises(OSError, match=rf"cannot write {tmp_path / 'cost.png'}: No space left on device"):
+        plot_cost(history, tmp_path / "cost.png")

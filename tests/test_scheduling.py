@@ -72,3 +72,30 @@ def test_a_local_clusters_lost_worker_is_replaced_and_computes_go_on():
         else:
             pytest.fail("the killed worker was not replaced within 60 s")
         assert int(da.ones(100, chunks=10).sum().compute()) == 100
+
+
+def test_a_label_error_on_a_local_cluster_is_one_line_on_stderr(tmp_path):
+    """A chunk's bad label fails its task in a worker process: the command says so in one line, without
+    distributed.worker's "Compute Failed" report (the cluster's workers log only CRITICAL)."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    zarr = pytest.importorskip("zarr")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 50))
+    labels = (X[0] > 0).astype(np.float64)
+    labels[7] = 2  # read chunk by chunk, where the task that reads it checks it
+    group = zarr.open_group(str(tmp_path / "bad.zarr"), mode="w")
+    group.create_array("X", data=X, chunks=(2, 25))
+    group.create_array("Y", data=labels, chunks=(25,))
+    done = subprocess.run(
+        [sys.executable, "-m", "arraynet", "train", "bad.zarr", "--dask", "local:1", "-o", "m.npz"],
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("arraynet: error: ") and "binary labels" in line and "bad.zarr" in line, line
+    assert not (tmp_path / "m.npz").exists()

@@ -560,3 +560,27 @@ def test_a_file_whose_optimizer_state_does_not_match(tmp_path, change_header, ch
     rewrite(path, change_header, change_arrays)
     with pytest.raises(arraynet.ModelFileError, match=r"model\.npz.*" + message):
         arraynet.load(path)
+
+
+# -- the classes' names (arraynet train on labels of named classes) ---------------------------------
+def test_the_names_of_the_classes_are_saved_in_the_header_and_loaded(tmp_path):
+    X = np.random.default_rng(0).normal(size=(2, 30))
+    Y = np.argmax(np.stack([X[0], X[1], -X[0] - X[1]]), axis=0).reshape(1, -1).astype(float)
+    model = arraynet.NeuralNetwork([2, 4, 3], seed=0)
+    model.fit(X, Y, num_iterations=10)
+    model.class_names = ["cat", "dog", "eel"]
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+        header = json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))
+    assert header["classes"] == ["cat", "dog", "eel"]
+    assert arraynet.load(tmp_path / "m.npz").class_names == ["cat", "dog", "eel"]
+    rewrite(tmp_path / "m.npz", change_header=lambda header: header.pop("classes"))  # a file without them: as before
+    assert getattr(arraynet.load(tmp_path / "m.npz"), "class_names", None) is None
+    rewrite(tmp_path / "m.npz", change_header=lambda header: header.update(classes=["cat", "dog"]))
+    with pytest.raises(serialization.ModelFileError, match=r"its header's classes must be the 3 names of its classes"):
+        arraynet.load(tmp_path / "m.npz")
+
+
+def test_a_model_without_class_names_has_no_classes_key(saved):
+    with np.load(saved, allow_pickle=False) as archive:
+        assert "classes" not in json.loads(archive["__arraynet__"].tobytes().decode("utf-8"))

@@ -1,5 +1,6 @@
 """The scikit-learn estimators: scikit-learn's own estimator checks, Pipeline and GridSearchCV, labels
-of any two classes, the same networks as arraynet's models, their solvers and mini-batches,
+of any classes (two: bit for bit the models' sigmoid; more: a softmax), early stopping, the warning on
+unscaled features, the same networks as arraynet's models, their solvers and mini-batches,
 partial_fit, and array API dispatch on every backend."""
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_scikit_learns_estimator_checks_pass(estimator, monkeypatch):
     assert failed == []
     ran = {r["check_name"] for r in results if r["status"] == "passed"}
     assert {"check_classifiers_train", "check_classifiers_classes", "check_estimators_pickle",
-            "check_classifier_not_supporting_multiclass", "check_array_api_input",
+            "check_classifiers_one_label", "check_array_api_input",
             "check_decision_proba_consistency", "check_estimators_partial_fit_n_features", "check_fit_idempotent"} <= ran
 
 
@@ -149,8 +150,7 @@ def test_random_state_may_be_a_random_state_object():
 @pytest.mark.parametrize(
     "estimator, y, message",
     [
-        (NeuralNetworkClassifier(), np.arange(400) % 3, "Only binary classification is supported. The type of the target is multiclass"),
-        (NeuralNetworkClassifier(), np.ones(400), "needs samples of 2 classes in y; got 1 class"),
+        (NeuralNetworkClassifier(), np.ones(400), "needs samples of at least 2 classes in y; got 1 class"),
         (NeuralNetworkClassifier(), np.linspace(0, 1, 400), "Unknown label type"),
         (NeuralNetworkClassifier(hidden_layer_sizes=(4, 0)), Y_LABELS, r"hidden_layer_sizes must be a positive integer or a sequence of them; got \(4, 0\)"),
         (NeuralNetworkClassifier(activation="swish"), Y_LABELS, "must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu'"),
@@ -167,9 +167,15 @@ def test_random_state_may_be_a_random_state_object():
         (NeuralNetworkClassifier(epsilon=0), Y_LABELS, r"epsilon must be a finite number > 0, e.g. 1e-8; got 0"),
         (NeuralNetworkClassifier(shuffle="yes"), Y_LABELS, "shuffle must be True or False; got 'yes'"),
         (NeuralNetworkClassifier(record_every=0), Y_LABELS, r"record_every must be None \(every 100 iterations, or every epoch\) or an integer >= 1; got 0"),
+        (NeuralNetworkClassifier(early_stopping=1), Y_LABELS, "early_stopping must be True or False; got 1"),
+        (NeuralNetworkClassifier(validation_fraction=1.0), Y_LABELS, r"validation_fraction must be a number in \(0, 1\), e.g. 0.1; got 1.0"),
+        (NeuralNetworkClassifier(n_iter_no_change=0), Y_LABELS, r"n_iter_no_change must be an integer >= 1 \(epochs\), e.g. 10; got 0"),
+        (NeuralNetworkClassifier(tol=-1.0), Y_LABELS, "tol must be a finite number >= 0, e.g. 1e-4; got -1.0"),
+        (NeuralNetworkClassifier(standardize="yes"), Y_LABELS, "standardize must be True or False; got 'yes'"),
     ],
-    ids=["multiclass", "one class", "continuous", "hidden_layer_sizes", "activation", "learning_rate", "solver", "batch_size 0",
-         "batch_size word", "batch_size float", "max_iter", "momentum", "beta_1", "beta_2", "epsilon", "shuffle", "record_every"],
+    ids=["one class", "continuous", "hidden_layer_sizes", "activation", "learning_rate", "solver", "batch_size 0",
+         "batch_size word", "batch_size float", "max_iter", "momentum", "beta_1", "beta_2", "epsilon", "shuffle", "record_every",
+         "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "standardize"],
 )
 def test_bad_labels_and_hyperparameters_are_named(estimator, y, message):
     """One line: the parameter, what it must be, what it is."""
@@ -256,10 +262,10 @@ def test_two_partial_fits_are_a_fit_of_two_epochs_bit_for_bit(parameters):
 def test_partial_fit_learns_from_batches_of_one_class_and_says_what_it_needs():
     labels = np.where(Y_LABELS == 1, "red", "blue")
     estimator = network_estimator(solver="adam", learning_rate_init=0.05)
-    with pytest.raises(ValueError, match=r"^classes must be passed on the first call to partial_fit: both labels of the whole data, "
+    with pytest.raises(ValueError, match=r"^classes must be passed on the first call to partial_fit: all the labels of the whole data, "
                                          r"e.g. classes=numpy.unique\(y_all\); got classes=None$"):
         estimator.partial_fit(X_ROWS, labels)
-    with pytest.raises(ValueError, match=r"^classes must hold the 2 classes of y, e.g. numpy.unique\(y_all\); got \['red'\]$"):
+    with pytest.raises(ValueError, match=r"^classes must hold all the classes of y, at least 2, e.g. numpy.unique\(y_all\); got \['red'\]$"):
         estimator.partial_fit(X_ROWS, labels, classes=["red"])
     assert not hasattr(estimator, "classes_")
     reds, blues = labels == "red", labels == "blue"
@@ -270,7 +276,7 @@ def test_partial_fit_learns_from_batches_of_one_class_and_says_what_it_needs():
         estimator.partial_fit(X_ROWS, labels, classes=["red", "green"])
     with pytest.raises(ValueError, match=r"^y must hold only the labels of classes, array\(\['blue', 'red'\].*\); got also array\(\['green'\]"):
         estimator.partial_fit(X_ROWS, np.where(reds, "green", labels))
-    with pytest.raises(ValueError, match="Only binary classification is supported"):
+    with pytest.raises(ValueError, match=r"^y must hold only the labels of classes, array\(\['blue', 'red'\].*\); got also array\(\[0, 1, 2\]\)$"):
         estimator.partial_fit(X_ROWS, np.arange(400) % 3)
     assert estimator.n_iter_ == 2  # the refused calls trained nothing
     for _ in range(30):
@@ -402,3 +408,172 @@ def test_alpha_is_fits_l2_and_mlpclassifiers_l2_penalty():
         np.testing.assert_allclose(mlp.intercepts_[l - 1], trained[f"b{l}"][:, 0], rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match=r"alpha must be a finite number >= 0 \(the L2 penalty; 0: none\), e.g. 1e-4; got -1.0"):
         LogisticRegressionClassifier(alpha=-1.0).fit(X_ROWS, Y_LABELS)
+
+
+# -- more than two classes ------------------------------------------------------------------------
+def digits_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    return train_test_split(digits.data / 16.0, digits.target, test_size=0.25, random_state=0, stratify=digits.target)
+
+
+def iris_rows():
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    return StandardScaler().fit_transform(iris.data), iris.target_names[iris.target]  # string labels
+
+
+@pytest.mark.parametrize("estimator", [
+    NeuralNetworkClassifier(hidden_layer_sizes=(32,), solver="adam", batch_size=32, learning_rate_init=0.003, max_iter=30, random_state=0),
+    LogisticRegressionClassifier(solver="adam", batch_size=32, learning_rate_init=0.01, max_iter=30, random_state=0),
+], ids=["network", "multinomial logistic"])
+def test_ten_digits_are_learnt_by_a_softmax_output(estimator):
+    """10 classes: the network ends in 10 softmax units; predict_proba (n, 10), rows summing to 1,
+    decision_function the (n, 10) logits, predict the class of the largest."""
+    X_train, X_test, y_train, y_test = digits_split()
+    estimator.fit(X_train, y_train)
+    np.testing.assert_array_equal(estimator.classes_, np.arange(10))
+    assert estimator.model_.classes == 10 and estimator.score(X_test, y_test) > 0.9
+    proba, scores, labels = estimator.predict_proba(X_test), estimator.decision_function(X_test), estimator.predict(X_test)
+    assert proba.shape == scores.shape == (X_test.shape[0], 10) and labels.shape == (X_test.shape[0],)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(labels, estimator.classes_[scores.argmax(axis=1)])
+    np.testing.assert_array_equal(labels, estimator.classes_[proba.argmax(axis=1)])
+    np.testing.assert_array_equal(proba, estimator.model_.predict_proba(X_test.T).T)
+
+
+def test_string_labels_of_three_classes_train_the_softmax_network_arraynet_trains():
+    """classes_ sorted as scikit-learn sorts them, learnt as 0, 1, 2: bit for bit NeuralNetwork([4, 8, 3])
+    on the class indices; the logistic estimator is NeuralNetwork([4, 3]) (multinomial)."""
+    X, labels = iris_rows()
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), random_state=2, max_iter=300).fit(X, labels)
+    assert list(estimator.classes_) == ["setosa", "versicolor", "virginica"]
+    indices = np.searchsorted(estimator.classes_, labels)[None, :].astype(float)
+    model = arraynet.NeuralNetwork([4, 8, 3], seed=2)
+    history = model.fit(X.T, indices, learning_rate=0.1, num_iterations=300)
+    assert estimator.history_.costs == history.costs
+    np.testing.assert_array_equal(estimator.predict(X), estimator.classes_[model.predict(X.T)[0].astype(int)])
+    assert estimator.score(X, labels) > 0.95
+
+    logistic = LogisticRegressionClassifier(max_iter=300).fit(X, labels)
+    reference = arraynet.NeuralNetwork([4, 3], init="zeros")
+    assert logistic.history_.costs == reference.fit(X.T, indices, learning_rate=0.1, num_iterations=300).costs
+    assert logistic.score(X, labels) > 0.9
+    assert logistic.predict_proba(X).shape == (150, 3)
+
+
+def test_two_classes_keep_one_sigmoid_unit_and_two_probability_columns():
+    estimator = LogisticRegressionClassifier(max_iter=20).fit(X_ROWS, Y_LABELS)
+    assert isinstance(estimator.model_, arraynet.LogisticRegression)
+    network = NeuralNetworkClassifier(max_iter=5).fit(X_ROWS, np.where(Y_LABELS == 1, "b", "a"))
+    assert network.model_.layer_dims[-1] == 1 and network.model_.classes == 2
+    assert estimator.predict_proba(X_ROWS).shape == (400, 2) and estimator.decision_function(X_ROWS).shape == (400,)
+
+
+def test_partial_fit_with_classes_trains_three_classes_from_batches_of_one():
+    X, labels = iris_rows()
+    fitted = network_estimator(learning_rate_init=0.05, max_iter=2, solver="adam", batch_size=16).fit(X, labels)
+    partial = network_estimator(learning_rate_init=0.05, solver="adam", batch_size=16)
+    partial.partial_fit(X, labels, classes=np.unique(labels)).partial_fit(X, labels)
+    assert partial.history_.costs == fitted.history_.costs[1:]
+    np.testing.assert_array_equal(partial.predict_proba(X), fitted.predict_proba(X))
+    online = network_estimator(learning_rate_init=0.05, solver="adam", batch_size=16)
+    for _ in range(20):
+        for name in ("virginica", "setosa", "versicolor"):  # each batch one class
+            online.partial_fit(X[labels == name], labels[labels == name], classes=["virginica", "setosa", "versicolor"])
+    assert list(online.classes_) == ["setosa", "versicolor", "virginica"] and online.predict_proba(X).shape == (150, 3)
+    with pytest.raises(ValueError, match=r"^classes must be the classes_ of the first call to partial_fit .*; got \['setosa', 'versicolor'\]$"):
+        online.partial_fit(X, labels, classes=["setosa", "versicolor"])
+
+
+# -- early stopping -------------------------------------------------------------------------------
+def test_early_stopping_holds_out_a_stratified_fraction_stops_and_restores_the_best_epoch():
+    """MLPClassifier's early_stopping: validation_fraction held out (stratified, drawn from
+    random_state), stopped after n_iter_no_change epochs without a validation accuracy better by tol,
+    the best epoch's parameters restored: bit for bit arraynet's EarlyStopping on that split."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    X_train, X_test, y_train, y_test = digits_split()
+    parameters = {"hidden_layer_sizes": (32,), "solver": "adam", "batch_size": 32, "learning_rate_init": 0.003, "random_state": 0}
+    estimator = NeuralNetworkClassifier(**parameters, max_iter=500, early_stopping=True, validation_fraction=0.2,
+                                        n_iter_no_change=5, tol=0.0).fit(X_train, y_train)
+    assert estimator.n_iter_ < 500 and estimator.history_.stopped_early
+    assert len(estimator.validation_scores_) == estimator.n_iter_  # after each epoch
+    assert estimator.best_validation_score_ == max(estimator.validation_scores_)
+    assert estimator.score(X_test, y_test) > 0.9
+
+    train, val = next(StratifiedShuffleSplit(1, test_size=0.2, random_state=0).split(X_train, y_train))
+    train, val = np.sort(train), np.sort(val)
+    assert np.abs(np.bincount(y_train[val]) - np.bincount(y_train) * 0.2).max() <= 1  # each class in its proportion
+    model = arraynet.NeuralNetwork([64, 32, 10], seed=0)
+    early = arraynet.EarlyStopping(monitor="val_accuracy", patience=5, min_delta=0.0)
+    history = model.fit(X_train[train].T, y_train[train][None, :].astype(float), 0.003, optimizer=arraynet.Adam(), batch_size=32,
+                        epochs=500, validation_data=(X_train[val].T, y_train[val][None, :].astype(float)), early_stopping=early)
+    assert estimator.history_.costs == history.costs and estimator.validation_scores_ == history.val_accuracies
+    for key, value in model.get_parameters().items():  # restored: the best epoch's
+        np.testing.assert_array_equal(estimator.model_.get_parameters()[key], value)
+    assert estimator.score(X_train[val], y_train[val]) == early.best == estimator.best_validation_score_
+    assert early.best_at == early.stopped_at - 5 and early.stopped_at == estimator.n_iter_ - 1  # epochs counted from 0
+
+
+def test_without_early_stopping_tol_and_n_iter_no_change_change_nothing():
+    first = network_estimator(max_iter=30).fit(X_ROWS, Y_LABELS)
+    second = network_estimator(max_iter=30, tol=10.0, n_iter_no_change=1).fit(X_ROWS, Y_LABELS)
+    assert first.history_.costs == second.history_.costs and second.n_iter_ == 30
+
+
+# -- issue 21: unscaled features, float32 overflow -------------------------------------------------
+def test_unscaled_features_warn_once_naming_the_fix_and_scaled_ones_do_not():
+    """Raw breast cancer data (a feature's mean 881, std 569) trains to the majority rate: a
+    UserWarning says so; standardized data, or standardize=True, trains without one."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.warns(UserWarning) as warned:
+        raw = NeuralNetworkClassifier(random_state=0).fit(X, y)
+    messages = [str(w.message) for w in warned if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1 and "far from unit scale" in messages[0]
+    assert "standardize=True" in messages[0] and "StandardScaler" in messages[0]
+    assert {w.filename for w in warned} == {__file__}
+    assert raw.score(X, y) < 0.65
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = make_pipeline(StandardScaler(), NeuralNetworkClassifier(random_state=0)).fit(X, y)
+        standardized = NeuralNetworkClassifier(random_state=0, standardize=True).fit(X, y)
+        LogisticRegressionClassifier(max_iter=10).fit(X_ROWS, Y_LABELS)
+    assert scaled.score(X, y) > 0.95 and standardized.score(X, y) > 0.95
+
+
+def test_a_float64_value_that_overflows_float32_is_named_with_what_to_do():
+    estimator = LogisticRegressionClassifier(max_iter=5).fit(X_ROWS.astype(np.float32), Y_LABELS)
+    X = X_ROWS.copy()
+    X[3, 1] = 1e39  # finite in float64, Inf in float32
+    message = (r"^LogisticRegressionClassifier.predict\(\): X holds 1e39, which overflows float32, the dtype the estimator "
+               r"was trained in \(float32's range is \+-3.4e38\); scale the features \(e.g. StandardScaler in a Pipeline\) "
+               r"or train in float64 \(fit on float64 X\)$")
+    with pytest.raises(ValueError, match=message):
+        estimator.predict(X)
+    with pytest.raises(ValueError, match=r"partial_fit\(\): X holds 1e39, which overflows float32"):
+        estimator.partial_fit(X, Y_LABELS)
+    assert estimator.predict(X_ROWS).shape == (400,)  # float64 within range: cast as before
+
+
+def test_with_array_api_dispatch_three_classes_stay_in_their_namespace(xp, to_xp, monkeypatch):
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    X_np, labels = iris_rows()
+    y_np = np.searchsorted(np.unique(labels), labels)
+    make = lambda: NeuralNetworkClassifier(hidden_layer_sizes=(8,), random_state=2, max_iter=50, early_stopping=True, n_iter_no_change=3)
+    reference = make().fit(X_np, y_np)
+    X, y = to_xp(X_np), to_xp(y_np)
+    with config_context(array_api_dispatch=True):
+        estimator = make().fit(X, y)
+        proba, scores, predicted = estimator.predict_proba(X), estimator.decision_function(X), estimator.predict(X)
+    assert_same_place(proba, X)
+    assert_same_place(predicted, y)
+    assert tuple(proba.shape) == tuple(scores.shape) == (150, 3)
+    assert estimator.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(to_numpy(proba), reference.predict_proba(X_np), rtol=1e-10)
+    np.testing.assert_array_equal(to_numpy(predicted), reference.predict(X_np))

@@ -48,10 +48,16 @@ def plot_format(path: str | os.PathLike[str]) -> str:
 
 
 def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
+    """``figure`` written to ``path``; an OSError (a full disk) names ``path``."""
     path = Path(path)
     suffix = plot_format(path)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format=suffix, dpi=100)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format=suffix, dpi=100)
+    except OSError as exc:
+        if exc.errno is None or str(path) in str(exc):
+            raise
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 
@@ -108,10 +114,13 @@ def plot_decision_boundary(
     resolution: int = 200,
     title: str | None = None,
     feature_names: Sequence[str] = ("x1", "x2"),
+    class_names: Sequence[str] | None = None,
 ) -> Path:
     """The examples ``X`` (shape ``(2, m)``) coloured by their labels ``Y`` over the regions the
-    fitted ``model`` predicts 0 and 1 on a ``resolution`` x ``resolution`` grid around them, with
-    a legend of the two classes; the axes are named ``feature_names`` (a CSV's column names).
+    fitted ``model`` predicts 0 and 1 (or each class of a softmax network, ``Y`` its class indices)
+    on a ``resolution`` x ``resolution`` grid around them, with a legend of the classes, named
+    ``class_names`` when given ("label 0", "label 1", ... otherwise); the axes are named
+    ``feature_names`` (a CSV's column names).
 
     The grid is evaluated in one ``predict`` call in the model's own library, device and dtype;
     ``X`` and ``Y`` may be arrays of any library. Returns the path written."""
@@ -131,14 +140,19 @@ def plot_decision_boundary(
     grid = as_input_of(model, np.stack([x1.ravel(), x2.ravel()]))
     predictions = to_numpy(model.predict(grid)).reshape(x1.shape)
 
+    C = max(2, int(getattr(model, "classes", 2)), int(Y_host.max(initial=1)) + 1)
+    if class_names is not None and len(class_names) != C:
+        raise ValueError(f"class_names must name the {C} classes; got {len(class_names)} names")
     figure, (axes,) = _figure()
-    colors = {0: "#d7301f", 1: "#2b8cbe"}
-    axes.contourf(x1, x2, predictions, levels=[-0.5, 0.5, 1.5], colors=[colors[0], colors[1]], alpha=0.25)
-    for label, color in colors.items():
+    palette = ["#d7301f", "#2b8cbe", "#31a354", "#756bb1", "#fe9929", "#636363", "#e7298a", "#66a61e", "#a6761d", "#1b9e77"]
+    colors = [palette[k % len(palette)] for k in range(C)]
+    axes.contourf(x1, x2, predictions, levels=[k - 0.5 for k in range(C + 1)], colors=colors, alpha=0.25)
+    for label, color in enumerate(colors):
         chosen = Y_host[0] == label
+        name = f"label {label}" if class_names is None else str(class_names[label])
         axes.scatter(
             X_host[0, chosen], X_host[1, chosen], color=color, s=12, edgecolors="k", linewidths=0.3,
-            label=f"label {label} ({int(chosen.sum())} examples)",
+            label=f"{name} ({int(chosen.sum())} examples)",
         )
     axes.set_xlabel(feature_names[0])
     axes.set_ylabel(feature_names[1])

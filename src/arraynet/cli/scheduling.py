@@ -4,7 +4,8 @@ the data read chunk by chunk, on this process's threads, a cluster started here,
 - ``--dask`` (or ``--dask threads``): Dask's threaded scheduler in this process;
 - ``--dask local:N``: a ``distributed.LocalCluster`` of N worker processes (one thread each) on
   this machine, started for the command and closed after it, without the nanny's
-  ``MALLOC_TRIM_THRESHOLD_`` (measured slower);
+  ``MALLOC_TRIM_THRESHOLD_`` (measured slower), its workers' logs below CRITICAL silenced (a
+  failing task is the command's own error line, not also distributed's "Compute Failed");
 - ``--dask tcp://HOST:PORT``: the scheduler of a running cluster (``dask scheduler`` and
   ``dask worker``, or Dask-CUDA's ``dask cuda worker``), whose workers must reach the data file.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -130,7 +132,15 @@ def dask_scheduler(spec: str | None) -> Iterator[str | None]:
             os.environ.pop(_TRIM, None)  # where an earlier cluster of this process left it
             with dask.config.set({f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}):
                 cluster: Any = stack.enter_context(
-                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",
+                        # a task that raises (a chunk's bad labels) is the command's one error line, not
+                        # also distributed.worker's "Compute Failed" report from each worker process
+                        silence_logs=logging.CRITICAL,
+                    )
                 )
             client = stack.enter_context(Client(cluster))
             description = f"Dask cluster of {workers} local worker process{'es' if workers > 1 else ''}"

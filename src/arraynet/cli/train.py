@@ -11,7 +11,6 @@ import itertools
 import math
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,19 @@ from ..backends import (
     compute_namespace,
     enable_jax_float64,
     is_dask_array,
+    limit_threads,
 )
 from ..io.loaders import DATA_SUFFIXES, csv_column_names, load_data
 from ..kernel.activations import ACTIVATIONS
 from ..kernel.initialization import INITS
 from ..kernel.optimizers import OPTIMIZERS, Adam, Decay, Momentum, Optimizer, RMSprop
-from ..models import LogisticRegression, Model, NeuralNetwork
+from ..models import EarlyStopping, LogisticRegression, Model, NeuralNetwork
 from ..models.history import History
 from ..models.training import counts_epochs
 from .scheduling import add_dask_arguments, check_dask_arguments, chunks_of, dask_scheduler, scheduler_of
+
+# the activations of hidden layers: softmax is an output layer's only (a network picks it for data of more than two classes)
+HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
 
 DATA_HELP = f"a data file ({', '.join(DATA_SUFFIXES)}); see docs/guides/data.md"
 
@@ -58,6 +61,17 @@ def fraction(text: str) -> float:
         value = math.nan
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), e.g. 0.9; got {text!r}")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    """A number in (0, 1) (a fraction of the examples)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), e.g. 0.2; got {text!r}")
     return value
 
 
@@ -181,16 +195,44 @@ def check_data_arguments(parser: argparse.ArgumentParser, args: argparse.Namespa
 def read_data(path: Path, args: argparse.Namespace, split: str | None = None, labels: bool = True) -> tuple[Any, Any]:
     """``(X, Y)`` of the data file at ``path`` on the host, read as the options say (``Y`` None
     without ``labels``): NumPy arrays, or Dask arrays when the command runs on Dask."""
+    X, Y, _ = read_labelled(path, args, split, labels)
+    return X, Y
+
+
+def read_labelled(
+    path: Path, args: argparse.Namespace, split: str | None = None, labels: bool = True
+) -> tuple[Any, Any, list[str] | None]:
+    """``read_data``'s ``(X, Y)`` and the names of the classes, in the order of their indices in
+    ``Y`` (None for labels 0 and 1)."""
     label_column = -1 if args.label_column is None else args.label_column
-    X, Y = load_data(
+    X, Y, classes = load_data(
         path, label_column=label_column, split=split or args.split, labels=labels,
-        delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key, chunks=chunks_of(args),
+        delimiter=args.delimiter, x_key=args.x_key, y_key=args.y_key, chunks=chunks_of(args), return_classes=True,
     )
     if is_dask_array(X) and path.suffix.lower() in (".npz", ".csv"):  # read whole: held where the tasks run, once
         import dask
 
         X, Y = dask.persist(X, Y)
-    return X, Y
+    return X, Y, classes
+
+
+def align_labels(Y: Any, classes: list[str] | None, known: list[str] | None, path: Path) -> Any:
+    """Labels ``Y`` of a file whose classes are ``classes`` (None: labels 0 and 1) as the indices of
+    the classes ``known`` to a model (or its training data): the same names, the same numbers. A
+    class the model does not know is a ValueError naming the file."""
+    if known is None and classes is None:
+        return Y
+    names = ["0", "1"] if classes is None else classes
+    model_names = ["0", "1"] if known is None else known
+    unknown = [name for name in names if name not in model_names]
+    if unknown:
+        raise ValueError(
+            f"the labels of {path} hold the class {unknown[0]!r}, which the model does not know; its classes are "
+            f"{', '.join(model_names)}"
+        )
+    mapping = np.array([model_names.index(name) for name in names], dtype=np.float64)
+    Y_host = np.asarray(Y)
+    return mapping[Y_host.astype(np.int64)] if classes is not None or mapping.tolist() != [0.0, 1.0] else Y
 
 
 def add_placement_arguments(parser: argparse._ActionsContainer) -> None:
@@ -212,10 +254,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="the hidden layer sizes n_1,...,n_{L-1}: layer_dims = [n_x, SIZES..., 1]; default: 4",
     )
     activations = model.add_mutually_exclusive_group()
-    activations.add_argument("--activation", choices=tuple(ACTIVATIONS), help="of the hidden layers; default: relu")
+    activations.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, help="of the hidden layers; default: relu")
     activations.add_argument(
         "--activations", type=name_list, metavar="NAMES",
-        help="one activation per layer instead, e.g. tanh,tanh,sigmoid",
+        help="one activation per layer instead, e.g. tanh,tanh,sigmoid (softmax: the output of data of more than two classes)",
     )
     model.add_argument("--init", choices=tuple(INITS), help="default: he for a network, zeros for logistic regression")
     model.add_argument("--seed", type=count(0), default=1, help="of the initial weights; default: %(default)s")
@@ -363,8 +405,16 @@ def check_training_arguments(
                 f"argument --activations: {len(args.activations)} names for the {L} layers "
                 f"(--hidden {','.join(map(str, args.hidden or [4]))} and the output); give one per layer"
             )
-        if args.activations[-1] != "sigmoid":
-            parser.error("argument --activations: the output layer's must be sigmoid (the cost needs probabilities)")
+        hidden = [name for name in args.activations[:-1] if name == "softmax"]
+        if hidden:
+            parser.error(
+                f"argument --activations: softmax is an output activation only; use one of {', '.join(HIDDEN_ACTIVATIONS)} for hidden layers"
+            )
+        if args.activations[-1] not in ("sigmoid", "softmax"):
+            parser.error(
+                "argument --activations: the output layer's must be sigmoid (labels 0 and 1) or softmax (more classes): "
+                "the cost needs probabilities"
+            )
 
 
 def check_optimizer_arguments(
@@ -399,11 +449,21 @@ def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -
     return tuple(asarray(array, args.backend, args.device, args.dtype) for array in read_data(path, args, split))
 
 
-def build_model(args: argparse.Namespace, n_x: int) -> Model:
-    """The model the options describe (``check_training_arguments``), for ``n_x`` features."""
+def build_model(args: argparse.Namespace, n_x: int, classes: int = 2) -> Model:
+    """The model the options describe (``check_training_arguments``), for ``n_x`` features and
+    data of ``classes`` classes: a sigmoid output for two, a softmax output of ``classes`` units
+    for more (multi-class logistic regression: ``NeuralNetwork([n_x, C])``)."""
+    units = 1 if classes <= 2 else classes
+    output = args.activations[-1] if getattr(args, "activations", None) else None
+    if output == "softmax" and units == 1:
+        raise ValueError("--activations ends in softmax, the output of more than two classes; the labels of the data are 0 and 1: end it in sigmoid")
+    if output == "sigmoid" and units > 1:
+        raise ValueError(f"--activations ends in sigmoid; the data has {classes} classes: end it in softmax")
     if args.model == "logistic":
+        if units > 1:
+            return NeuralNetwork([n_x, units], init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
         return LogisticRegression(init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
-    layer_dims = [n_x, *(args.hidden or [4]), 1]  # int_list is never empty: `or` skips only None
+    layer_dims = [n_x, *(args.hidden or [4]), units]  # int_list is never empty: `or` skips only None
     return NeuralNetwork(
         layer_dims,
         hidden_activation=args.activation or "relu",
@@ -423,10 +483,13 @@ def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, report: bool = T
     printed as it is reached, by iteration or, in mini-batch training, by epoch."""
     reached = [0]
     unit = unit_of(args)
+    bar = progress_on_terminal(args)
+    patience = getattr(args, "patience", None)
+    early_stopping = None if patience is None else EarlyStopping(monitor="val_cost", patience=patience, restore_best=True)
 
     def print_cost(iteration: int, cost: float, model: Model) -> None:
         reached[0] = iteration
-        if report and not args.quiet:
+        if report and not args.quiet and not bar:  # a terminal has the bar: a line each would scroll it away
             write_line(f"cost after {unit} {iteration}: {cost:.6f}")
 
     try:
@@ -442,11 +505,21 @@ def fit(model: Model, X: Any, Y: Any, args: argparse.Namespace, report: bool = T
                 shuffle=not args.no_shuffle,
                 decay=decay_of(args),
                 l2=args.l2,
-                progress=False if args.quiet else None,
+                validation_split=getattr(args, "validation_split", None),
+                early_stopping=early_stopping,
+                progress=bar,
                 callback=print_cost,
             )
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted at {unit} {reached[0]} (the last recorded)") from None
+
+
+def progress_on_terminal(args: argparse.Namespace) -> bool:
+    """Whether the training shows tqdm's bar (standard error a terminal, tqdm installed, not
+    --quiet) rather than a line per recorded cost (a pipe, a log), as Keras's verbose 1 and 2."""
+    if args.quiet or importlib.util.find_spec("tqdm") is None:
+        return False
+    return bool(hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
 
 
 def write_line(text: str) -> None:
@@ -465,25 +538,9 @@ def write_line(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-@contextlib.contextmanager
-def thread_limit(threads: int | None) -> Iterator[None]:
-    """At most ``threads`` threads in the BLAS and OpenMP pools (threadpoolctl) and PyTorch's, for
-    the block; the libraries' own when None."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    torch = sys.modules.get("torch")
-    before = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=threads):
-        if torch is not None:
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(before)
+def thread_limit(threads: int | None) -> contextlib.AbstractContextManager[None]:
+    """``--threads``: ``arraynet.limit_threads`` for the block; the libraries' own when None."""
+    return contextlib.nullcontext() if threads is None else limit_threads(threads)
 
 
 def training_bytes(layer_dims: list[int], m: int, itemsize: int) -> int:
@@ -542,13 +599,28 @@ def _size(count: int) -> str:
 
 
 def check_outputs(inputs: list[Path | None], **outputs: Path | None) -> None:
-    """No output file may be one of the inputs: writing it would destroy the data."""
+    """No output file may be one of the inputs, nor inside an input that is a folder (a Zarr
+    store): writing it would destroy the data."""
     for option, output in outputs.items():
         if output is None:
             continue
         for given in inputs:
             if given is not None and _same_file(output, given):
                 raise ValueError(f"--{option} {output} is one of the input files: writing it would destroy them; name another file")
+            if given is not None and given.is_dir() and _inside(output, given):
+                raise ValueError(
+                    f"--{option} {output} is inside the input {given}: writing it would change or destroy that data; "
+                    "name a file outside it"
+                )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies in it (links followed)."""
+    try:
+        resolved, root = path.resolve(), folder.resolve()
+    except OSError:
+        return False
+    return resolved == root or root in resolved.parents
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -649,16 +721,19 @@ def check_plot_directory(directory: Path) -> None:
 
 def write_plots(
     directory: Path, model: Model, history: History, X: Any, Y: Any, learning_rate: float, title: str,
-    feature_names: tuple[str, str] = ("x1", "x2"),
+    feature_names: tuple[str, str] = ("x1", "x2"), classes: list[str] | None = None,
 ) -> list[Path]:
     """The cost curve, and the decision boundary when the data has 2 features, into ``directory``
-    (made by ``check_plot_directory``), titled with the model and the data (``title``)."""
+    (made by ``check_plot_directory``), titled with the model and the data (``title``); the
+    classes named ``classes`` (None: labels 0 and 1)."""
     from ..plots import plot_cost, plot_decision_boundary
 
     paths = [plot_cost(history, directory / "cost.png", learning_rate=learning_rate, title=title)]
     if X.shape[0] == 2 and not is_dask_array(X):  # a scatter of every example: not of data past memory
         paths.append(
-            plot_decision_boundary(model, X, Y, directory / "decision_boundary.png", title=title, feature_names=feature_names)
+            plot_decision_boundary(
+                model, X, Y, directory / "decision_boundary.png", title=title, feature_names=feature_names, class_names=classes,
+            )
         )
     return paths
 
@@ -694,7 +769,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--output {args.output} is a folder: name the model file, e.g. {args.output / 'model.npz'}")
     if not args.output.parent.is_dir():
         raise ValueError(f"--output: the folder {args.output.parent} does not exist")
-    check_outputs([args.data, args.test], output=args.output)
+    check_outputs([args.data, args.test], output=args.output, plot=args.plot)
     if args.plot is not None:
         check_plot_directory(args.plot)
         if args.output.resolve().parent == args.plot.resolve() and args.output.name in PLOT_NAMES:
@@ -706,32 +781,61 @@ def run(args: argparse.Namespace) -> int:
 
 def train_and_save(args: argparse.Namespace, say: Any, where: str | None) -> int:
     """The training of ``run``, its outputs checked (on the Dask scheduler ``where``, if any)."""
-    X_host, Y_host = read_data(args.data, args)
+    X_host, Y_host, classes = read_labelled(args.data, args)
     X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
-    test = None if args.test is None else load_split(args.test, args, split="test")
+    test = None
+    if args.test is not None:
+        X_test, Y_test, test_classes = read_labelled(args.test, args, split="test")
+        Y_test = align_labels(Y_test, test_classes, classes, args.test)
+        test = tuple(asarray(array, args.backend, args.device, args.dtype) for array in (X_test, Y_test))
     check_test_features(args, X, test)
-    model = build_model(args, X.shape[0])
+    model = build_model(args, X.shape[0], len(classes) if classes is not None else 2)
+    if classes is not None:
+        model.class_names = classes  # type: ignore[attr-defined]  # saved with it: predict and evaluate name them
     check_memory(model, X)
     training = describe_training(args)
     say(
         f"arraynet {__version__}: {describe(model)} on {args.data} (m = {X.shape[1]}), "
         f"{backend_header(X, args, where)}, {args.dtype}" + (f"; {training}" if training else "")
     )
+    if classes is not None:
+        say(f"{len(classes)} classes: {', '.join(classes[:20])}{', ...' if len(classes) > 20 else ''}")
     if not args.standardize and not is_dask_array(X_host):  # a pass of its own over data past memory: not for a warning
         warn_of_feature_scales(args, X_host)
     history = fit(model, X, Y, args)
+    if args.patience is not None and history.stopped_early:
+        say(f"stopped early: the validation cost had not improved for {args.patience} recorded points; kept the best")
+    if args.validation_split is not None and history.val_costs:
+        kept = int(np.argmin(history.val_costs)) if history.stopped_early and args.patience is not None else -1
+        say(f"validation cost: {history.val_costs[kept]:.6f}, validation accuracy: {100 * history.val_accuracies[kept]:.2f}%")
     learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
     warn_of_rising_cost(args, history, learning_rate)
     say(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
     if test is not None:
         say(f"test accuracy: {100 * model.accuracy(*test):.2f}% (m = {test[0].shape[1]})")
-    path = model.save(args.output)  # before the plots: a plot that fails keeps it
+    try:
+        path = model.save(args.output)  # before the plots: a plot that fails keeps it
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write the model to {args.output}: {exc.strerror or exc}") from exc
     say(f"saved the model to {path}")
     if args.plot is not None:
         title = f"{describe(model)} on {args.data.name}"
-        for path in write_plots(args.plot, model, history, X, Y, learning_rate, title, feature_names(args.data, args)):
-            say(f"wrote {path}")
+        if X.shape[0] != 2:
+            say(f"no decision_boundary.png: the data has {X.shape[0]} features, and a decision boundary is drawn for 2")
+        elif is_dask_array(X):
+            say("no decision_boundary.png: the data is read in chunks (Dask), and the plot draws every example")
+        try:
+            plots = write_plots(args.plot, model, history, X, Y, learning_rate, title, feature_names(args.data, args), classes)
+        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise PlotError(f"the model was saved to {path}, but writing the plots into {args.plot} failed: {detail}") from exc
+        for plot in plots:
+            say(f"wrote {plot}")
     return 0
+
+
+class PlotError(OSError):
+    """A plot that could not be written after the model was saved (an error of its own line)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -744,12 +848,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("model.npz"), help="the model file to write; default: %(default)s")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write cost.png (and decision_boundary.png for 2 features) into DIR")
     add_training_arguments(parser)
+    validation = parser.add_argument_group("validation")
+    validation.add_argument(
+        "--validation-split", type=open_fraction, metavar="F",
+        help="hold out the last fraction F of DATA's examples (taken before any shuffling) as validation data, not trained on, "
+        "and print their cost and accuracy; default: none",
+    )
+    validation.add_argument(
+        "--patience", type=count(0), metavar="N",
+        help="with --validation-split: stop when the validation cost has not improved for N recorded points in a row, "
+        "keeping the best recorded point's parameters (early stopping); default: train to the end",
+    )
     add_dask_arguments(parser)
 
     def checked(args: argparse.Namespace) -> int:
         check_data_arguments(parser, args, args.data, args.test)
         check_training_arguments(parser, args)
         check_dask_arguments(parser, args)
+        if args.patience is not None and args.validation_split is None:
+            parser.error("argument --patience: early stopping watches the validation cost; give --validation-split F")
         return run(args)
 
     parser.set_defaults(run=checked)

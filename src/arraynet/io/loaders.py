@@ -1,4 +1,4 @@
-"""Loading a user's data from files into the seed's layout [seed 2.1]: ``X`` of shape ``(n_x, m)``,
+"""Loading a user's data from files into arraynet's layout [C1 2.1]: ``X`` of shape ``(n_x, m)``,
 one example per column, and labels ``Y`` of shape ``(1, m)`` in {0, 1}, as NumPy float64 arrays
 (move them with ``arraynet.asarray``).
 
@@ -37,7 +37,7 @@ import numpy as np
 from ..backends import asarray, backend_name, namespace_of
 from ..models import Model
 
-__all__ = ["DATA_SUFFIXES", "as_input_of", "csv_column_names", "load_csv", "load_data", "load_h5", "load_npz"]
+__all__ = ["DATA_SUFFIXES", "as_input_of", "class_labels", "csv_column_names", "load_csv", "load_data", "load_h5", "load_npz"]
 
 DATA_SUFFIXES = (".npz", ".csv", ".h5", ".hdf5", ".zarr")
 
@@ -131,6 +131,44 @@ def binary_labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
     return Y
 
 
+MAX_CLASSES = 1000  # more distinct labels than this are not classes (a regression target, an id)
+
+
+def class_labels(Y: np.ndarray, m: int, what: str) -> tuple[np.ndarray, list[str] | None]:
+    """Class labels ``Y`` (named ``what``) of shape ``(m,)`` or ``(1, m)`` as float64 class indices of
+    shape ``(1, m)`` and the class names, or None for labels that are all 0 and 1 (kept as they are,
+    as ``binary_labels`` gives them). Other labels, integers or text (a CSV's "setosa", an .npz's
+    strings), are the classes: sorted (as scikit-learn sorts them) and numbered 0 to C - 1, their
+    names the labels as text. Labels that are numbers must be whole numbers; a ValueError names
+    ``what`` otherwise."""
+    check_label_shape(Y.shape, m, what)
+    Y = np.asarray(Y).reshape(m)
+    if Y.dtype.kind in "USO":  # text: each distinct label a class
+        text = np.array([str(label).strip() for label in Y.tolist()]) if m else np.array([], dtype=str)
+        if any(not label for label in text.tolist()):
+            raise ValueError(f"{what} holds an empty label (missing values are not supported)")
+        names, indices = np.unique(text, return_inverse=True)
+        classes = [str(name) for name in names.tolist()]
+    else:
+        numbers = _numeric(Y, what)
+        if np.all((numbers == 0) | (numbers == 1)):
+            return numbers.reshape(1, m), None
+        fractional = np.unique(numbers[numbers != np.round(numbers)])
+        if fractional.size:
+            shown = ", ".join(f"{value:.15g}" for value in fractional[:5]) + (", ..." if fractional.size > 5 else "")
+            raise ValueError(
+                f"{what} must be class labels: 0 and 1, whole numbers (0 to K) or names; got also {shown}"
+            )
+        values, indices = np.unique(numbers, return_inverse=True)
+        classes = [f"{value:.15g}" for value in values.tolist()]
+    if len(classes) > MAX_CLASSES:
+        raise ValueError(
+            f"{what} holds {len(classes)} distinct labels, more than the {MAX_CLASSES} classes arraynet takes: "
+            "are they class labels (not a regression target or an id)?"
+        )
+    return np.asarray(indices, dtype=np.float64).reshape(1, m), classes
+
+
 def _features(X: np.ndarray, what: str) -> np.ndarray:
     X = _numeric(X, what)
     if X.ndim != 2 or X.shape[1] == 0:
@@ -140,9 +178,13 @@ def _features(X: np.ndarray, what: str) -> np.ndarray:
     return X
 
 
-def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None = "Y") -> tuple[np.ndarray, np.ndarray | None]:
+def load_npz(
+    path: str | os.PathLike[str], x_key: str = "X", y_key: str | None = "Y", *, return_classes: bool = False
+) -> Any:
     """``X`` (shape ``(n_x, m)``) and ``Y`` (shape ``(1, m)`` or ``(m,)``) from a NumPy ``.npz``
-    archive, read with ``allow_pickle=False``; ``Y`` is None when ``y_key`` is None."""
+    archive, read with ``allow_pickle=False``; ``Y`` is None when ``y_key`` is None. Labels other
+    than 0 and 1 (integers, strings) are class indices 0 to C - 1 (``class_labels``); with
+    ``return_classes`` the class names (None for 0/1 labels) come third: ``(X, Y, classes)``."""
     path = _existing_file(path)
     if not zipfile.is_zipfile(path):
         raise ValueError(f"data file {path} is not a .npz archive (a zip of named NumPy arrays)")
@@ -166,13 +208,14 @@ def load_npz(path: str | os.PathLike[str], x_key: str = "X", y_key: str | None =
         raise ValueError(f"data file {path} is not a readable .npz archive: {exc}") from exc
     X = _features(arrays[0], f"{x_key!r} in {path}")
     if y_key is None:
-        return X, None
+        return (X, None, None) if return_classes else (X, None)
     if arrays[1].size == X.shape[0] != X.shape[1]:
         raise ValueError(
             f"{x_key!r} in {path} has shape {X.shape}, one example per row, but arraynet's layout is "
             f"(n_x, m), one example per column: store its transpose"
         )
-    return X, binary_labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
+    Y, classes = class_labels(arrays[1], X.shape[1], f"{y_key!r} in {path}")
+    return (X, Y, classes) if return_classes else (X, Y)
 
 
 def _npz_declared(path: Path, keys: list[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -200,16 +243,37 @@ def _floats(row: list[str]) -> tuple[list[float], list[int]]:
     return values, bad
 
 
+def _float_or(text: str, default: float) -> float:
+    """``text`` as a number, or ``default`` when it is none."""
+    try:
+        return float(text)
+    except ValueError:
+        return default
+
+
+def _numbers_header(row: list[str]) -> bool:
+    """A first line of the column numbers ``0,1,...,n-1`` (n >= 3): the header pandas writes for
+    unnamed columns (``DataFrame.to_csv()`` of a NumPy array), not an example."""
+    return len(row) >= 3 and [cell.strip() for cell in row] == [str(i) for i in range(len(row))]
+
+
+def _pandas_index_header(row: list[str]) -> bool:
+    """A first line ``,0,1,...``: pandas' header with the index column (``to_csv`` without ``index=False``)."""
+    return len(row) >= 3 and not row[0].strip() and [cell.strip() for cell in row[1:]] == [str(i) for i in range(len(row) - 1)]
+
+
 def csv_column_names(path: str | os.PathLike[str], delimiter: str = ",") -> list[str] | None:
     """The column names of a CSV file's header line (read as ``load_csv`` reads it: the first line
-    that is not blank or a ``#`` comment, when one of its cells is text), or None without one."""
+    that is not blank or a ``#`` comment, when one of its cells is text or it is pandas' ``0,1,...``),
+    or None without one."""
     path = _existing_file(path)
     with open(path, newline="", encoding="utf-8-sig") as file:
         for row in csv.reader(file, delimiter=delimiter):
             if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                 continue
             _, bad = _floats(row)
-            return [cell.strip() for cell in row] if any(row[i].strip() for i in bad) else None
+            header = any(row[i].strip() for i in bad) or _numbers_header(row)
+            return [cell.strip() for cell in row] if header else None
     return None
 
 
@@ -221,13 +285,18 @@ def _not_a_number(path: Path, line: int, row: list[str], index: int, names: list
     return f"data file {path}, line {line}, column {index + 1}{name}: {problem}"
 
 
-def _delimiter_hint(row: list[str], delimiter: str) -> str:
-    """When a whole line was read as one cell holding another separator: which one to pass."""
+def _other_delimiter(row: list[str], delimiter: str) -> str | None:
+    """When a whole line was read as one cell holding another separator: that separator."""
     if len(row) == 1:
-        for other in (";", "\t", "|", " "):
-            if other != delimiter and other in row[0].strip():
-                return f" (is the file separated by {other!r}? pass delimiter={other!r}, or --delimiter on the command line)"
-    return ""
+        cell = row[0].strip()
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and other in cell:
+                return other
+        if delimiter != " " and len(cell.split()) > 1:
+            _, bad = _floats(cell.split())
+            if not bad:
+                return " "
+    return None
 
 
 def _label_index(label_column: int | str, names: list[str] | None, columns: int) -> int | None:
@@ -237,16 +306,6 @@ def _label_index(label_column: int | str, names: list[str] | None, columns: int)
     if isinstance(label_column, (int, np.integer)) and not isinstance(label_column, bool) and -columns <= label_column < columns:
         return int(label_column) % columns
     return None
-
-
-def _not_a_label(path: Path, line: int, row: list[str], index: int, names: list[str] | None) -> str:
-    """What to say of a label that is text ("yes", "spam"): labels are the numbers 0 and 1."""
-    name = f" ({names[index]!r})" if names is not None and index < len(names) else ""
-    cell = row[index].strip()
-    return (
-        f"data file {path}, line {line}, column {index + 1}{name}: the label {cell!r} is not a number; labels "
-        f"must be 0 or 1: encode the two classes as numbers first (e.g. {cell!r} -> 1, the other -> 0)"
-    )
 
 
 def _column_index(label_column: int | str, names: list[str] | None, columns: int, path: Path) -> int:
@@ -264,52 +323,122 @@ def _column_index(label_column: int | str, names: list[str] | None, columns: int
     return int(label_column) % columns
 
 
+def _label_values(texts: list[str]) -> np.ndarray:
+    """A CSV's label cells as numbers when they all are, else as text (class names)."""
+    try:
+        return np.array([float(text) for text in texts], dtype=np.float64)
+    except ValueError:
+        return np.array(texts, dtype=str)
+
+
 def load_csv(
-    path: str | os.PathLike[str], label_column: int | str | None = -1, delimiter: str = ",", *, read_labels: bool = True
-) -> tuple[np.ndarray, np.ndarray | None]:
+    path: str | os.PathLike[str],
+    label_column: int | str | None = -1,
+    delimiter: str = ",",
+    *,
+    read_labels: bool = True,
+    return_classes: bool = False,
+) -> Any:
     """``X`` of shape ``(n_x, m)`` and ``Y`` of shape ``(1, m)`` from a CSV file of one example per
     row. ``label_column`` (an index, negative from the end, or a header name) holds the labels; with
     None every column is a feature and ``Y`` is None. With ``read_labels`` False the label column is
-    left out of ``X`` and not read (``Y`` is None): the labels of a file to predict. Blank lines and lines starting with ``#`` are
-    skipped; a first line with a cell of text is the header of column names. Every other
-    line must be all numbers: an empty or non-numeric cell is a ``ValueError`` naming the file, the
-    line and the column (both counted from 1)."""
+    left out of ``X`` and not read (``Y`` is None): the labels of a file to predict. Blank lines and
+    lines starting with ``#`` are skipped; a first line with a feature cell of text, or pandas'
+    ``0,1,...,n-1``, is the header of column names (a first line whose only text is its label, as in
+    pandas' ``0,1,y``, is the header when that text is no other line's label). Labels are 0 and 1,
+    or classes, whole numbers or names (``class_labels``: numbered 0 to C - 1 in sorted order); with
+    ``return_classes`` their names come third, ``(X, Y, classes)``. Every feature cell must be a
+    number: an empty or non-numeric cell is a ``ValueError`` naming the file, the line and the
+    column (both counted from 1); so is a line read as one cell that holds another separator."""
     path = _existing_file(path)
     names: list[str] | None = None
     rows: list[list[float]] = []
+    texts: list[str] = []  # the label cells, as written
+    pending: tuple[int, list[str]] | None = None  # a first line whose only text is its label: a header or an example
+
+    def example(line: int, row: list[str], label: int | None, header_line: bool = False) -> tuple[list[float], str]:
+        """The numbers of a data line (the label's cell read as 0) and its label as written."""
+        text = ""
+        cells = row
+        if label is not None:
+            text = row[label].strip()
+            if not text and read_labels:
+                raise ValueError(_not_a_number(path, line, row, label, names))
+            if read_labels and not math.isfinite(_float_or(text, 0.0)):  # "nan", "inf": no class, a missing value
+                raise ValueError(f"data file {path}, line {line}, column {label + 1}: {text!r} is not a finite number")
+            cells = [*row[:label], "0", *row[label + 1 :]]
+        values, bad = _floats(cells)
+        if bad:
+            hint = " (a first line is the header when one of its cells is text)" if header_line else ""
+            raise ValueError(_not_a_number(path, line, row, bad[0], names) + hint)
+        for index, value in enumerate(values):
+            if index != label and (not math.isfinite(value) or "_" in row[index]):
+                what = "is not a finite number" if not math.isfinite(value) else "has '_' in it, which is not read as a digit separator"
+                raise ValueError(f"data file {path}, line {line}, column {index + 1}: {row[index].strip()!r} {what}")
+        width = len(rows[0]) if rows else len(names) if names is not None else len(values)
+        if len(values) != width:
+            raise ValueError(
+                f"data file {path}, line {line}: {len(values)} values where the "
+                f"{'rows above have' if rows else 'header has'} {width}: every row needs the same number"
+            )
+        return values, text
+
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: drops the BOM of Excel's "CSV UTF-8"
             reader = csv.reader(file, delimiter=delimiter)
             for row in reader:
                 if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
                     continue
-                values, bad = _floats(row)
-                if names is None and not rows and any(row[i].strip() for i in bad):  # text: the header
-                    names = [cell.strip() for cell in row]  # (names may be numbers: pandas' "0,1,y")
-                    continue
-                label = None if label_column is None else _label_index(label_column, names, len(row))
-                if not read_labels and label is not None and label in bad:  # a label left unread need not be a number
-                    values, bad = _floats([*row[:label], "0", *row[label + 1 :]])
-                if bad:
-                    hint = _delimiter_hint(row, delimiter)
-                    if row[bad[0]].strip() and bad[0] == label:
-                        raise ValueError(_not_a_label(path, reader.line_num, row, bad[0], names) + hint)
-                    if names is None and not rows:  # a first line of numbers and empty cells is data
-                        hint += " (a first line is the header when one of its cells is text)"
-                    raise ValueError(_not_a_number(path, reader.line_num, row, bad[0], names) + hint)
-                for index, value in enumerate(values):
-                    if index == label and not read_labels:
-                        continue
-                    if not math.isfinite(value) or "_" in row[index]:
-                        what = "is not a finite number" if not math.isfinite(value) else "has '_' in it, which is not read as a digit separator"
-                        raise ValueError(f"data file {path}, line {reader.line_num}, column {index + 1}: {row[index].strip()!r} {what}")
-                width = len(rows[0]) if rows else len(names) if names is not None else len(values)
-                if len(values) != width:
+                other = _other_delimiter(row, delimiter)
+                if other is not None:
                     raise ValueError(
-                        f"data file {path}, line {reader.line_num}: {len(values)} values where the "
-                        f"{'rows above have' if rows else 'header has'} {width}: every row needs the same number"
+                        f"is the file separated by {other!r}? pass --delimiter {other!r} on the command line "
+                        f"(delimiter={other!r} in Python): data file {path}, line {reader.line_num} is read as one cell, "
+                        f"{row[0].strip()[:40]!r}, with the delimiter {delimiter!r}"
                     )
+                first = names is None and not rows and pending is None
+                if first and _pandas_index_header(row):
+                    raise ValueError(
+                        f"data file {path}, line {reader.line_num}: the header {','.join(row)[:40]!r} is pandas' with its index "
+                        "as the first column, which is no feature: write the file with DataFrame.to_csv(path, index=False)"
+                    )
+                if first:
+                    _, bad = _floats(row)
+                    label = None if label_column is None else _label_index(label_column, None, len(row))
+                    text_cells = [i for i in bad if row[i].strip()]
+                    if _numbers_header(row) or (isinstance(label_column, str) and label_column in [c.strip() for c in row]):
+                        names = [cell.strip() for cell in row]
+                        continue
+                    if text_cells and (label is None or text_cells != [label]):
+                        names = [cell.strip() for cell in row]  # (names may be numbers: pandas' "0,1,y")
+                        continue
+                    if text_cells:  # only the label is text: "0,1,y" (a header) or "5.1,3.5,setosa" (an example)
+                        pending = (reader.line_num, row)
+                        continue
+                label = None if label_column is None else _label_index(label_column, names, len(row))
+                values, text = example(reader.line_num, row, label, header_line=first)
                 rows.append(values)
+                texts.append(text)
+            if pending is not None:
+                line, row = pending
+                label = None if label_column is None else _label_index(label_column, None, len(row))
+                assert label is not None
+                if row[label].strip() in texts:  # a class that other lines have: an example
+                    if rows and len(row) != len(rows[0]):
+                        raise ValueError(
+                            f"data file {path}, line {line}: {len(row)} values where the rows below have "
+                            f"{len(rows[0])}: every row needs the same number"
+                        )
+                    values, text = example(line, row, label)
+                    rows.insert(0, values)
+                    texts.insert(0, text)
+                else:
+                    names = [cell.strip() for cell in row]
+                    if rows and len(names) != len(rows[0]):
+                        raise ValueError(
+                            f"data file {path}, line {line}: the header has {len(names)} names where the rows have "
+                            f"{len(rows[0])} values: every row needs the same number"
+                        )
     except UnicodeDecodeError as exc:
         raise ValueError(f"data file {path} is not a UTF-8 text (CSV) file: {exc}") from exc
     except csv.Error as exc:
@@ -318,15 +447,17 @@ def load_csv(
         raise ValueError(f"data file {path} holds no rows of numbers")
     table = np.array(rows).T  # (columns, m): one example per column
     if label_column is None:
-        return _features(table, f"data in {path}"), None
+        X = _features(table, f"data in {path}")
+        return (X, None, None) if return_classes else (X, None)
     index = _column_index(label_column, names, table.shape[0], path)
     if table.shape[0] < 2:
         raise ValueError(f"data file {path} has one column: it needs at least one feature besides the labels")
     X = _features(np.delete(table, index, axis=0), f"features in {path}")
     if not read_labels:
-        return X, None
-    column = repr(names[index]) if names is not None else index
-    return X, binary_labels(table[index], X.shape[1], f"labels (column {column}) in {path}")
+        return (X, None, None) if return_classes else (X, None)
+    column = repr(names[index]) if names is not None else index + 1  # counted from 1, as the other errors count
+    Y, classes = class_labels(_label_values(texts), X.shape[1], f"labels (column {column}) in {path}")
+    return (X, Y, classes) if return_classes else (X, Y)
 
 
 def _pixels(images: np.ndarray, what: str) -> np.ndarray:
@@ -376,8 +507,8 @@ def open_h5(path: str | os.PathLike[str], *keys: str | None) -> Iterator[tuple[A
 
 
 def load_h5(
-    path: str | os.PathLike[str], x_key: str = "train_set_x", y_key: str | None = "train_set_y"
-) -> tuple[np.ndarray, np.ndarray | None]:
+    path: str | os.PathLike[str], x_key: str = "train_set_x", y_key: str | None = "train_set_y", *, return_classes: bool = False
+) -> Any:
     """An image set in the course's HDF5 layout: images ``x_key`` of shape ``(m, height, width,
     channels)`` (any shape ``(m, ...)``) flattened into ``X`` of shape ``(n_x, m)`` and scaled to
     [0, 1], labels ``y_key`` of shape ``(m,)`` or ``(1, m)``; ``Y`` is None when ``y_key`` is None."""
@@ -393,8 +524,9 @@ def load_h5(
         X = _pixels(images[()], what)
         labels = None if y_key is None else np.asarray(file[y_key][()])
     if labels is None:
-        return X, None
-    return X, binary_labels(labels, X.shape[1], f"{y_key!r} in {found}")
+        return (X, None, None) if return_classes else (X, None)
+    Y, classes = class_labels(labels, X.shape[1], f"{y_key!r} in {found}")
+    return (X, Y, classes) if return_classes else (X, Y)
 
 
 def load_data(
@@ -407,15 +539,19 @@ def load_data(
     x_key: str = "X",
     y_key: str = "Y",
     chunks: int | str | None = None,
-) -> tuple[Any, Any]:
-    """``(X, Y)`` in the seed's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file or a
+    return_classes: bool = False,
+) -> Any:
+    """``(X, Y)`` in arraynet's layout from a ``.npz``, ``.csv`` or ``.h5``/``.hdf5`` file or a
     ``.zarr`` store, by its suffix (see the module's description of each). ``label_column`` and
     ``delimiter`` are the CSV's; ``x_key`` and ``y_key`` name an ``.npz``'s or a Zarr store's
     arrays; ``split`` picks an HDF5 file's ``{split}_set_x`` / ``{split}_set_y``. With
     ``labels=False`` the file's labels are not read (a CSV is then all features) and ``Y`` is None.
     NumPy float64 arrays, or Dask arrays of ``chunks`` examples per chunk when ``chunks`` is given
     (always for a Zarr store); ``chunks="auto"``: each format's default (a Zarr store's own chunks,
-    about 64 MiB of HDF5 images, else ``arraynet.io.chunked.DEFAULT_CHUNK``)."""
+    about 64 MiB of HDF5 images, else ``arraynet.io.chunked.DEFAULT_CHUNK``). Labels other than 0
+    and 1 (integers, a CSV's text) are class indices 0 to C - 1, the classes sorted; with
+    ``return_classes`` their names come third, ``(X, Y, classes)`` (None for labels 0 and 1, and
+    for the chunked HDF5 and Zarr readers, which take labels 0 and 1 only)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
     from . import chunked  # builds on this module's checks
@@ -425,23 +561,29 @@ def load_data(
     if chunks is not None and chunks != "auto" and per_chunk is None:
         raise ValueError(f"chunks must be None, 'auto' or a number of examples per chunk >= 1; got {chunks!r}")
     if suffix == ".zarr":
-        return chunked.load_zarr(path, x_key, y_key if labels else None, chunks=per_chunk)
+        pair = chunked.load_zarr(path, x_key, y_key if labels else None, chunks=per_chunk)
+        return (*pair, None) if return_classes else pair
     if suffix in (".h5", ".hdf5") and chunks is not None:
-        return chunked.load_h5_chunked(path, f"{split}_set_x", f"{split}_set_y" if labels else None, chunks=per_chunk)
-    X, Y = _read_whole(path, suffix, label_column, split, labels, delimiter, x_key, y_key)
-    return (X, Y) if chunks is None else chunked.chunked(X, Y, per_chunk or chunked.DEFAULT_CHUNK)
+        pair = chunked.load_h5_chunked(path, f"{split}_set_x", f"{split}_set_y" if labels else None, chunks=per_chunk)
+        return (*pair, None) if return_classes else pair
+    X, Y, classes = _read_whole(path, suffix, label_column, split, labels, delimiter, x_key, y_key)
+    if chunks is not None:
+        X, Y = chunked.chunked(X, Y, per_chunk or chunked.DEFAULT_CHUNK)
+    return (X, Y, classes) if return_classes else (X, Y)
 
 
 def _read_whole(
     path: str | os.PathLike[str], suffix: str, label_column: int | str, split: str, labels: bool,
     delimiter: str, x_key: str, y_key: str,
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     if suffix == ".npz":
-        return load_npz(path, x_key=x_key, y_key=y_key if labels else None)
+        return load_npz(path, x_key=x_key, y_key=y_key if labels else None, return_classes=True)  # type: ignore[no-any-return]
     if suffix == ".csv":
-        return load_csv(path, label_column=label_column if labels else None, delimiter=delimiter)
+        return load_csv(  # type: ignore[no-any-return]
+            path, label_column=label_column if labels else None, delimiter=delimiter, return_classes=True
+        )
     if suffix in (".h5", ".hdf5"):
-        return load_h5(path, f"{split}_set_x", f"{split}_set_y" if labels else None)
+        return load_h5(path, f"{split}_set_x", f"{split}_set_y" if labels else None, return_classes=True)  # type: ignore[no-any-return]
     raise ValueError(f"data file {path} must end in one of {', '.join(DATA_SUFFIXES)}; got {suffix or 'no suffix'!r}")
 
 

@@ -5,7 +5,8 @@ bL`` or ``w, b``) as plain NumPy arrays, the input's standardization (``input_me
 ``input_std``, shape ``(n_x, 1)``) for a model that has one, the optimizer's state [C2 1.2-1.4]
 (``v.dW1``, ``s.db2``, ...) for a model trained with mini-batches or an optimizer, and a JSON
 header (format version, model kind, layer dims, activations, init, seed, dtype, standardize, the
-optimizer and its settings with the epochs and updates made, arraynet version) stored as UTF-8
+optimizer and its settings with the epochs and updates made, the classes' names when the model
+has them (``class_names``, as ``arraynet train`` sets them), arraynet version) stored as UTF-8
 bytes under ``__arraynet__``. A loaded model's next ``fit`` with the same optimizer resumes exactly
 where the saved one stopped (``t``, the shuffles and the decay included).
 It is written whole or not at all (a temporary file in the same directory, then ``os.replace``)
@@ -119,6 +120,9 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     # the lowest version that holds the file: readers before 0.3.0 ignore the counts of a model without
     # optimizer averages (batch gradient descent's) and read its parameters as before
     averages = bool(model._optimizer is not None and model._optimizer.averages)
+    names = getattr(model, "class_names", None)  # the classes' names, in the order of their indices (arraynet train)
+    if names is not None:
+        training["classes"] = [str(name) for name in names]  # a header key that older readers ignore
     return {
         **training,
         "format": FORMAT,
@@ -414,6 +418,12 @@ def load(path: str | os.PathLike[str], backend: str = "auto", device: Any = None
             "is on: call jax.config.update('jax_enable_x64', True) before loading it with backend='jax'"
         )
     model = _build(header)  # _read built it once already: the header is consistent
+    names = header.get("classes")
+    if names is not None:
+        C = max(2, header["layer_dims"][-1])
+        if not isinstance(names, list) or len(names) != C or not all(isinstance(name, str) for name in names):
+            raise ModelFileError(f"model file {path} is inconsistent: its header's classes must be the {C} names of its classes; got {names!r}")
+        model.class_names = names  # type: ignore[attr-defined]
     try:
         parameters, xp, _ = check_parameters(arrays, _shapes(model, header))
         check_finite(parameters, xp)  # on the host, before they move

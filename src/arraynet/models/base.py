@@ -369,7 +369,8 @@ class Model:
         X = self._standardized(X)
         if is_dask_array(X):  # lazy outputs, each chunk checked where its task runs
             AL, ZL = distributed.outputs(self._kernel().forward, parameters, X)
-            return AL, ZL, (None if Y is None else distributed.checked_labels(Y, X.dtype)), namespace_of(ZL)
+            labels = None if Y is None else distributed.checked_labels(Y, X.dtype, self._softmax_units())
+            return AL, ZL, labels, namespace_of(ZL)
         with np.errstate(over="ignore", invalid="ignore"):  # what overflows is said below, once
             AL, ZL, _ = self._forward(parameters, X, xp)
         if bool(xp.any(xp.isnan(ZL))):
@@ -386,6 +387,10 @@ class Model:
         """``Y`` checked for this model's output, in the form training and the cost take: binary
         labels of shape ``(1, m)`` in X's dtype (a softmax network: one-hot columns)."""
         return check_Y(Y, X, xp, device)
+
+    def _softmax_units(self) -> int | None:
+        """``C``, the output units of a softmax model (its labels are class indices), else None."""
+        return None
 
     def _labels_from_logits(self, ZL: Any, xp: ModuleType) -> Any:
         """The predicted labels of logits ``Z^[L]``, shape ``(1, m)``, in ZL's dtype."""

@@ -96,6 +96,9 @@ class NeuralNetwork(Model):
     def _softmax(self) -> bool:
         return isinstance(self.activations[-1], Softmax)
 
+    def _softmax_units(self) -> int | None:
+        return self.layer_dims[-1] if self._softmax() else None
+
     def _check_labels(self, Y: Any, X: Any, xp: ModuleType, device: Any) -> Any:
         if self._softmax():
             return check_class_labels(Y, X, xp, device, self.layer_dims[-1])

@@ -1,10 +1,10 @@
 """The distributed steps, on Dask arrays chunked along ``m``, where the data lives (threads of one
-process, or the workers of a cluster): batch gradient descent [seed 2.6, 3.5], one compute per
+process, or the workers of a cluster): batch gradient descent [C1 2.6, 3.5], one compute per
 iteration (``DaskStep``), and mini-batch training with an optimizer [C2 1.1-1.4], one compute per
 epoch (``DaskEpochStep``, below).
 
-Every sum over the ``m`` examples of an iteration (the cost ``J`` [seed 2.3], ``dW`` and ``db``
-[seed 2.7, 3.5]) is a sum over the chunks of ``X``, chunked along ``m``. So one task per chunk runs
+Every sum over the ``m`` examples of an iteration (the cost ``J`` [C1 2.3], ``dW`` and ``db``
+[C1 2.7, 3.5]) is a sum over the chunks of ``X``, chunked along ``m``. So one task per chunk runs
 the generic kernel, unchanged, on its block ``(X_b, Y_b)`` of ``m_b`` examples in the chunks' own
 library (NumPy, CuPy) and returns one small vector: its gradients times ``m_b / m`` (the kernel
 divides by its block's ``m_b``; the iteration's gradients divide by ``m``) and its cost times
@@ -28,6 +28,13 @@ and 1 is checked in the first iteration's compute (no pass of its own), and a fa
 ValueError that NumPy data gets before training. Labels come in their own dtype and are cast in
 the tasks, after that check. Prediction on a Dask ``X`` (``outputs``) is lazy: one task per chunk,
 which checks its block the same way when it runs.
+
+Each task casts its chunk of ``X`` to the Dask array's declared dtype (no copy when it already is:
+a ``map_blocks`` that declares float32 but makes float64 would otherwise give float64 parameters).
+A softmax network's labels [C2 3] come as class indices ``(1, m)``: each task checks them (0..C-1,
+whole numbers, finite), makes them one-hot and adds the kernel's cost (``Kernel.cost``, the
+categorical cross-entropy) to its share. ``DaskStep.cost`` makes the iteration's update at once, as
+the generic step does: the parameters a snapshot hands out are never read again by the step.
 
 Mini-batch training with an optimizer [C2 1.1-1.4] (``DaskEpochStep``) runs one compute per
 epoch: a chain of tasks, one per chunk with examples, as dask-ml's ``_partial.py`` fits an
@@ -63,10 +70,11 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
+import array_api_compat
 import numpy as np
 
 from ..backends import is_dask_array, namespace_of
-from ..kernel.cost import cost_from_logits
+from ..kernel.activations import Softmax
 from ..kernel.minibatches import EpochPlan, partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
@@ -85,54 +93,98 @@ _NOT_FINITE_X = "X must be finite; it contains NaN or Inf"
 _NOT_FINITE_Y = "Y must be finite; it contains NaN or Inf"
 
 
-def _raise_problems(not_finite_X: int, other_labels: int, not_finite_Y: int) -> None:
-    """The ValueError data in memory gets from ``check_X`` / ``check_Y``, for these counts of bad
-    entries found in chunks (nothing when all are 0)."""
+def _raise_problems(not_finite_X: int, other_labels: int, not_finite_Y: int, classes: int | None = None) -> None:
+    """The ValueError data in memory gets from ``check_X`` / ``check_Y`` (``check_class_labels``
+    for ``classes``, the ``C > 1`` output units of a softmax), for these counts of bad entries found
+    in chunks (nothing when all are 0)."""
     if not_finite_X:
         raise ValueError(_NOT_FINITE_X)
     if not_finite_Y:
         raise ValueError(_NOT_FINITE_Y)
+    if other_labels and classes is not None:
+        raise ValueError(
+            f"Y must hold class indices 0..{classes - 1} (whole numbers, one per example) for a model of {classes} "
+            f"output units; got {other_labels} entries with other values"
+        )
     if other_labels:
         raise ValueError(f"Y must hold binary labels: every entry 0 or 1; got {other_labels} entries with other values")
 
 
-def _label_problems(Y: Any, xp: ModuleType) -> tuple[int, int]:
-    """How many entries of labels ``Y`` (in their own dtype) are not 0 or 1, and how many of those
+def _label_problems(Y: Any, xp: ModuleType, classes: int | None = None) -> tuple[int, int]:
+    """How many entries of labels ``Y`` (in their own dtype) are not 0 or 1 (not class indices
+    ``0..classes - 1``, whole numbers, for a softmax of ``classes`` units), and how many of those
     are NaN or Inf."""
     if xp.isdtype(Y.dtype, "bool"):
         return 0, 0
-    other = ~((Y == 0) | (Y == 1))
+    if classes is None:
+        other = ~((Y == 0) | (Y == 1))
+    else:
+        good = (Y >= 0) & (Y < classes)
+        other = ~(good & (Y == xp.floor(Y)) if xp.isdtype(Y.dtype, "real floating") else good)
     not_finite = ~xp.isfinite(Y) if xp.isdtype(Y.dtype, "real floating") else xp.zeros_like(other)
     return int(xp.count_nonzero(other)), int(xp.count_nonzero(not_finite))
 
 
-def _block_problems(X: Any, Y: Any, xp: ModuleType) -> tuple[int, int, int]:
+def _block_problems(X: Any, Y: Any, xp: ModuleType, classes: int | None = None) -> tuple[int, int, int]:
     """What a chunk's task counts for ``_raise_problems``, in its order: the block's non-finite
-    ``X`` entries, its labels other than 0 and 1, and its non-finite labels (``Y`` in its own
-    dtype)."""
-    other_labels, not_finite_Y = _label_problems(Y, xp)
+    ``X`` entries, its labels other than 0 and 1 (or class indices of ``classes``), and its
+    non-finite labels (``Y`` in its own dtype)."""
+    other_labels, not_finite_Y = _label_problems(Y, xp, classes)
     return int(xp.count_nonzero(~xp.isfinite(X))), other_labels, not_finite_Y
 
 
+def _classes(kernel: Kernel, parameters: Mapping[str, Any]) -> int | None:
+    """``C``, the output units of a network with a softmax output [C2 3] (whose labels the chunks
+    hold as class indices of shape ``(1, m)``), else None (labels 0 and 1)."""
+    activations = kernel.activations
+    if not activations or not isinstance(activations[-1], Softmax):
+        return None
+    return int(parameters[f"W{len(activations)}"].shape[0])
+
+
+def _block_data(X: Any, Y: Any, xp: ModuleType, dtype: Any, classes: int | None) -> tuple[Any, Any]:
+    """A chunk's ``(X, Y)`` as the kernel takes them, after its checks: ``X`` in the Dask array's
+    declared ``dtype`` (a chunk of another real dtype, e.g. from a ``map_blocks`` that declared
+    float32 but made float64, would otherwise make float64 parameters; no copy when it already is),
+    ``Y`` in that dtype, one-hot ``(C, m_b)`` from class indices for ``classes``."""
+    X = xp.astype(X, dtype, copy=False)
+    if classes is None:
+        return X, xp.astype(Y, dtype, copy=False)
+    indices = xp.astype(Y, xp.int64 if classes > 2**31 - 1 else xp.int32)
+    rows = xp.reshape(xp.arange(classes, dtype=indices.dtype, device=array_api_compat.device(Y)), (classes, 1))
+    return X, xp.astype(indices == rows, dtype)
+
+
 def _block_partials(
-    X: Any, Y: Any, parameters: Mapping[str, Any], kernel: Kernel, m: int, check: bool
+    X: Any,
+    Y: Any,
+    parameters: Mapping[str, Any],
+    kernel: Kernel,
+    m: int,
+    check: bool,
+    dtype: Any = None,
+    classes: int | None = None,
 ) -> tuple[Any, tuple[int, int, int]]:
     """One chunk's share of an iteration, run by a task where the chunk is: the generic kernel's
-    forward [seed 3.1] and backward [seed 3.5] on the block ``(X, Y)`` of ``m_b`` examples.
+    forward [C1 3.1] and backward [C1 3.5] on the block ``(X, Y)`` of ``m_b`` examples.
 
     Returns ``(vector, problems)``: the vector holds each parameter's gradient (in the order of
     ``parameters``) times ``m_b / m``, flattened, then the block's cost times ``m_b``, i.e. its
     share of the iteration's sums; ``problems`` counts the block's non-finite ``X`` entries, labels
-    other than 0 and 1, and non-finite labels when ``check`` (zeros otherwise)."""
+    other than 0 and 1 (class indices for ``classes``), and non-finite labels when ``check`` (zeros
+    otherwise). ``X`` is cast to ``dtype`` (the Dask array's declared one; None: as it is) and
+    the labels made the kernel's (``_block_data``); the cost is the kernel's."""
     xp = namespace_of(X)
-    problems = _block_problems(X, Y, xp) if check else (0, 0, 0)
-    Y = xp.astype(Y, X.dtype, copy=False)
+    problems = _block_problems(X, Y, xp, classes) if check else (0, 0, 0)
+    if any(problems):  # the client raises: nothing to compute (a bad class index would be no column)
+        return xp.zeros((1,), dtype=X.dtype), problems
+    X, Y = _block_data(X, Y, xp, X.dtype if dtype is None else dtype, classes)
     AL, ZL, caches = kernel.forward(parameters, X, xp)
     grads = kernel.backward(AL, Y, caches, xp)
     m_b = X.shape[1]
     share = m_b / m
     parts = [xp.reshape(grads[f"d{key}"], (-1,)) * share for key in parameters]
-    parts.append(xp.reshape(cost_from_logits(ZL, Y, xp) * m_b, (1,)))
+    parts.append(xp.reshape(kernel.cost(ZL, Y, xp) * m_b, (1,)))
     return xp.concat(parts), problems
 
 
@@ -162,6 +214,7 @@ class DaskStep:
 
         self._parameters = dict(parameters)
         self._kernel, self._learning_rate, self._m = kernel, learning_rate, X.shape[1]
+        self._dtype, self._classes = X.dtype, _classes(kernel, parameters)
         # the labels held where the tasks run, once (in-memory labels would otherwise travel in
         # every iteration's graph); the data's graph optimized once (lazy casts and
         # standardization fused into the chunks' tasks)
@@ -173,7 +226,7 @@ class DaskStep:
         self._name = f"arraynet-iteration-{uuid.uuid4().hex}"
         self._iteration = 0
         self._checked = False
-        self._grads: dict[str, Any] | None = None
+        self._updated: dict[str, Any] | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -181,7 +234,7 @@ class DaskStep:
         come after one compute that checks the data, as data in memory is checked before training."""
         if not self._checked:
             self.cost()
-            self._grads = None
+            self._updated = None
         return self._parameters
 
     @parameters.setter
@@ -204,7 +257,9 @@ class DaskStep:
         keys = []
         for j, (x_key, y_key) in enumerate(self._blocks):
             key = (f"{name}-block", j)
-            graph[key] = Task(key, _block_partials, TaskRef(x_key), TaskRef(y_key), *inputs, self._m, check)
+            graph[key] = Task(
+                key, _block_partials, TaskRef(x_key), TaskRef(y_key), *inputs, self._m, check, self._dtype, self._classes
+            )
             keys.append(key)
         level = 0
         while len(keys) > 1 or level == 0:
@@ -216,16 +271,19 @@ class DaskStep:
         return Delayed(keys[0], HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name)
 
     def cost(self) -> Any:
-        """The whole iteration in one compute; returns its cost ``J``, keeps its gradients (the
-        chunks' sums, then the L2 term [C2 2.1] of the parameters added once, where the kernel has
-        one)."""
+        """The whole iteration in one compute; returns its cost ``J``. Its update is made here too,
+        from its gradients (the chunks' sums, then the L2 term [C2 2.1] of the parameters added
+        once, where the kernel has one), into new arrays that ``update()`` adopts: as the generic
+        step's, the parameters ``snapshot()`` hands out are then never read again, so a callback
+        that edits them in place does not change the training."""
         import dask
 
         check = not self._checked
         vector, problems = dask.compute(self._graph(check), optimize_graph=False)[0]
         self._iteration += 1
         if check:
-            _raise_problems(*problems)
+            not_finite_X, other_labels, not_finite_Y = problems
+            _raise_problems(not_finite_X, other_labels, not_finite_Y, self._classes)
             self._checked = True
         xp = namespace_of(vector)
         grads, start = {}, 0
@@ -234,17 +292,18 @@ class DaskStep:
             grads[f"d{key}"] = xp.reshape(vector[start : start + size], tuple(value.shape))
             start += size
         kernel, m = self._kernel, self._m
-        self._grads = kernel.regularized_gradients(grads, self._parameters, m)
+        grads = kernel.regularized_gradients(grads, self._parameters, m)
+        self._updated = _update(self._parameters, grads, self._learning_rate)
         return kernel.regularized_cost(vector[start] / m, self._parameters, m, xp)
 
     def update(self) -> None:
-        """``W = W - alpha dW``, ``b = b - alpha db`` [seed 3.5] on the client."""
-        assert self._grads is not None, "update() follows cost()"
-        self._parameters = _update(self._parameters, self._grads, self._learning_rate)
-        self._grads = None
+        """``W = W - alpha dW``, ``b = b - alpha db`` [C1 3.5], computed on the client by ``cost()``."""
+        assert self._updated is not None, "update() follows cost()"
+        self._parameters = self._updated
+        self._updated = None
 
     def snapshot(self) -> dict[str, Any]:
-        return self._parameters  # each update makes new arrays
+        return self._parameters  # each update makes new arrays, computed before the caller may edit these
 
     def advance(self, n: int) -> None:
         for _ in range(n):
@@ -267,6 +326,8 @@ def _chunk_epoch(
     order: np.ndarray | None,
     scalars: np.ndarray,
     check: bool,
+    dtype: Any = None,
+    classes: int | None = None,
 ) -> Carry:
     """One chunk's share of an epoch, run by a task of the chain where the chunk is [C2 1.1]: its
     mini-batches, ``partition(c_j, batch_size)`` of its ``c_j`` examples (taken in ``order``, a
@@ -275,15 +336,16 @@ def _chunk_epoch(
 
     Returns the carry for the next task: the new parameters and state, this chunk's
     ``sum(J_batch * batch size)`` appended to the sums, and, when ``check``, this chunk's bad
-    entries added to the counts (nothing is trained once any is found: the client raises)."""
+    entries added to the counts (nothing is trained once any is found: the client raises). ``X``
+    is cast to ``dtype`` (None: as it is) and the labels made the kernel's (``_block_data``)."""
     parameters, state, sums, problems = carry
     xp = namespace_of(X)
     if check:
-        found = _block_problems(X, Y, xp)
+        found = _block_problems(X, Y, xp, classes)
         problems = (problems[0] + found[0], problems[1] + found[1], problems[2] + found[2])
     if any(problems):
         return parameters, state, (*sums, 0.0), problems
-    Y = xp.astype(Y, X.dtype, copy=False)
+    X, Y = _block_data(X, Y, xp, X.dtype if dtype is None else dtype, classes)
     step = batch_step(kernel, optimizer, xp)
     index = gather(order, X, xp)
     c = X.shape[1]
@@ -345,6 +407,7 @@ class DaskEpochStep:
 
         self.parameters, self.state = dict(parameters), dict(state)
         self._kernel, self._optimizer, self._batch_size, self._m = kernel, optimizer, batch_size, X.shape[1]
+        self._dtype, self._classes = X.dtype, _classes(kernel, parameters)
         # as DaskStep: the data's graph optimized once, the labels held where the tasks run, once
         (self._X,) = dask.optimize(X)
         self._Y = Y.persist()
@@ -402,7 +465,18 @@ class DaskEpochStep:
             first += self._updates[j]
             key = (f"{name}-chunk", position)
             graph[key] = Task(
-                key, _chunk_epoch, carry, TaskRef(x_key), TaskRef(y_key), *shared, self._batch_size, order, rows, check
+                key,
+                _chunk_epoch,
+                carry,
+                TaskRef(x_key),
+                TaskRef(y_key),
+                *shared,
+                self._batch_size,
+                order,
+                rows,
+                check,
+                self._dtype,
+                self._classes,
             )
             carry = TaskRef(key)
         return Delayed(key, HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name)
@@ -416,7 +490,8 @@ class DaskEpochStep:
         parameters, state, sums, problems = dask.compute(graph, optimize_graph=False)[0]
         self._epochs += 1
         if check:
-            _raise_problems(*problems)
+            not_finite_X, other_labels, not_finite_Y = problems
+            _raise_problems(not_finite_X, other_labels, not_finite_Y, self._classes)
             self._checked = True
         self.parameters, self.state = parameters, state
         return functools.reduce(lambda a, b: a + b, sums) / self._m
@@ -425,27 +500,37 @@ class DaskEpochStep:
         return self.parameters, self.state  # each epoch makes new arrays
 
 
-def checked_labels(Y: Any, dtype: Any) -> Any:
+def checked_labels(Y: Any, dtype: Any, classes: int | None = None) -> Any:
     """Dask labels ``Y`` (``_validation.check_Y``'s) in ``dtype``, lazily: each chunk's task
-    checks its labels (0 or 1, as ``check_Y`` does), then casts them."""
+    checks its labels (0 or 1, as ``check_Y`` does), then casts them. For ``classes``, the ``C``
+    units of a softmax output, ``Y`` holds class indices (``check_class_labels``'s), which each
+    task checks, then makes one-hot ``(C, m_b)``."""
 
     def block(Y_b: Any) -> Any:
         xp = namespace_of(Y_b)
-        other, not_finite = _label_problems(Y_b, xp)
-        _raise_problems(0, other, not_finite)
-        return xp.astype(Y_b, dtype, copy=False)
+        other, not_finite = _label_problems(Y_b, xp, classes)
+        _raise_problems(0, other, not_finite, classes)
+        return _block_data(Y_b, Y_b, xp, dtype, classes)[1]
 
-    return Y.map_blocks(block, dtype=dtype)
+    if classes is None:
+        return Y.map_blocks(block, dtype=dtype)
+    return Y.map_blocks(block, chunks=((classes,), Y.chunks[1]), dtype=dtype)
 
 
 def outputs(forward: Forward, parameters: Mapping[str, Any], X: Any) -> tuple[Any, Any]:
-    """``(A^[L], Z^[L])`` of a model's ``forward`` [seed 3.1] on Dask ``X``, lazily: one task per
+    """``(A^[L], Z^[L])`` of a model's ``forward`` [C1 3.1] on Dask ``X``, lazily: one task per
     chunk, which first checks that its block is finite, and after that its logits (NaN where the
     features overflow the network's arithmetic is a ValueError, as on NumPy data)."""
+
+    dtype = X.dtype
+    xp_parameters = namespace_of(next(iter(parameters.values())))
+    # the output units C (1, or a softmax's classes), from the forward of no examples
+    C = int(forward(parameters, xp_parameters.zeros((X.shape[0], 0), dtype=dtype), xp_parameters)[1].shape[0])
 
     def block(X_b: Any) -> Any:
         xp = namespace_of(X_b)
         _raise_problems(int(xp.count_nonzero(~xp.isfinite(X_b))), 0, 0)
+        X_b = xp.astype(X_b, dtype, copy=False)  # a chunk of another dtype than X's declared one
         AL, ZL, _ = forward(parameters, X_b, xp)
         if bool(xp.any(xp.isnan(ZL))):
             raise ValueError(
@@ -454,6 +539,6 @@ def outputs(forward: Forward, parameters: Mapping[str, Any], X: Any) -> tuple[An
             )
         return xp.concat([AL, ZL], axis=0)
 
-    both = X.map_blocks(block, chunks=((2,), X.chunks[1]), dtype=X.dtype)
-    return both[:1], both[1:]
+    both = X.map_blocks(block, chunks=((2 * C,), X.chunks[1]), dtype=X.dtype)
+    return both[:C], both[C:]
 
