@@ -423,6 +423,11 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
 
     written = []
 
+    def legend_below(ax: Any, entries: int) -> None:
+        """The legend under the bars, in columns, at the size of the axis labels: beside them it made
+        the figure wide, and shrunk to a page's width its text was about 6 px high."""
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(3, entries), frameon=False)
+
     def save(fig: Any, suffix: str) -> None:
         path = prefix.with_name(f"{prefix.name}-{suffix}.png")
         with atomic_path(path) as tmp:
@@ -453,7 +458,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         def grouped_bars(value: Any) -> Any:
             """One bar per (implementation, target) in each (net, dtype) group: ``value(result)``, none
             where that is None."""
-            fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups)), 4))
+            fig, ax = plt.subplots(figsize=(min(10, max(6, 1.3 * len(groups))), 4.5))
             width = 0.8 / len(series)
             for i, (impl, target) in enumerate(series):
                 xs, ys = [], []
@@ -470,7 +475,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
         fig, ax = grouped_bars(lambda r: r.median * 1e3)
         ax.set_yscale("log")
         ax.set_ylabel("median time of one training step (ms, log scale)")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, not over them
+        legend_below(ax, len(series))
         save(fig, "steps")
 
         gemms = [r for r in results if r.get("kind") == "gemm" and r.gflops is not None]  # with flops recorded
@@ -487,7 +492,7 @@ def _plots(results: list[Result], prefix: Path, speedups: list[tuple[str, float]
                     va="bottom",
                 )
             ax.set_ylabel("GFLOP/s of one training step (matrix products)")
-            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+            legend_below(ax, len(series))
             save(fig, "gflops")
 
     for kind, key, label in (("sweep-m", "m", "examples m"), ("sweep-width", "hidden", "hidden units")):
