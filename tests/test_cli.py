@@ -840,3 +840,24 @@ def test_softmax_is_no_hidden_activation_choice(moons, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "softmax" not in re.search(r"--activation \{([^}]*)\}", capsys.readouterr().out).group(1)
+
+
+def test_evaluate_takes_a_file_of_some_of_the_models_classes_and_a_python_models_indices(tmp_path, capsys):
+    """A file whose labels are all one of the model's classes (1 of 1, 2, 3) is a file; a softmax model
+    saved from Python (no class names) is evaluated on its class indices 0..C-1 (both were refused as
+    holding a class the model does not know, found by the review)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 2))
+    labels = np.repeat([1, 2, 3], 30)
+    X[:, 0] += labels * 3
+    np.savetxt(tmp_path / "three.csv", np.column_stack([X, labels]), delimiter=",", header="a,b,y", comments="", fmt="%.6g")
+    np.savetxt(tmp_path / "ones.csv", np.column_stack([X[:30], labels[:30]]), delimiter=",", header="a,b,y", comments="", fmt="%.6g")
+    assert main(["train", str(tmp_path / "three.csv"), "-o", str(tmp_path / "m.npz"), "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "m.npz"), str(tmp_path / "ones.csv")]) == 0
+    assert "accuracy:" in capsys.readouterr().out
+    model = arraynet.NeuralNetwork([2, 5, 3], seed=0)
+    model.fit(X.T, (labels - 1).reshape(1, -1), 0.1, num_iterations=50)
+    model.save(tmp_path / "python.npz")
+    np.savetxt(tmp_path / "indices.csv", np.column_stack([X, labels - 1]), delimiter=",", header="a,b,y", comments="", fmt="%.6g")
+    assert main(["evaluate", str(tmp_path / "python.npz"), str(tmp_path / "indices.csv")]) == 0
+    assert f"accuracy: {100 * model.accuracy(X.T, (labels - 1).reshape(1, -1)):.2f}%" in capsys.readouterr().out

@@ -96,3 +96,9 @@ def test_bad_early_stopping_settings_are_said():
         arraynet.EarlyStopping(monitor="loss")
     with pytest.raises(ValueError, match=r"patience must be a whole number of recorded points >= 0; got -1"):
         arraynet.EarlyStopping(patience=-1)
+
+
+def test_a_split_that_holds_out_a_whole_class_says_so():
+    sorted_by_class = np.argsort(Y[0], kind="stable")
+    with pytest.warns(UserWarning, match=r"validation_split=0\.6 holds out every example of 1 class\(es\): training never sees them"):
+        network().fit(X[:, sorted_by_class], Y[:, sorted_by_class], 0.1, num_iterations=2, validation_split=0.6)

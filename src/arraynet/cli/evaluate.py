@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.model, backend=args.backend, device=args.device)
     X, Y, classes = read_labelled(args.data, args)
     check_features(args.data, X, model, labelled=True)
-    Y = align_labels(Y, classes, getattr(model, "class_names", None), args.data)
     names = class_names_of(model)
+    Y = align_labels(Y, classes, names, args.data)
     if int(np.max(np.asarray(Y), initial=0)) >= len(names):
         raise ValueError(f"the labels of {args.data} go up to {int(np.max(np.asarray(Y)))}; the model has {len(names)} classes")
     X, Y = as_input_of(model, X), as_input_of(model, Y)

@@ -217,22 +217,24 @@ def read_labelled(
 
 
 def align_labels(Y: Any, classes: list[str] | None, known: list[str] | None, path: Path) -> Any:
-    """Labels ``Y`` of a file whose classes are ``classes`` (None: labels 0 and 1) as the indices of
-    the classes ``known`` to a model (or its training data): the same names, the same numbers. A
-    class the model does not know is a ValueError naming the file."""
+    """Labels ``Y`` of a file whose classes are ``classes`` (None: labels 0 and 1, their values their
+    names) as the indices of the classes ``known`` to a model (or its training data): the same names,
+    the same numbers. Only the classes the file holds must be known (a file of one class is a file);
+    one the model does not know is a ValueError naming the file."""
     if known is None and classes is None:
         return Y
     names = ["0", "1"] if classes is None else classes
     model_names = ["0", "1"] if known is None else known
-    unknown = [name for name in names if name not in model_names]
+    values = np.asarray(Y).astype(np.int64)
+    present = [names[k] for k in np.unique(values).tolist()]
+    unknown = [name for name in present if name not in model_names]
     if unknown:
         raise ValueError(
             f"the labels of {path} hold the class {unknown[0]!r}, which the model does not know; its classes are "
             f"{', '.join(model_names)}"
         )
-    mapping = np.array([model_names.index(name) for name in names], dtype=np.float64)
-    Y_host = np.asarray(Y)
-    return mapping[Y_host.astype(np.int64)] if classes is not None or mapping.tolist() != [0.0, 1.0] else Y
+    mapping = np.array([model_names.index(name) if name in model_names else -1 for name in names], dtype=np.float64)
+    return Y if mapping.tolist() == list(range(len(names))) else mapping[values]
 
 
 def add_placement_arguments(parser: argparse._ActionsContainer) -> None:
@@ -810,7 +812,11 @@ def train_and_save(args: argparse.Namespace, say: Any, where: str | None) -> int
         say(f"validation cost: {history.val_costs[kept]:.6f}, validation accuracy: {100 * history.val_accuracies[kept]:.2f}%")
     learning_rate = model.default_learning_rate if args.learning_rate is None else args.learning_rate
     warn_of_rising_cost(args, history, learning_rate)
-    say(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
+    if args.validation_split is None:
+        say(f"train accuracy: {100 * model.accuracy(X, Y):.2f}% (m = {X.shape[1]})")
+    else:  # the first examples trained on, the last validated on
+        trained = int(X.shape[1] * (1.0 - args.validation_split))
+        say(f"train accuracy: {100 * model.accuracy(X[:, :trained], Y[:, :trained]):.2f}% (m = {trained}, without the validation part)")
     if test is not None:
         say(f"test accuracy: {100 * model.accuracy(*test):.2f}% (m = {test[0].shape[1]})")
     try:

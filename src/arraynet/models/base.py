@@ -6,6 +6,7 @@ once per public call."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -314,6 +315,25 @@ class Model:
         watch = Watch(history, callback, progress, validate, early_stopping)
         return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state) if fresh else None, xp)
 
+    @staticmethod
+    def _warn_of_missing_classes(Y: Any, Y_val: Any, validation_split: float, xp: ModuleType) -> None:
+        """A split that leaves a class out of training (a file sorted by class) trains a model that
+        never sees it: said, since nothing else would say it."""
+        def present(labels: Any) -> Any:  # binary (1, m) labels: classes 0 and 1; one-hot (C, m): each row
+            if labels.shape[0] == 1:
+                return xp.stack([xp.any(labels == 0), xp.any(labels == 1)])
+            return xp.any(labels == 1, axis=1)
+
+        missing = present(Y_val) & ~present(Y)
+        if bool(xp.any(missing)):
+            warnings.warn(
+                f"validation_split={validation_split!r} holds out every example of {int(xp.sum(xp.astype(missing, xp.int32)))} "
+                "class(es): training never sees them (the split takes the last examples, unshuffled); shuffle the "
+                "examples first, or give validation_data",
+                UserWarning,
+                stacklevel=4,  # fit's caller
+            )
+
     def _validation(
         self, X: Any, Y: Any, xp: ModuleType, device: Any, validation_data: Any, validation_split: float | None
     ) -> tuple[Any, Any, tuple[Any, Any] | None]:
@@ -338,6 +358,8 @@ class Model:
                 )
             validation_data = (X[:, split:], Y[:, split:])
             X, Y = X[:, :split], Y[:, :split]
+            if not is_dask_array(Y):
+                self._warn_of_missing_classes(Y, validation_data[1], validation_split, xp)
         if validation_data is None:
             return X, Y, None
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
