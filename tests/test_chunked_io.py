@@ -182,9 +182,14 @@ def test_dask_usage_errors_come_before_any_data(tmp_path):
     assert idle.returncode == 1 and f"the Dask scheduler at {empty.scheduler_address} has no workers" in idle.stderr
 
 
-def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_iteration(tmp_path):
-    """One worker of 200 MiB, a store of 240 MB: each iteration reads every chunk from disk, and the
-    worker keeps none of them."""
+@pytest.mark.parametrize(
+    "training",
+    [{"learning_rate": 0.5, "num_iterations": 3}, {"learning_rate": 0.01, "optimizer": "adam", "batch_size": 50_000, "epochs": 2, "shuffle": False}],
+    ids=["iterations", "mini-batch epochs"],
+)
+def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_iteration(tmp_path, training):
+    """One worker of 200 MiB, a store of 240 MB: each iteration (or epoch of mini-batches) reads every
+    chunk from disk, and the worker keeps none of them."""
     m, n_x = 3_000_000, 20
     rng = np.random.default_rng(0)
     group = zarr.open_group(str(tmp_path / "big.zarr"), mode="w")
@@ -209,7 +214,7 @@ def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_ite
             n_workers=1, threads_per_worker=1, memory_limit="200MiB", dashboard_address=":0"
         ) as cluster, distributed.Client(cluster) as client, dask.config.set(scheduler="distributed"):
             model = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
-            outcome["history"] = model.fit(X, Y, 0.5, 3, record_every=1)
+            outcome["history"] = model.fit(X, Y, record_every=1, **training)
             outcome["held"] = client.run(lambda dask_worker: list(dask_worker.data))
             outcome["model"] = model
 
@@ -219,10 +224,10 @@ def test_a_zarr_store_larger_than_its_workers_memory_trains_reading_it_every_ite
     assert not thread.is_alive(), "the training hung"
     assert "error" not in outcome, outcome.get("error")
     (held,) = outcome["held"].values()
-    names = {str(key[0]) for key in held if not str(key[0]).startswith("arraynet-iteration-")}
+    names = {str(key[0]) for key in held if not str(key[0]).startswith(("arraynet-iteration-", "arraynet-epoch-"))}
     assert names <= {Y.name} and X.name not in names, names  # the labels, persisted once; no chunk of X kept
     reference = arraynet.NeuralNetwork([n_x, 8, 1], seed=0)
-    expected = reference.fit(np.asarray(X_disk[:]), np.asarray(Y_disk[:]), 0.5, 3, record_every=1)
+    expected = reference.fit(np.asarray(X_disk[:]), np.asarray(Y_disk[:]), record_every=1, **training)
     np.testing.assert_allclose(outcome["history"].costs, expected.costs, rtol=1e-5)
 
 
