@@ -565,7 +565,7 @@ def test_with_array_api_dispatch_three_classes_stay_in_their_namespace(xp, to_xp
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     X_np, labels = iris_rows()
     y_np = np.searchsorted(np.unique(labels), labels)
-    make = lambda: NeuralNetworkClassifier(hidden_layer_sizes=(8,), random_state=2, max_iter=50, early_stopping=True, n_iter_no_change=3)
+    make = lambda: NeuralNetworkClassifier(hidden_layer_sizes=(8,), random_state=2, max_iter=5, batch_size="auto", early_stopping=True, n_iter_no_change=3)
     reference = make().fit(X_np, y_np)
     X, y = to_xp(X_np), to_xp(y_np)
     with config_context(array_api_dispatch=True):
@@ -577,3 +577,11 @@ def test_with_array_api_dispatch_three_classes_stay_in_their_namespace(xp, to_xp
     assert estimator.n_iter_ == reference.n_iter_
     np.testing.assert_allclose(to_numpy(proba), reference.predict_proba(X_np), rtol=1e-10)
     np.testing.assert_array_equal(to_numpy(predicted), reference.predict(X_np))
+
+
+def test_early_stopping_on_batch_gradient_descent_warns_that_it_counts_updates():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(UserWarning, match=r"early_stopping=True, batch_size=None\) checks the validation score after each update"):
+        NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, early_stopping=True, standardize=True, random_state=0).fit(X, y)

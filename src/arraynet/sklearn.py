@@ -371,6 +371,15 @@ class _ArraynetClassifier(ClassifierMixin, BaseEstimator):
             _unscaled_warning(X, type(self).__name__)
         validation = None
         if self.early_stopping:
+            if self.batch_size is None:
+                warnings.warn(
+                    f"{type(self).__name__}(early_stopping=True, batch_size=None) checks the validation score after each "
+                    f"update of batch gradient descent, so it stops after n_iter_no_change={self.n_iter_no_change} updates "
+                    "without improvement, long before training has converged; give batch_size ('auto': mini-batches "
+                    "of min(200, n_samples), as MLPClassifier) or a larger n_iter_no_change",
+                    UserWarning,
+                    stacklevel=2,
+                )
             X, y, X_val, y_val = self._held_out(X, y)
             validation = (X_val, y_val)
             training["early_stopping"] = EarlyStopping(
