@@ -187,25 +187,22 @@ class EpochStep(Protocol):
 
 class OneByOne:
     """``cost`` and ``advance`` for a step that runs one iteration as ``forward()``, which returns
-    ``Z^[L]``, then ``update()``, in one process: the cost is ``J`` of ``Z^[L]`` and its labels ``Y``
-    in its namespace ``xp`` (``cost_of``, the kernel's cost function: the binary cross-entropy
-    [C1 2.3] unless the step's ``create`` sets another), computed only where ``fit`` reads it, with
-    the L2 term [C2 2.1] of ``kernel`` (where the step's ``create`` sets one) of the ``parameters``
-    that ``forward()`` ran with."""
+    ``Z^[L]``, then ``update()``, in one process: the cost is its ``kernel``'s (``Kernel.cost``, a
+    sigmoid's or a softmax's, with the L2 term [C2 2.1] of the ``parameters`` that ``forward()`` ran
+    with) of ``Z^[L]`` and its labels ``Y`` in its namespace ``xp``, computed only where ``fit``
+    reads it."""
 
     Y: Any
     xp: ModuleType
     parameters: dict[str, Any]
-    cost_of: Cost = staticmethod(cost_from_logits)
-    kernel: Kernel | None = None
+    kernel: Kernel
 
     def forward(self) -> Any:
         raise NotImplementedError
 
     def cost(self) -> Any:
-        ZL = self.forward()
-        J = self.cost_of(ZL, self.Y, self.xp)
-        return J if self.kernel is None else self.kernel.regularized_cost(J, self.parameters, ZL.shape[1], self.xp)
+        kernel, ZL = self.kernel, self.forward()
+        return kernel.regularized_cost(kernel.cost(ZL, self.Y, self.xp), self.parameters, ZL.shape[1], self.xp)
 
     def update(self) -> None:
         raise NotImplementedError

@@ -40,11 +40,10 @@ from typing import Any, ClassVar, NamedTuple
 from array_api_compat import device
 
 from ..kernel.activations import Activation
-from ..kernel.cost import cost_from_logits
 from ..kernel.inplace import InPlaceOps, Workspace
 from ..kernel.minibatches import EpochPlan, partition
 from ..kernel.optimizers import Optimizer
-from .base import Cost, Kernel, NotApplicable, OneByOne
+from .base import Kernel, NotApplicable, OneByOne
 from .generic import gather
 from .ops import ops_for
 
@@ -121,9 +120,7 @@ class BufferedStep(OneByOne):
     ) -> BufferedStep:
         ops = _in_place_ops(kernel, parameters, X, xp)
         assert kernel.activations is not None  # checked there
-        step = cls(parameters, X, Y, kernel.activations, learning_rate, ops, kernel)
-        step.cost_of = kernel.cost  # the kernel's cost of Z^[L]: a sigmoid's or a softmax's output
-        return step
+        return cls(parameters, X, Y, kernel.activations, learning_rate, ops, kernel)
 
     def __init__(
         self,
@@ -133,7 +130,7 @@ class BufferedStep(OneByOne):
         activations: Sequence[Activation],
         learning_rate: float,
         ops: InPlaceOps,
-        kernel: Kernel | None = None,
+        kernel: Kernel,
     ) -> None:
         self.ops, self.xp, self.kernel = ops, ops.xp, kernel
         self.parameters = {key: ops.copy(value) for key, value in parameters.items()}
@@ -240,7 +237,7 @@ class BufferedEpochStep:
             for value in average.values()
         ):
             raise NotApplicable("the optimizer's state is not arrays of X's library, dtype and device")
-        return cls(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel.cost, kernel)
+        return cls(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel)
 
     def __init__(
         self,
@@ -252,14 +249,14 @@ class BufferedEpochStep:
         batch_size: int,
         activations: Sequence[Activation],
         ops: InPlaceOps,
-        cost: Cost = cost_from_logits,
-        kernel: Kernel | None = None,
+        kernel: Kernel,
     ) -> None:
         self.ops, self.xp, self.optimizer = ops, ops.xp, optimizer
-        # L2 regularization [C2 2.1] where the kernel has it: its term in each batch's cost, and
-        # (lambd / m_b) W^[l] added to each dW^[l] in place, through a scratch array per weight
-        self._kernel = kernel if kernel is not None and kernel.l2 else None
-        self.activations, self._cost = list(activations), cost
+        # the kernel's cost of each batch (a sigmoid's or a softmax's) and, where it regularizes
+        # [C2 2.1], its L2 term and (lambd / m_b) W^[l] added to each dW^[l] in place, through a
+        # scratch array per weight
+        self._kernel = kernel
+        self.activations = list(activations)
         self._X, self._Y = X, Y
         self._m = m = X.shape[1]
         self._batches = partition(m, batch_size)
@@ -298,7 +295,7 @@ class BufferedEpochStep:
         self.b = [None] + [self.parameters[f"b{l}"] for l in range(1, L + 1)]
         self.dW = [None] + [self.grads[f"dW{l}"] for l in range(1, L + 1)]
         self.db = [None] + [self.grads[f"db{l}"] for l in range(1, L + 1)]
-        self._l2_scratch = [None] + [ops.empty(tuple(W.shape), W) if self._kernel is not None else None for W in self.W[1:]]
+        self._l2_scratch = [None] + [ops.empty(tuple(W.shape), W) if kernel.l2 else None for W in self.W[1:]]
         # the storage of every layer's buffers, flat, for the batches' largest size
         self._n = n = [X.shape[0]] + [W.shape[0] for W in self.W[1:]]
         size = self._batches[0][1] - self._batches[0][0]
@@ -339,7 +336,7 @@ class BufferedEpochStep:
         cost as ``GenericEpochStep`` sums it. With L2 regularization [C2 2.1], the batch's cost
         has its term and each ``dW^[l]`` its ``(lambd / m_b) W^[l]``, before the update."""
         ops, xp, X, Y, activations = self.ops, self.xp, self._X, self._Y, self.activations
-        W, b, dW, db, optimizer, cost_of = self.W, self.b, self.dW, self.db, self.optimizer, self._cost
+        W, b, dW, db, optimizer = self.W, self.b, self.dW, self.db, self.optimizer
         kernel, l2_scratch = self._kernel, self._l2_scratch
         parameters, grads, state, scratch = self._update_arguments
         index = gather(plan.order(), X, xp)
@@ -358,12 +355,10 @@ class BufferedEpochStep:
                 X_b, Y_b = X[:, start:stop], Y[:, start:stop]
             A = batch.A
             A[0] = X_b
-            cost = cost_of(_forward(ops, activations, W, b, batch.Z, A, batch.work), Y_b, xp)
-            if kernel is not None:
-                cost = kernel.regularized_cost(cost, self.parameters, batch.size, xp)
+            ZL = _forward(ops, activations, W, b, batch.Z, A, batch.work)
+            cost = kernel.regularized_cost(kernel.cost(ZL, Y_b, xp), self.parameters, batch.size, xp)
             for l in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b):
-                if kernel is not None:
-                    kernel.regularize_into(dW[l], W[l], batch.size, ops, l2_scratch[l])
+                kernel.regularize_into(dW[l], W[l], batch.size, ops, l2_scratch[l])
             optimizer._apply_into(parameters, grads, state, tuple(row), ops, scratch)
             total = total + cost * (stop - start)
         return total / self._m

@@ -133,6 +133,22 @@ def _block_problems(X: Any, Y: Any, xp: ModuleType, classes: int | None = None) 
     return int(xp.count_nonzero(~xp.isfinite(X))), other_labels, not_finite_Y
 
 
+def _placed(X: Any, Y: Any, parameters: Mapping[str, Any]) -> tuple[Any, Any, list[tuple[Any, Any, int]], int]:
+    """What both steps hold of the data, once per fit: ``X``'s graph optimized (lazy casts and
+    standardization fused into the chunks' tasks); ``Y`` persisted where the tasks run (in-memory
+    labels would otherwise travel in every compute's graph; the collection holds the persisted
+    chunks, on a cluster their futures); each chunk with examples as ``(X key, Y key, m_b)`` (a
+    chunk without any has no share); and the parameters' bytes (what decides whether they travel
+    inside each task or once per worker)."""
+    import dask
+
+    (X,) = dask.optimize(X)
+    Y = Y.persist()
+    keys = zip(X.__dask_keys__()[0], Y.__dask_keys__()[0], X.chunks[1])
+    blocks = [(x_key, y_key, width) for x_key, y_key, width in keys if width > 0]
+    return X, Y, blocks, sum(math.prod(value.shape) * value.dtype.itemsize for value in parameters.values())
+
+
 def _classes(kernel: Kernel, parameters: Mapping[str, Any]) -> int | None:
     """``C``, the output units of a network with a softmax output [C2 3] (whose labels the chunks
     hold as class indices of shape ``(1, m)``), else None (labels 0 and 1)."""
@@ -210,19 +226,10 @@ class DaskStep:
         return cls(kernel, parameters, X, Y, learning_rate)
 
     def __init__(self, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float) -> None:
-        import dask
-
         self._parameters = dict(parameters)
         self._kernel, self._learning_rate, self._m = kernel, learning_rate, X.shape[1]
         self._dtype, self._classes = X.dtype, _classes(kernel, parameters)
-        # the labels held where the tasks run, once (in-memory labels would otherwise travel in
-        # every iteration's graph); the data's graph optimized once (lazy casts and
-        # standardization fused into the chunks' tasks)
-        (self._X,) = dask.optimize(X)
-        self._Y = Y.persist()  # this collection holds the persisted chunks (on a cluster: their futures)
-        keys = zip(self._X.__dask_keys__()[0], self._Y.__dask_keys__()[0], self._X.chunks[1])
-        self._blocks = [(x_key, y_key) for x_key, y_key, width in keys if width > 0]  # no examples: no share
-        self._parameter_bytes = sum(math.prod(value.shape) * value.dtype.itemsize for value in parameters.values())
+        self._X, self._Y, self._blocks, self._parameter_bytes = _placed(X, Y, parameters)
         self._name = f"arraynet-iteration-{uuid.uuid4().hex}"
         self._iteration = 0
         self._checked = False
@@ -255,7 +262,7 @@ class DaskStep:
             graph.update({key: DataNode(key, value) for key, value in zip(keys_of_inputs, inputs)})
             inputs = (TaskRef(keys_of_inputs[0]), TaskRef(keys_of_inputs[1]))
         keys = []
-        for j, (x_key, y_key) in enumerate(self._blocks):
+        for j, (x_key, y_key, _) in enumerate(self._blocks):
             key = (f"{name}-block", j)
             graph[key] = Task(
                 key, _block_partials, TaskRef(x_key), TaskRef(y_key), *inputs, self._m, check, self._dtype, self._classes
@@ -403,19 +410,12 @@ class DaskEpochStep:
         Y: Any,
         batch_size: int,
     ) -> None:
-        import dask
-
         self.parameters, self.state = dict(parameters), dict(state)
         self._kernel, self._optimizer, self._batch_size, self._m = kernel, optimizer, batch_size, X.shape[1]
         self._dtype, self._classes = X.dtype, _classes(kernel, parameters)
-        # as DaskStep: the data's graph optimized once, the labels held where the tasks run, once
-        (self._X,) = dask.optimize(X)
-        self._Y = Y.persist()
-        keys = zip(self._X.__dask_keys__()[0], self._Y.__dask_keys__()[0], self._X.chunks[1])
-        self._blocks = [(x_key, y_key, width) for x_key, y_key, width in keys if width > 0]
+        self._X, self._Y, self._blocks, self._parameter_bytes = _placed(X, Y, parameters)
         self._updates = [len(partition(width, batch_size)) for _, _, width in self._blocks]
         self.batches = sum(self._updates)
-        self._parameter_bytes = sum(math.prod(value.shape) * value.dtype.itemsize for value in parameters.values())
         self._name = f"arraynet-epoch-{uuid.uuid4().hex}"
         self._epochs = 0  # the computes made, for the keys of the next one
         self._checked = False

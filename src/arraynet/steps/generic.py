@@ -59,19 +59,18 @@ class GenericStep(OneByOne):
     name: ClassVar[str] = "generic"
 
     def __init__(
-        self, step: TrainStep, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
+        self, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> None:
         self.parameters = dict(parameters)
-        self._step, self._X, self.Y, self._learning_rate, self.xp = step, X, Y, learning_rate, xp
+        self.kernel, self._step = kernel, train_step(kernel, xp)
+        self._X, self.Y, self._learning_rate, self.xp = X, Y, learning_rate, xp
         self._updated = self.parameters
 
     @classmethod
     def create(
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> GenericStep:
-        step = cls(train_step(kernel, xp), parameters, X, Y, learning_rate, xp)
-        step.cost_of, step.kernel = kernel.cost, kernel
-        return step
+        return cls(kernel, parameters, X, Y, learning_rate, xp)
 
     def forward(self) -> Any:
         self._updated, ZL = self._step(self.parameters, self._X, self.Y, self._learning_rate)
