@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 import arraynet
-from arraynet.kernel.minibatches import EpochPlan, partition
+from arraynet.kernel.minibatches import partition
 from arraynet.steps import DaskEpochStep, GenericEpochStep, choose_epoch_step
+from arraynet.steps.plan import EpochPlan
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")

@@ -110,10 +110,10 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("name", [name for name in MODULES if name.startswith("arraynet.kernel")])
 def test_the_kernel_imports_no_array_library(name):
-    """Array API only: the namespace comes in as ``xp``. The host RNG of initialization and of the
-    mini-batches' shuffles is the one NumPy use allowed."""
+    """Array API only: the namespace comes in as ``xp``. The host RNG of initialization is
+    the one NumPy use allowed (the epochs' shuffles are drawn in ``arraynet.steps.plan``)."""
     libraries = {module for module in imports(name, module_level_only=False) if is_array_library(module)}
-    allowed = {"numpy"} if name in ("arraynet.kernel.initialization", "arraynet.kernel.minibatches") else set()
+    allowed = {"numpy"} if name == "arraynet.kernel.initialization" else set()
     assert libraries <= allowed, f"{name} imports {sorted(libraries - allowed)}"
     # and holds none, however it got there (a name re-exported by another module)
     module = importlib.import_module(name)

@@ -468,3 +468,16 @@ def check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
             f"got {layer_dims!r}"
         )
     return [int(n) for n in dims]
+
+
+def check_batch_size(batch_size: Any, m: int) -> int | None:
+    """``fit``'s ``batch_size``: None (one batch of all ``m``: batch gradient descent) or a whole
+    number >= 1; one larger than ``m`` is ``m`` (one batch), as scikit-learn's MLP takes it."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(
+            f"batch_size must be None (all m examples in one batch) or a whole number of examples >= 1, "
+            f"e.g. 64; got {batch_size!r}"
+        )
+    return min(int(batch_size), m)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
+    check_batch_size,
     check_count,
     check_finite,
     check_learning_rate,
@@ -24,10 +25,10 @@ from .._validation import (
     check_Y,
 )
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
-from ..kernel.minibatches import ShuffleLike, check_batch_size
 from ..kernel.optimizers import DecayLike, Optimizer, OptimizerLike, check_decay, get_optimizer
 from ..kernel.regularization import check_l2
 from ..steps import Kernel, choose_epoch_step, choose_step, distributed, fast_paths_enabled
+from ..steps.plan import ShuffleLike
 from .early_stopping import EarlyStopping
 from .history import History
 from .training import Callback, DivergenceError, Schedule, Watch, counts_epochs, run_epochs, run_iterations

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from .._validation import non_finite
-from ..kernel.minibatches import EpochPlan, ShuffleLike
 from ..kernel.optimizers import GradientDescent, Optimizer, decayed
 from ..steps import EpochStep, Step
+from ..steps.plan import EpochPlan, ShuffleLike
 from .early_stopping import EarlyStopping
 from .history import History
 from .progress import progress_bar

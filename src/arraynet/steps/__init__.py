@@ -11,6 +11,7 @@ from .buffered import BufferedEpochStep, BufferedStep
 from .compiled import CompiledEpochStep, CompiledStep
 from .distributed import DaskEpochStep, DaskStep
 from .generic import GenericEpochStep, GenericStep, batch_step, train_step
+from .plan import EpochPlan
 from .selection import (
     ENVIRONMENT_VARIABLE,
     FAST_EPOCH_STEPS,
@@ -34,6 +35,7 @@ __all__ = [
     "CompiledStep",
     "DaskEpochStep",
     "DaskStep",
+    "EpochPlan",
     "EpochStep",
     "GenericEpochStep",
     "GenericStep",

@@ -145,7 +145,7 @@ class EpochStep(Protocol):
     ``optimizer.init`` makes it), which it never changes in place. ``batches`` is the number of
     updates an epoch makes: ``len(partition(m, batch_size))`` for a step over the whole data (the
     course's ``floor(m / b)`` batches and the rest), more for one whose batches never cross its
-    chunks. ``epoch(plan)`` runs epoch ``plan`` (``arraynet.kernel.minibatches.EpochPlan``): its
+    chunks. ``epoch(plan)`` runs epoch ``plan`` (``arraynet.steps.plan.EpochPlan``): its
     batches taken from the examples in ``plan.order()`` (a host permutation of ``range(m)``, or
     None: as they are), one update each, forward, backward and ``optimizer._apply`` with row ``k``
     of ``plan.scalars`` for batch ``k``; it returns the epoch's cost, the batches' costs (each before

@@ -41,11 +41,12 @@ from array_api_compat import device
 
 from ..kernel.activations import Activation
 from ..kernel.inplace import InPlaceOps, Workspace
-from ..kernel.minibatches import EpochPlan, partition
+from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable, OneByOne
 from .generic import gather
 from .ops import ops_for
+from .plan import EpochPlan
 
 __all__ = ["BufferedEpochStep", "BufferedStep"]
 

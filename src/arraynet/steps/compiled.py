@@ -69,10 +69,10 @@ import numpy as np
 from array_api_compat import device
 
 from ..backends import backend_name, is_jax_namespace
-from ..kernel.minibatches import EpochPlan
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable
 from .generic import batch_step, gather, train_step
+from .plan import EpochPlan
 
 __all__ = ["CompiledEpochStep", "CompiledStep"]
 

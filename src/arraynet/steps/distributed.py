@@ -75,11 +75,12 @@ import numpy as np
 
 from ..backends import is_dask_array, namespace_of
 from ..kernel.activations import Softmax
-from ..kernel.minibatches import EpochPlan, partition
+from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Forward, Kernel, NotApplicable
 from .generic import batch_step, gather
+from .plan import EpochPlan
 
 __all__ = ["DaskEpochStep", "DaskStep", "checked_labels", "outputs"]
 

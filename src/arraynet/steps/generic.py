@@ -18,10 +18,11 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from array_api_compat import device
 
-from ..kernel.minibatches import EpochPlan, partition
+from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Kernel, OneByOne
+from .plan import EpochPlan
 
 __all__ = ["BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_step", "gather", "train_step"]
 
