@@ -130,6 +130,27 @@ def _checked_key(kernel: Kernel, xp: ModuleType, *more: Hashable) -> tuple[Hasha
     return key
 
 
+def _traced(cache: dict[Any, Any], key: Hashable, build: Callable[[], Any], trial: Callable[[Any], tuple[Any, tuple[Any, ...]]]) -> Any:
+    """``cache[key]``, built by ``build()`` (which stores it there) the first time, when a first trace
+    of it works: ``trial(entry)`` gives the function and the arguments that ``jax.eval_shape``
+    traces without running; math JAX cannot trace is ``NotApplicable`` (the generic step runs it) and
+    leaves no entry. Under ``_LOCK``, so that threads fitting at once see an entry only after its
+    trial trace worked."""
+    with _LOCK:
+        new = key not in cache
+        entry = build()
+        if new:
+            import jax
+
+            function, arguments = trial(entry)
+            try:
+                jax.eval_shape(function, *arguments)
+            except Exception as exc:
+                del cache[key]
+                raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
+        return entry
+
+
 def _compiled(kernel: Kernel, xp: ModuleType) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The jitted ``(one, many)`` of ``kernel``: ``one(parameters, X, Y, learning_rate, l2) ->
     (parameters, J)``, one iteration and the cost (``kernel.cost``: [C1 2.3], [C2 3] for a softmax
@@ -176,18 +197,11 @@ class CompiledStep:
         cls, kernel: Kernel, parameters: Mapping[str, Any], X: Any, Y: Any, learning_rate: float, xp: ModuleType
     ) -> CompiledStep:
         _checked_key(kernel, xp)
-        key = _iteration_key(kernel)
-        with _LOCK:  # a cache entry is in the cache only once its first trace worked, for every thread
-            new = key not in _COMPILED
-            one, many = _compiled(kernel, xp)
-            if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
-                import jax
 
-                try:
-                    jax.eval_shape(one, dict(parameters), X, Y, learning_rate, kernel.l2)
-                except Exception as exc:
-                    del _COMPILED[key]
-                    raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
+        def trial(compiled: tuple[Any, Any]) -> tuple[Any, Any]:
+            return compiled[0], (dict(parameters), X, Y, learning_rate, kernel.l2)
+
+        one, many = _traced(_COMPILED, _iteration_key(kernel), lambda: _compiled(kernel, xp), trial)
         return cls(one, many, parameters, X, Y, learning_rate, kernel.l2)
 
     def __init__(
@@ -325,20 +339,15 @@ class CompiledEpochStep:
         xp: ModuleType,
     ) -> CompiledEpochStep:
         _checked_key(kernel, xp, optimizer)
-        key = _epoch_key(kernel, optimizer)
-        with _LOCK:  # as CompiledStep.create: an entry is cached only once its first trace worked
-            new = key not in _EPOCH_COMPILED
-            run = _compiled_epoch(kernel, optimizer, xp)
-            step = cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
-            if new:  # a first trace, without running it: math that JAX cannot trace takes the generic step
-                import jax
 
-                try:
-                    jax.eval_shape(run, *step._arguments(None, step._scalars_shape(), 0, step._full, True))
-                except Exception as exc:
-                    del _EPOCH_COMPILED[key]
-                    raise NotApplicable(f"JAX cannot compile the model's math ({type(exc).__name__}: {exc})") from exc
-        return step
+        def make(run: Any) -> CompiledEpochStep:
+            return cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
+
+        def trial(run: Any) -> tuple[Any, tuple[Any, ...]]:  # the shapes of an epoch of this training
+            step = make(run)
+            return run, step._arguments(None, step._scalars_shape(), 0, step._full, True)
+
+        return make(_traced(_EPOCH_COMPILED, _epoch_key(kernel, optimizer), lambda: _compiled_epoch(kernel, optimizer, xp), trial))
 
     def __init__(
         self,
