@@ -61,7 +61,7 @@ def steps(library: str, X_host: np.ndarray, Y_host: np.ndarray, batch_size: int)
     generic = GenericEpochStep.create(kernel, optimizer, parameters, state, X, Y, batch_size, xp)
     ops = ops_for(xp, X)
     assert ops is not None and kernel.activations is not None
-    buffered = BufferedEpochStep(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel.cost)
+    buffered = BufferedEpochStep(optimizer, parameters, state, X, Y, batch_size, kernel.activations, ops, kernel)
     m = X.shape[1]
     schedule = Schedule(optimizer, 0.001, None, True, 1, m, len(partition(m, batch_size)), 0, 0)
     return {"generic": generic, "buffered": buffered}, schedule

@@ -16,6 +16,7 @@ from arraynet.kernel.minibatches import partition
 from arraynet.kernel.optimizers import Optimizer
 from arraynet.models.training import Schedule
 from arraynet.steps import FAST_EPOCH_STEPS, BufferedEpochStep, EpochStep, Kernel, NotApplicable, choose_epoch_step
+from arraynet.steps.generic import examples_in_rows
 from arraynet.steps.ops import ops_for
 
 from .conftest import TARGETS, backend_cases
@@ -170,6 +171,26 @@ def test_a_softmax_network_trains_to_the_generic_steps_numbers_with_its_own_cost
     assert_same_state(fast._optimizer_state, generic._optimizer_state)
 
 
+@pytest.mark.parametrize("backend_case", backend_cases(("float64", "float32"), BUFFERED_TARGETS), indirect=True)
+def test_data_in_fortran_order_trains_as_its_c_order_copy_and_is_gathered_from_without_a_copy(backend_case, xp, to_xp):
+    """``X_rows.T`` of a scikit-learn style ``(m, n)`` matrix: a shuffled epoch gathers its batches
+    as rows of ``X_rows`` itself (from a copy made once per fit when ``X`` is in C order), on both
+    steps, with the numbers of the C-order copy. (NumPy's ``take`` along axis 1 of such an ``X``
+    copied all of it for every batch: 37x slower an epoch.)"""
+    dtype = backend_case.case.dtype
+    X_rows = to_xp(np.ascontiguousarray(X_FLOWER.T), dtype)
+    X_c, Y = to_xp(X_FLOWER, dtype), to_xp(Y_FLOWER, dtype)
+    assert _storage(examples_in_rows(X_rows.T), xp) == _storage(X_rows, xp)
+    assert _storage(examples_in_rows(X_c), xp) != _storage(X_c, xp) and _contiguous(examples_in_rows(X_c), xp)
+    options = {"learning_rate": 0.05, "optimizer": "adam", "batch_size": 64, "epochs": 2}
+    expected = network(3, "relu").fit(X_c, Y, **options)
+    for fast_paths in (True, False):
+        model = network(3, "relu")
+        history = model.fit(X_rows.T, Y, **options, fast_paths=fast_paths)
+        assert history.step == ("buffered" if fast_paths else "generic")
+        assert history.costs == expected.costs
+
+
 @pytest.mark.parametrize("backend_case", backend_cases(("float64",)), indirect=True)
 def test_the_buffered_epoch_step_runs_on_numpy_and_torch_and_says_why_not_elsewhere(backend_case, xp, to_xp):
     X, Y = to_xp(X_FLOWER), to_xp(Y_FLOWER)
@@ -295,8 +316,10 @@ def test_the_short_last_batch_runs_on_contiguous_views_of_the_same_buffers_and_e
             assert tuple(small.shape) == (LAYER_DIMS[3][l], 16) and _contiguous(small, xp)
             assert _storage(small, xp) == _storage(big, xp)
         assert _storage(short.work[l].values, xp) == _storage(full.work[l].values, xp)
-    (X_64, Y_64), (X_16, Y_16) = step._gathered[64], step._gathered[16]
-    assert tuple(X_16.shape) == (2, 16) and _contiguous(X_16, xp) and _contiguous(Y_16, xp)
+    X_rows, _, gathered = step._gathered  # the batches are gathered as rows of the examples in rows
+    assert tuple(X_rows.shape) == (400, 2) and _contiguous(X_rows, xp)
+    (X_64, Y_64), (X_16, Y_16) = gathered[64], gathered[16]
+    assert tuple(X_16.shape) == (16, 2) and _contiguous(X_16, xp) and _contiguous(Y_16, xp)
     assert _storage(X_16, xp) == _storage(X_64, xp) and _storage(Y_16, xp) == _storage(Y_64, xp)
     # the parameters, gradients, averages and scratch: views of one flat array each, 64-byte aligned
     # within it, handed to the built-in optimizer as the flat arrays; the gaps between them stay zero

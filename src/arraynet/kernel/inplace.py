@@ -128,7 +128,7 @@ class InPlaceOps(ABC):
         """``xp.sum(a, axis=1, keepdims=True)``."""
 
     @abstractmethod
-    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
-        """``xp.take(a, indices, axis=1)``: the columns of ``a`` at ``indices`` (a 1-D integer array
-        of the library, every index in ``range(a.shape[1])``), in their order (a mini-batch gathered
-        from an epoch's permutation [C2 1.1])."""
+    def take_rows(self, a: Any, indices: Any, *, out: Any) -> None:
+        """``xp.take(a, indices, axis=0)``: the rows of ``a`` at ``indices`` (a 1-D integer array
+        of the library, every index in ``range(a.shape[0])``), in their order (a mini-batch gathered
+        from an epoch's permutation [C2 1.1], from the examples in rows)."""

@@ -18,9 +18,9 @@ cost its term (``Kernel.regularized_cost``, the generic kernel's own operations)
 - ``BufferedEpochStep``: mini-batches with an optimizer [C2 1.1-1.4], ``GenericEpochStep``'s numbers
   (every recorded cost, the parameters and the optimizer's state). The buffers hold ``batch_size``
   examples; the short last batch [C2 1.1] runs on views of their first ``n_l r`` elements (the same
-  storage, contiguous), and a shuffled epoch's batches are gathered into buffers too
-  (``InPlaceOps.take_columns``); in order, they are slices of ``X`` (``X`` itself for one batch of
-  all ``m``), as ``GenericEpochStep`` takes them. The epoch's cost is ``GenericEpochStep``'s sum.
+  storage, contiguous), and a shuffled epoch's batches are gathered into buffers too, as rows of
+  the examples in rows (``examples_in_rows``, ``InPlaceOps.take_rows``), as ``GenericEpochStep``
+  gathers them; in order, they are slices of ``X`` (``X`` itself for one batch of all ``m``). The epoch's cost is ``GenericEpochStep``'s sum.
   The parameters, gradients and each average of the optimizer's state are packed in one flat array
   each, so that a built-in optimizer's update is one operation per array for all the layers (the
   same arithmetic element by element; at small batches the per-parameter calls were a fifth of
@@ -44,7 +44,7 @@ from ..kernel.inplace import InPlaceOps, Workspace
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable, OneByOne
-from .generic import gather
+from .generic import examples_in_rows, gather
 from .ops import ops_for
 from .plan import EpochPlan
 
@@ -306,7 +306,7 @@ class BufferedEpochStep:
 
         self._storage = {"Z": storage(), "A": storage(), "dZ": storage(), "values": storage(), "mask": storage(True)}
         self._sizes = {stop - start: self._views(stop - start) for start, stop in self._batches}
-        self._gathered: dict[int, tuple[Any, Any]] | None = None  # the gathered X_b and Y_b by size
+        self._gathered: tuple[Any, Any, dict[int, tuple[Any, Any]]] | None = None  # _gather_buffers
 
     def _views(self, size: int) -> _Batch:
         """The buffers of a batch of ``size`` examples: the first ``n_l size`` elements of the storage."""
@@ -318,17 +318,20 @@ class BufferedEpochStep:
         work = [None] + [Workspace(values, mask) for values, mask in zip(view("values")[1:], view("mask")[1:])]
         return _Batch(size, view("Z"), view("A"), view("dZ"), work)
 
-    def _gather_buffers(self) -> dict[int, tuple[Any, Any]]:
-        """The buffers that a shuffled epoch gathers each batch's ``X_b`` and ``Y_b`` into, by batch
-        size (views of one storage), allocated on the first shuffled epoch."""
+    def _gather_buffers(self) -> tuple[Any, Any, dict[int, tuple[Any, Any]]]:
+        """``X`` and ``Y`` with the examples in rows (``examples_in_rows``) and the buffers that a
+        shuffled epoch gathers each batch's rows into, by batch size (``(r, n_x)`` and ``(r, n_y)``,
+        views of one storage; the batch's ``X_b`` and ``Y_b`` are their transposes), made on the
+        first shuffled epoch."""
         if self._gathered is None:
             ops, X, Y = self.ops, self._X, self._Y
             size = max(self._sizes)
             flat_X, flat_Y = ops.empty((X.shape[0] * size,), X), ops.empty((Y.shape[0] * size,), Y)
-            self._gathered = {
-                r: (flat_X[: X.shape[0] * r].reshape(X.shape[0], r), flat_Y[: Y.shape[0] * r].reshape(Y.shape[0], r))
-                for r in self._sizes
-            }
+            self._gathered = (
+                examples_in_rows(X),
+                examples_in_rows(Y),
+                {r: (flat_X[: X.shape[0] * r].reshape(r, X.shape[0]), flat_Y[: Y.shape[0] * r].reshape(r, Y.shape[0])) for r in self._sizes},
+            )
         return self._gathered
 
     def epoch(self, plan: EpochPlan) -> Any:
@@ -341,15 +344,17 @@ class BufferedEpochStep:
         kernel, l2_scratch = self._kernel, self._l2_scratch
         parameters, grads, state, scratch = self._update_arguments
         index = gather(plan.order(), X, xp)
-        gathered = None if index is None else self._gather_buffers()
+        if index is not None:
+            X_rows, Y_rows, gathered = self._gather_buffers()
         total: Any = 0.0
         for (start, stop), row in zip(self._batches, plan.scalars.tolist()):
             batch = self._sizes[stop - start]
-            if gathered is not None:
-                X_b, Y_b = gathered[batch.size]
-                rows = index[start:stop]
-                ops.take_columns(X, rows, out=X_b)
-                ops.take_columns(Y, rows, out=Y_b)
+            if index is not None:
+                X_at, Y_at = gathered[batch.size]
+                at = index[start:stop]
+                ops.take_rows(X_rows, at, out=X_at)
+                ops.take_rows(Y_rows, at, out=Y_at)
+                X_b, Y_b = X_at.T, Y_at.T
             elif batch.size == self._m:
                 X_b, Y_b = X, Y
             else:

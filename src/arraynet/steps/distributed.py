@@ -79,7 +79,7 @@ from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Forward, Kernel, NotApplicable
-from .generic import batch_step, gather
+from .generic import batch_step, examples_in_rows, gather
 from .plan import EpochPlan
 
 __all__ = ["DaskEpochStep", "DaskStep", "checked_labels", "outputs"]
@@ -356,12 +356,13 @@ def _chunk_epoch(
     X, Y = _block_data(X, Y, xp, X.dtype if dtype is None else dtype, classes)
     step = batch_step(kernel, optimizer, xp)
     index = gather(order, X, xp)
+    rows = None if index is None else (examples_in_rows(X), examples_in_rows(Y))
     c = X.shape[1]
     total: Any = 0.0
     for (start, stop), row in zip(partition(c, batch_size), scalars.tolist()):
-        if index is not None:
-            rows = index[start:stop]
-            X_b, Y_b = xp.take(X, rows, axis=1), xp.take(Y, rows, axis=1)
+        if rows is not None:
+            at = index[start:stop]
+            X_b, Y_b = xp.take(rows[0], at, axis=0).T, xp.take(rows[1], at, axis=0).T
         else:
             X_b, Y_b = (X, Y) if stop - start == c else (X[:, start:stop], Y[:, start:stop])
         parameters, state, cost = step(parameters, state, X_b, Y_b, tuple(row))

@@ -64,14 +64,15 @@ class NumpyOps(InPlaceOps):
         np.multiply(a, value, out=a, where=mask)
 
     def sum_columns(self, a: Any, *, out: Any) -> None:
-        np.sum(a, axis=1, keepdims=True, out=out)
+        # np.sum's own reduction, without its Python wrapper (3 us a call, 3 calls a batch)
+        np.add.reduce(a, axis=1, keepdims=True, out=out)
 
-    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
+    def take_rows(self, a: Any, indices: Any, *, out: Any) -> None:
         # mode="wrap": NumPy gathers straight into out; with the default mode="raise" it gathers into
         # a temporary and copies it over (424 against 216 us for 4096 columns of 40 float32
         # features of 250,000, one thread). The indices are a permutation's, in range, where every
-        # mode takes the same columns
-        np.take(a, indices, axis=1, out=out, mode="wrap")
+        # mode takes the same rows
+        np.take(a, indices, axis=0, out=out, mode="wrap")
 
 
 def ops_for(xp: ModuleType, X: Any) -> InPlaceOps | None:

@@ -59,5 +59,5 @@ class TorchOps(InPlaceOps):
     def sum_columns(self, a: Any, *, out: Any) -> None:
         torch.sum(a, dim=1, keepdim=True, out=out)
 
-    def take_columns(self, a: Any, indices: Any, *, out: Any) -> None:
-        torch.index_select(a, 1, indices, out=out)
+    def take_rows(self, a: Any, indices: Any, *, out: Any) -> None:
+        torch.index_select(a, 0, indices, out=out)
