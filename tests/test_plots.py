@@ -1,5 +1,6 @@
-"""Plots render to files: the cost curve, the decision boundary (for a model on any backend) and a
-sweep; each file is a whole, non-trivial image."""
+"""Plots render to files: the cost curve (training, and validation when fit had it), the decision
+boundary (for a model on any backend), the confusion matrix and a sweep; each file is a whole,
+non-trivial image."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import arraynet
 from arraynet.models.history import History
 
 pytest.importorskip("matplotlib")
-from arraynet.plots import plot_cost, plot_decision_boundary, plot_sweep
+from arraynet.plots import confusion_matrix, plot_confusion_matrix, plot_cost, plot_decision_boundary, plot_sweep
 
 X_MOONS, Y_MOONS = arraynet.load_moons(m=100)
 
@@ -212,3 +213,129 @@ def test_a_full_disk_names_the_plot_file(tmp_path, monkeypatch):
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
     with pytest.raises(OSError, match=rf"cannot write {tmp_path / 'cost.png'}: No space left on device"):
         plot_cost(history, tmp_path / "cost.png")
+
+
+def test_the_cost_plot_of_a_fit_with_validation_draws_both_costs(tmp_path, figures):
+    order = np.random.default_rng(0).permutation(100)  # both classes in the validation split (the last 20)
+    model = arraynet.NeuralNetwork([2, 6, 1], hidden_activation="tanh", seed=0)
+    history = model.fit(
+        X_MOONS[:, order], Y_MOONS[:, order], learning_rate=0.01, optimizer="adam", batch_size=16, epochs=15,
+        validation_split=0.2, progress=False,
+    )
+    assert len(history.val_costs) == len(history.costs) == 15
+    path = plot_cost(history, tmp_path / "cost.png", title="moons")
+    assert_image(path, width=640)
+    (axes,) = figures[0].axes
+    training, validation = axes.get_lines()
+    assert list(training.get_xdata()) == list(validation.get_xdata()) == history.iterations
+    assert list(training.get_ydata()) == history.costs and list(validation.get_ydata()) == history.val_costs
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["training", "validation"]
+    assert (axes.get_xlabel(), axes.get_title()) == ("epoch", "moons")
+
+
+def test_the_cost_plot_without_validation_has_one_line_and_no_legend(tmp_path, figures):
+    plot_cost(History(iterations=[0, 100, 200], costs=[0.69, 0.5, 0.3]), tmp_path / "c.png")
+    (axes,) = figures[0].axes
+    assert len(axes.get_lines()) == 1 and axes.get_legend() is None
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("iteration", "cost J")
+
+
+def test_the_cost_axis_spans_the_validation_costs_too(tmp_path, figures):
+    history = History(iterations=[0, 1, 2], costs=[0.69, 0.5, 0.4], unit="epoch", val_costs=[0.7, 2.0, 9.0])
+    plot_cost(history, tmp_path / "c.png")
+    assert figures[0].axes[0].get_yscale() == "log"
+
+
+TRUE = [0, 0, 1, 1, 2, 2, 2]
+PREDICTED = [0, 1, 1, 1, 2, 0, 2]
+COUNTS = [[1, 1, 0], [0, 2, 0], [1, 0, 2]]
+
+
+def test_the_confusion_matrix_counts_true_classes_by_row_and_predictions_by_column():
+    np.testing.assert_array_equal(confusion_matrix(np.array([TRUE]), np.array([PREDICTED], dtype=float)), COUNTS)
+    counts = confusion_matrix(TRUE, PREDICTED, classes=4)  # (m,) lists; a class with no examples counts 0
+    assert counts.dtype == np.int64 and counts.shape == (4, 4)
+    np.testing.assert_array_equal(counts[:3, :3], COUNTS)
+    assert counts[3].sum() == counts[:, 3].sum() == 0
+    np.testing.assert_array_equal(confusion_matrix(np.zeros((1, 3)), np.array([[0, 1, 0]])), [[2, 1], [0, 0]])  # binary: 2 x 2
+    np.testing.assert_array_equal(confusion_matrix(np.array([True, False]), np.array([True, True])), [[0, 1], [0, 1]])
+
+
+def test_the_confusion_matrix_of_labels_of_any_backend(xp, to_xp):
+    np.testing.assert_array_equal(confusion_matrix(to_xp(np.array([TRUE])), to_xp(np.array([PREDICTED]))), COUNTS)
+
+
+def test_the_cli_evaluates_with_the_same_confusion_matrix():
+    from arraynet.cli import evaluate
+
+    assert evaluate.confusion_matrix is confusion_matrix
+
+
+def test_the_confusion_matrix_plot_annotates_each_cell_with_its_count(tmp_path, figures):
+    path = plot_confusion_matrix(np.array([TRUE]), np.array([PREDICTED]), tmp_path / "cm.png", class_names=["cat", "dog", "eel"])
+    assert path == tmp_path / "cm.png"
+    assert_image(path, width=640)
+    axes = figures[0].axes[0]
+    np.testing.assert_array_equal(axes.get_images()[0].get_array(), COUNTS)
+    assert [text.get_text() for text in axes.texts] == [str(value) for row in COUNTS for value in row]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["cat", "dog", "eel"]
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["cat", "dog", "eel"]
+    assert (axes.get_xlabel(), axes.get_ylabel(), axes.get_title()) == ("predicted class", "true class", "confusion matrix (7 examples)")
+
+
+def test_the_normalized_confusion_matrix_shows_each_true_class_s_fractions(tmp_path, figures):
+    plot_confusion_matrix(TRUE, PREDICTED, tmp_path / "cm.png", class_names=["a", "b", "c", "d"], normalize=True, title="digits")
+    axes = figures[0].axes[0]
+    fractions = np.asarray(axes.get_images()[0].get_array())
+    np.testing.assert_allclose(fractions[:3].sum(axis=1), 1.0)
+    np.testing.assert_allclose(fractions[2], [1 / 3, 0, 2 / 3, 0])
+    texts = [text.get_text() for text in axes.texts]
+    assert texts[:4] == ["0.50", "0.50", "0.00", "0.00"] and texts[12:] == ["n/a"] * 4  # "d" has no examples
+    assert fractions[3].sum() == 0 and axes.get_title() == "digits"
+    assert_image(tmp_path / "cm.png")
+
+
+def test_a_softmax_network_s_confusion_matrix_names_its_ten_classes(tmp_path, figures):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 200))
+    Y = np.argmax(rng.normal(size=(10, 4)) @ X, axis=0).reshape(1, -1)  # class indices 0..9, shape (1, m)
+    model = arraynet.NeuralNetwork([4, 16, 10], seed=0)
+    model.fit(X, Y, learning_rate=0.01, optimizer="adam", batch_size=32, epochs=10, progress=False)
+    names = [f"digit {k}" for k in range(10)]
+    assert_image(plot_confusion_matrix(Y, model.predict(X), tmp_path / "cm.png", class_names=names))
+    axes = figures[0].axes[0]
+    assert np.asarray(axes.get_images()[0].get_array()).sum() == 200
+    assert [label.get_text() for label in axes.get_xticklabels()] == names
+    assert axes.get_xticklabels()[0].get_rotation() == 45  # ten long names slant, never overlap
+
+
+def test_bad_confusion_matrix_arguments_name_the_problem(tmp_path):
+    cases = [
+        ((np.ones((2, 3)), np.ones(3)), {}, r"Y_true must have shape \(1, m\) or \(m,\): class indices \(one-hot columns of shape \(C, m\): pass their argmax over axis 0\); got shape \(2, 3\)"),
+        ((np.ones(3), np.ones((3, 1, 1))), {}, r"Y_pred must have shape \(1, m\) or \(m,\): class indices; got shape \(3, 1, 1\)"),
+        (([0, 1, 2], [0, 1]), {}, r"Y_pred must hold one prediction per label of Y_true \(3\); got 2"),
+        (([0, -1, 2], [0, 1, 2]), {}, r"Y_true must hold class indices 0, 1, 2, ... \(integers >= 0\); got -1 at example 1"),
+        (([0, 1, 2], [0, 1.5, 2]), {}, r"Y_pred must hold class indices 0, 1, 2, ... \(integers >= 0\); got 1.5 at example 1"),
+        (([0, np.nan], [0, 1]), {}, r"Y_true must hold class indices .*; got nan at example 1"),
+        ((["cat", "dog"], [0, 1]), {}, r"Y_true must hold class indices 0, 1, 2, ... as numbers; got dtype <U3"),
+    ]
+    for args, kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            confusion_matrix(*args, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            plot_confusion_matrix(*args, tmp_path / "cm.png", **kwargs)
+    with pytest.raises(ValueError, match=r"classes must be more than the largest class index in Y_true and Y_pred \(2\); got 2"):
+        confusion_matrix(TRUE, PREDICTED, classes=2)
+    with pytest.raises(ValueError, match=r"classes must be an integer >= 1 \(the number of classes\); got 2.5"):
+        confusion_matrix(TRUE, PREDICTED, classes=2.5)
+    with pytest.raises(ValueError, match=r"class_names must name at least 3 classes \(Y_true and Y_pred hold class indices up to 2\); got \['cat', 'dog'\]"):
+        plot_confusion_matrix(TRUE, PREDICTED, tmp_path / "cm.png", class_names=["cat", "dog"])
+    with pytest.raises(ValueError, match=r"class_names must name at least 2 classes .*; got 'ab'"):
+        plot_confusion_matrix([0, 1], [1, 1], tmp_path / "cm.png", class_names="ab")
+    with pytest.raises(TypeError, match=r"normalize must be True or False; got 'true'"):
+        plot_confusion_matrix(TRUE, PREDICTED, tmp_path / "cm.png", normalize="true")
+    with pytest.raises(ValueError, match=r"path must end in one of .*; got 'cm.txt'"):
+        plot_confusion_matrix(TRUE, PREDICTED, tmp_path / "cm.txt")
+    with pytest.raises(ValueError, match=r"history.val_costs must hold one cost per recorded cost \(2\); got 1"):
+        plot_cost(History(iterations=[0, 1], costs=[0.7, 0.6], val_costs=[0.7]), tmp_path / "c.png")
+    assert list(tmp_path.iterdir()) == []

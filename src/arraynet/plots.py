@@ -1,6 +1,7 @@
 """Plots of training, drawn with matplotlib's Agg renderer straight to files (no screen, no pyplot
-state): the cost curve, the decision boundary of a model on 2-D data, and the results of a sweep
-of a hyperparameter [C1 4.5]. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``,
+state): the cost curve (training and validation), the decision boundary of a model on 2-D data,
+the confusion matrix of a classifier's predictions, and the results of a sweep of a
+hyperparameter [C1 4.5]. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``,
 ...); each file is written whole or not at all. Needs matplotlib (``pip install "arraynet[plot]"``).
 """
 
@@ -19,7 +20,7 @@ from .io.loaders import as_input_of
 from .models import Model
 from .models.history import History
 
-__all__ = ["plot_cost", "plot_decision_boundary", "plot_format", "plot_sweep"]
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_cost", "plot_decision_boundary", "plot_format", "plot_sweep"]
 
 
 def _figure(ncols: int = 1) -> tuple[Any, list[Any]]:
@@ -92,12 +93,27 @@ def _legend_outside(axes: Any) -> None:
 def plot_cost(
     history: History, path: str | os.PathLike[str], *, learning_rate: float | None = None, title: str | None = None
 ) -> Path:
-    """The cost ``J`` at each recorded iteration of ``history`` (from ``fit``), as the course plots
-    it, on a log axis when it spans decades; ``title`` (e.g. the model and the data) and the
-    learning rate, if given, title it. Returns the path written."""
+    """The cost ``J`` at each recorded iteration (or epoch) of ``history`` (from ``fit``), as the
+    course plots it, on a log axis when it spans decades; ``title`` (e.g. the model and the data)
+    and the learning rate, if given, title it. Returns the path written.
+
+    A history with validation data (``fit(..., validation_data=...)`` or ``validation_split=``)
+    also has its validation costs drawn at the same points, the two lines labelled "training" and
+    "validation" in a legend, as Keras users plot ``loss`` and ``val_loss``. In mini-batch
+    training an epoch's training cost is that of its batches, each before its update (weighted by
+    their sizes), its validation cost that of the parameters at its end; with ``l2`` the training cost holds the penalty, the validation cost is
+    the cross-entropy alone."""
     figure, (axes,) = _figure()
-    _draw_costs(axes, history)
-    _log_scale_over_decades(axes, history.costs)
+    validation = list(history.val_costs)
+    _draw_costs(axes, history, label="training" if validation else None)
+    if validation:
+        if len(validation) != len(history.costs):
+            raise ValueError(
+                f"history.val_costs must hold one cost per recorded cost ({len(history.costs)}); got {len(validation)}"
+            )
+        axes.plot(history.iterations, validation, label="validation")
+        _legend_outside(axes)
+    _log_scale_over_decades(axes, [*history.costs, *validation])
     rate = None if learning_rate is None else f"learning rate = {learning_rate:g}"
     heading = ", ".join(part for part in (title, rate) if part)
     if heading:
@@ -219,4 +235,118 @@ def plot_sweep(
     _legend_outside(accuracy)
     if title:
         figure.suptitle(title)
+    return _save(figure, path)
+
+
+def _class_indices(Y: Any, name: str) -> np.ndarray:
+    """The labels (or predictions) ``Y`` of shape ``(1, m)`` or ``(m,)``, of any array library, as
+    NumPy's int64 class indices of shape ``(m,)``; a ValueError naming ``name`` otherwise."""
+    values = np.asarray(to_numpy(Y))
+    if values.ndim == 2 and values.shape[0] == 1:
+        values = values[0]
+    elif values.ndim != 1:
+        hint = " (one-hot columns of shape (C, m): pass their argmax over axis 0)" if values.ndim == 2 else ""
+        raise ValueError(f"{name} must have shape (1, m) or (m,): class indices{hint}; got shape {values.shape}")
+    if values.dtype == np.bool_:
+        values = values.astype(np.int64)
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise ValueError(f"{name} must hold class indices 0, 1, 2, ... as numbers; got dtype {values.dtype}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{name} must hold class indices 0, 1, 2, ... (integers >= 0); got {values[k].item()!r} at example {k}")
+    return values.astype(np.int64)
+
+
+def _checked_labels(Y_true: Any, Y_pred: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """The true and predicted class indices, checked, and the largest index in either (-1 for none)."""
+    true, predicted = _class_indices(Y_true, "Y_true"), _class_indices(Y_pred, "Y_pred")
+    if predicted.shape != true.shape:
+        raise ValueError(f"Y_pred must hold one prediction per label of Y_true ({true.shape[0]}); got {predicted.shape[0]}")
+    top = max(int(true.max(initial=-1)), int(predicted.max(initial=-1)))
+    return true, predicted, top
+
+
+def _counts(true: np.ndarray, predicted: np.ndarray, C: int) -> np.ndarray:
+    counts = np.zeros((C, C), dtype=np.int64)
+    np.add.at(counts, (true, predicted), 1)
+    return counts
+
+
+def confusion_matrix(Y_true: Any, Y_pred: Any, classes: int | None = None) -> np.ndarray:
+    """The confusion matrix of a classifier [C2 3]: ``counts[i, j]`` is the number of examples of
+    true class ``i`` predicted as class ``j`` (rows: the true classes, columns: the predicted ones),
+    a ``(C, C)`` NumPy int64 array. ``Y_true`` and ``Y_pred`` are class indices ``0..C-1`` of shape
+    ``(1, m)`` or ``(m,)`` (``model.predict``'s output for either; arrays of any library, any
+    integer or float dtype). ``classes`` is ``C``; None takes the largest index in either, plus 1,
+    and at least 2 (a binary model's 0 and 1)."""
+    true, predicted, top = _checked_labels(Y_true, Y_pred)
+    if classes is None:
+        C = max(2, top + 1)
+    elif isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
+        raise ValueError(f"classes must be an integer >= 1 (the number of classes); got {classes!r}")
+    elif classes <= top:
+        raise ValueError(f"classes must be more than the largest class index in Y_true and Y_pred ({top}); got {classes}")
+    else:
+        C = int(classes)
+    return _counts(true, predicted, C)
+
+
+def plot_confusion_matrix(
+    Y_true: Any,
+    Y_pred: Any,
+    path: str | os.PathLike[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    normalize: bool = False,
+    title: str | None = None,
+) -> Path:
+    """The confusion matrix of the predictions ``Y_pred`` against the labels ``Y_true`` (class
+    indices of shape ``(1, m)`` or ``(m,)``, as ``confusion_matrix`` takes them) as a heat map:
+    rows the true classes, columns the predicted ones [C2 3], each cell annotated with its count,
+    or with ``normalize`` the fraction of its true class's examples (each row sums to 1; its
+    diagonal cell is that class's recall; a class with no examples shows "n/a").
+    ``class_names`` names the classes in order, its length the number of classes ``C`` (at least
+    the largest index in either array, plus 1); without it the classes are their indices ``0``,
+    ``1``, ... up to the largest (at least 2). ``title`` heads the figure. Returns the path written."""
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be True or False; got {normalize!r}")
+    true, predicted, top = _checked_labels(Y_true, Y_pred)
+    needed = max(2, top + 1)
+    if class_names is None:
+        names = [str(k) for k in range(needed)]
+    elif isinstance(class_names, str) or len(class_names) < needed:
+        raise ValueError(
+            f"class_names must name at least {needed} classes (Y_true and Y_pred hold class indices up to {top}); "
+            f"got {class_names!r}"
+        )
+    else:
+        names = [str(name) for name in class_names]
+    C = len(names)
+    counts = _counts(true, predicted, C)
+    totals = counts.sum(axis=1, keepdims=True)
+    shown = np.divide(counts, totals, out=np.zeros((C, C)), where=totals > 0) if normalize else counts
+
+    figure, (axes,) = _figure()
+    image = axes.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else max(1, int(counts.max(initial=0))))
+    colorbar = figure.colorbar(image, ax=axes)
+    colorbar.set_label("fraction of the true class" if normalize else "examples")
+    size = "medium" if C <= 5 else "small" if C <= 10 else "x-small"
+    dark = 0.5 * (1 if normalize else max(1, int(counts.max(initial=0))))
+    for i in range(C):
+        for j in range(C):
+            if normalize:
+                text = f"{shown[i, j]:.2f}" if totals[i, 0] else "n/a"
+            else:
+                text = str(counts[i, j])
+            axes.text(j, i, text, ha="center", va="center", fontsize=size, color="white" if shown[i, j] > dark else "black")
+    crowded = C * max(len(name) for name in names) > 40  # names that would overlap side by side are slanted
+    axes.set_xticks(range(C), names, rotation=45 if crowded else 0, ha="right" if crowded else "center", rotation_mode="anchor")
+    axes.set_yticks(range(C), names)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    m = true.shape[0]
+    default = f"confusion matrix{', rows normalized' if normalize else ''} ({m} examples)"
+    axes.set_title(title or default, wrap=True)
     return _save(figure, path)

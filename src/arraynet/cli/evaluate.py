@@ -12,6 +12,7 @@ from ..backends import enable_jax_float64, to_numpy
 from ..io.loaders import as_input_of
 from ..io.serialization import load
 from ..models import Model
+from ..plots import confusion_matrix
 from .train import (
     DATA_HELP,
     add_data_arguments,
@@ -29,13 +30,6 @@ def class_names_of(model: Model) -> list[str]:
     if names is not None:
         return list(names)
     return [str(k) for k in range(int(getattr(model, "classes", 2)))]
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, C: int) -> np.ndarray:
-    """``counts[i, j]``: the examples of class ``i`` predicted as class ``j``."""
-    counts = np.zeros((C, C), dtype=np.int64)
-    np.add.at(counts, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
-    return counts
 
 
 def confusion_report(counts: np.ndarray, names: list[str]) -> list[str]:
