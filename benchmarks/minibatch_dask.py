@@ -5,8 +5,9 @@
 * ``numpy``: NumPy arrays in this process, BLAS as installed; ``fit`` runs whatever epoch step it
   picks for NumPy (``history.step`` says which).
 * ``numpy-1blas``: the same with BLAS pinned to one thread (threadpoolctl), as in each worker.
-* ``numpy-generic-1blas``: the same, ``fast_paths=False``: the generic kernel's ``batch_step`` that
-  each Dask task runs, on one core (the per-core reference of the chain's own cost).
+* ``numpy-generic-1blas``: the same, ``fast_paths=False``: the generic kernel's ``batch_step``, on
+  one core (what each Dask task ran before it ran the buffered step, and still runs where that does
+  not apply: ``DaskEpochStep.chunk_steps``).
 * ``cluster``: ``distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``,
   the data made and persisted on its workers (the same values, from the same seeds: nothing big
   goes through the scheduler); ``fit`` runs ``DaskEpochStep``, one compute per epoch, a chain of
@@ -15,6 +16,10 @@
   ``MALLOC_TRIM_THRESHOLD_=1GiB`` and ``MALLOC_MMAP_THRESHOLD_=32MiB`` instead of distributed's
   default trim threshold of 64 KiB, under which every batch's new arrays cost the workers page
   faults (the setting benchmarks/dask_sweep.py measured as "tuned").
+* ``--no-worker-profile``: both clusters with distributed's statistical profiler off in the
+  workers (``distributed.worker.profile.enabled: False``; on by default, it samples the running
+  task's stack every 10 ms from another thread, which takes the GIL from a task of many small
+  NumPy calls).
 * ``dask-threads`` (with ``--threads``): the data as a Dask array in this process, Dask's threaded
   scheduler: the chain without a cluster.
 
@@ -28,6 +33,16 @@ The issue's target: a cluster epoch within 1.5 times NumPy's in-memory epoch at 
     python benchmarks/minibatch_dask.py                 # m = 100,000, 3 epochs
     python benchmarks/minibatch_dask.py --m 1000000
     python benchmarks/minibatch_dask.py --m 10000000 --tuned --output /tmp/minibatch-dask.json
+
+``--chunk-tasks`` times one chunk's task of the chain instead (``_chunk_epoch``, in this process,
+BLAS on one thread, as a worker runs it; no cluster): a chunk of ``k`` batches run by the in-memory
+epoch step a task picks (``fast=True``: the buffered step on NumPy) against the generic loop
+(``fast=False``), for several ``k``, nets and batch sizes, alternated, medians of ``--repeat``
+rounds: whether the fast step's setup per task (its packed copies of the parameters and the
+optimizer's state, its buffers, the snapshot's copies) eats its gain on small chunks, which sets
+``_FAST_MIN_BATCHES`` in ``arraynet.steps.distributed``.
+
+    python benchmarks/minibatch_dask.py --chunk-tasks --output /tmp/chunk-tasks.json
 
 Memory: about 170 bytes per example in this process (X in float32 and what NumPy's fit makes) and
 160 over the workers: 1.7 GiB and 1.6 GiB at m = 1e7. Needs dask[array], distributed and, for
@@ -116,6 +131,47 @@ def timed_fit(X: Any, Y: Any, epochs: int, fast_paths: bool | None = None) -> di
     }
 
 
+def chunk_tasks(repeat: int) -> dict[str, Any]:
+    """Seconds of one chunk's task (``_chunk_epoch``, data in memory, BLAS on one thread) with the
+    fast in-memory step (``fast=True``) and the generic loop (``fast=False``), by net, batch size
+    and the chunk's batches ``k``: medians of ``repeat`` alternated rounds, Adam, float32, in order."""
+    from arraynet.kernel.optimizers import Adam
+    from arraynet.steps.distributed import _chunk_epoch, _ChunkPlan
+
+    records = []
+    with one_blas_thread():
+        for dims in ([N_X, 8, 1], LAYER_DIMS, [N_X, 512, 256, 1]):
+            for batch in (32, BATCH):
+                model = arraynet.NeuralNetwork(dims, seed=SEED)
+                X0 = gen_block(batch, 0)
+                model.fit(X0, labels(X0), LEARNING_RATE, 0)  # the starting parameters
+                kernel, optimizer = model._kernel(), Adam()
+                parameters = model.get_parameters()
+                carry = (parameters, optimizer.init(parameters), (), (0, 0, 0), ())
+                for k in (1, 2, 3, 4, 6, 8, 16, 32):
+                    X = gen_block(k * batch, 1)
+                    Y = labels(X)
+                    scalars = np.array([optimizer.scalars(LEARNING_RATE, t) for t in range(1, k + 1)])
+                    plan = _ChunkPlan(number=0, shuffle=False, seed=SEED, m=k * batch, scalars=scalars)
+                    seconds: dict[bool, list[float]] = {True: [], False: []}
+                    names = {}
+                    for _ in range(repeat):
+                        for fast in (True, False):
+                            start = time.perf_counter()
+                            out = _chunk_epoch(carry, X, Y, kernel, optimizer, batch, plan, fast, False)
+                            seconds[fast].append(time.perf_counter() - start)
+                            names[fast] = out[4][0]
+                    record = {
+                        "layer_dims": dims, "batch": batch, "batches": k, "fast_step": names[True],
+                        "fast": statistics.median(seconds[True]), "generic": statistics.median(seconds[False]),
+                    }
+                    record["fast_over_generic"] = record["fast"] / record["generic"]
+                    records.append(record)
+                    print(f"{dims!s:>18} batch {batch:>3} k {k:>2}: {names[True]} {1e3 * record['fast']:8.3f} ms, "
+                          f"generic {1e3 * record['generic']:8.3f} ms: {record['fast_over_generic']:.2f}x", flush=True)
+    return {"repeat": repeat, "records": records}
+
+
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
     from threadpoolctl import threadpool_limits
@@ -132,8 +188,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", action="store_true", help="time the dask-threads engine too")
     parser.add_argument("--tuned", action="store_true", help="time the cluster-tuned engine too")
     parser.add_argument("--no-1blas", dest="one_blas", action="store_false", help="skip numpy-1blas and numpy-generic-1blas")
+    parser.add_argument("--no-worker-profile", dest="worker_profile", action="store_false",
+                        help="the clusters' workers without distributed's statistical profiler")
+    parser.add_argument("--chunk-tasks", action="store_true", help="time one chunk's task, fast step against generic loop")
+    parser.add_argument("--repeat", type=int, default=21, help="rounds of --chunk-tasks (default 21)")
     parser.add_argument("--output", help="write the results as JSON here")
     args = parser.parse_args(argv)
+    if args.chunk_tasks:
+        tasks = chunk_tasks(args.repeat)
+        if args.output:
+            with open(args.output, "w") as file:
+                json.dump(tasks, file, indent=1)
+        return tasks
     m, chunk = int(args.m), min(int(args.chunk), int(args.m))
     if chunk % BATCH and chunk != m:
         parser.error(f"--chunk must be a multiple of the batch ({BATCH}) for the batches of the data in memory")
@@ -145,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "m": m, "chunk": chunk, "chunks": -(-m // chunk), "epochs": args.epochs, "layer_dims": LAYER_DIMS,
         "batch": BATCH, "dtype": "float32", "optimizer": "adam", "machine": platform.machine(),
         "processor": platform.processor(), "cores": os.cpu_count(), "python": sys.version.split()[0],
-        "numpy": np.__version__, "dask": dask.__version__, "distributed": distributed.__version__, "engines": {},
+        "numpy": np.__version__, "dask": dask.__version__, "distributed": distributed.__version__,
+        "worker_profile": args.worker_profile, "engines": {},
     }
     engines = results["engines"]
 
@@ -174,7 +241,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         # next cluster's: removed first (as benchmarks/dask_sweep.py does)
         for key in MALLOC_KEYS:
             os.environ.pop(key, None)
-        overrides = {f"distributed.nanny.pre-spawn-environ.{key}": value for key, value in env.items()}
+        overrides: dict[str, Any] = {f"distributed.nanny.pre-spawn-environ.{key}": value for key, value in env.items()}
+        if not args.worker_profile:
+            overrides["distributed.worker.profile.enabled"] = False
         with dask.config.set(overrides), \
                 distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as client:

@@ -759,6 +759,41 @@ def test_train_on_named_classes_picks_softmax_and_predict_and_evaluate_name_them
     assert re.search(r"^\s+virginica\s+[0-9.]+%\s+[0-9.]+%\s+40$", out, re.MULTILINE)  # precision, recall, support
 
 
+def test_a_sweep_of_named_classes_trains_softmax_networks_and_tests_on_the_same_classes(species, capsys):
+    test = species.parent / "test.csv"
+    lines = species.read_text().splitlines()
+    test.write_text("\n".join([lines[0], *[line for line in lines[1:] if line.endswith("virginica")][:5]]) + "\n")
+    arguments = ["--learning-rates", "0.01,0.1", "--hidden", "8", "--optimizer", "adam", "--batch-size", "16", "--epochs", "30"]
+    assert main(["sweep", str(species), "--test", str(test), *arguments, "--plot", str(species.parent / "sweep.png")]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:3]
+    assert [row.split()[0] for row in rows] == ["0.01", "0.1"]
+    assert float(rows[1].split()[2].rstrip("%")) > 95 and rows[1].split()[3] == "100.00%"  # the test set's one class, aligned
+    assert (species.parent / "sweep.png").stat().st_size > 0
+
+
+def test_keep_prob_trains_with_dropout_as_fit_does_and_bad_values_are_usage_errors(moons, capsys):
+    """``--keep-prob P`` is ``NeuralNetwork(keep_prob=P)`` [C2 2.2]: the saved model is fit's bit for
+    bit and keeps it; one value per hidden layer, none for logistic regression."""
+    data, output = str(moons / "train.npz"), str(moons / "m.npz")
+    options = ["--hidden", "8,6", "--learning-rate", "0.01", "--optimizer", "adam", "--batch-size", "32", "--epochs", "5"]
+    assert main(["train", data, *options, "--keep-prob", "0.8,0.9", "-o", output]) == 0
+    out = capsys.readouterr().out
+    model = arraynet.NeuralNetwork([2, 8, 6, 1], seed=1, keep_prob=[0.8, 0.9])
+    history = model.fit(X_MOONS, Y_MOONS, 0.01, optimizer="adam", batch_size=32, epochs=5)
+    assert out.splitlines()[0].endswith("dropout keep_prob 0.8,0.9")
+    assert f"cost after epoch 4: {history.costs[-1]:.6f}" in out
+    saved = arraynet.load(output)
+    assert saved.keep_prob == (0.8, 0.9)
+    np.testing.assert_array_equal(saved.predict_proba(X_MOONS), model.predict_proba(X_MOONS))
+    assert "--keep-prob gives 3 values; the network has 2 hidden layer(s)" in error_of(capsys, "train", data, *options, "--keep-prob", "0.8,0.9,0.7")
+    assert "a logistic regression has none" in error_of(capsys, "train", data, "--model", "logistic", "--keep-prob", "0.5")
+    for bad in ("0", "1.5", "a", "0.5,"):
+        with pytest.raises(SystemExit) as exited:
+            main(["train", data, "--keep-prob", bad])
+        assert exited.value.code == 2
+        assert "argument --keep-prob:" in capsys.readouterr().err
+
+
 def test_evaluate_of_a_binary_model_prints_its_confusion_matrix_precision_and_recall(moons, capsys):
     assert main(["train", str(moons / "train.npz"), *NETWORK, "--quiet", "-o", str(moons / "m.npz")]) == 0
     assert main(["evaluate", str(moons / "m.npz"), str(moons / "test.csv")]) == 0

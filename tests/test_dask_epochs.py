@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -179,6 +180,92 @@ def test_the_epochs_cost_adds_the_chunks_weighted_sums_as_memory_adds_the_batche
     assert_close(parameters, model.get_parameters(), tolerance=0)  # what it was given is left alone
     uneven = DaskEpochStep.create(kernel, optimizer, parameters, state, *on_dask(X, Y, (100, 1000, 30, 70)), 80, np)
     assert uneven.batches == 2 + 13 + 1 + 1  # batches never cross chunks
+
+
+def assert_equal_bits(got, expected):
+    """Parameters, or an optimizer's state (one dict of arrays per average), equal bit for bit."""
+    assert sorted(got) == sorted(expected)  # an optimizer's averages come in backpropagation's order
+    for key in expected:
+        if isinstance(expected[key], dict):
+            assert_equal_bits(got[key], expected[key])
+        else:
+            assert got[key].dtype == expected[key].dtype, key
+            np.testing.assert_array_equal(got[key], expected[key], strict=True, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_each_chunks_task_runs_the_fast_in_memory_step_with_the_generic_loops_numbers(dtype, monkeypatch):
+    """Each chunk's task runs its batches with the in-memory epoch step ``choose_epoch_step`` picks
+    for it (the buffered one on NumPy), but the generic loop for a chunk of fewer batches than
+    ``_FAST_MIN_BATCHES``, with ``fast_paths=False`` (or ARRAYNET_FAST_PATHS=0) and for a kernel
+    without a key (a model's own forward, which only the generic loop runs); ``chunk_steps`` names
+    them in X's order of the chunks with examples. The buffered tasks give the generic ones'
+    numbers bit for bit (parameters, state, costs), in order and shuffled; in float64, with chunks
+    of whole batches in order, the in-memory GenericEpochStep's within 1e-12. The tasks leave the
+    parameters and state they are handed alone."""
+    from arraynet.steps.distributed import _FAST_MIN_BATCHES
+
+    X, Y = planar(m=1200)
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    model = network()
+    model.fit(X, Y, 0.1, 0)
+    kernel, optimizer = model._kernel(), arraynet.Adam()
+    parameters = model.get_parameters()
+    state = optimizer.init(parameters)
+    given = {key: value.copy() for key, value in parameters.items()}
+    data = on_dask(X, Y, (320, 400, 0, 240, 160, 80))  # batches of 80: 4, 5, none, 3, 2, 1: those of memory
+    names = tuple("buffered" if batches >= _FAST_MIN_BATCHES else "generic" for batches in (4, 5, 3, 2, 1))
+    assert set(names) == {"buffered", "generic"}
+    fast = DaskEpochStep.create(kernel, optimizer, parameters, state, *data, 80, np)
+    generic = DaskEpochStep.create(kernel, optimizer, parameters, state, *data, 80, np, fast_paths=False)
+    in_memory = GenericEpochStep.create(kernel, optimizer, parameters, state, X, Y, 80, np)
+    assert fast.batches == generic.batches == in_memory.batches == 15
+    assert fast.chunk_steps == generic.chunk_steps == ()  # before the first epoch
+    for number in range(4):
+        scalars = np.array([optimizer.scalars(0.05, number * 15 + k) for k in range(1, 16)])
+        shuffled = number >= 2  # in order first, as memory's batches
+        plan = EpochPlan(number, shuffled, 7, 1200, scalars)
+        got, expected = fast.epoch(plan), generic.epoch(plan)
+        assert fast.chunk_steps == names
+        assert generic.chunk_steps == ("generic",) * 5
+        assert float(got) == float(expected)
+        assert_equal_bits(fast.snapshot()[0], generic.snapshot()[0])
+        assert_equal_bits(fast.snapshot()[1], generic.snapshot()[1])
+        if not shuffled and dtype == np.float64:
+            assert float(got) == pytest.approx(float(in_memory.epoch(plan)), rel=TOLERANCE)
+            assert_close(fast.snapshot()[0], in_memory.snapshot()[0])
+            for name in optimizer.averages:
+                assert_close(fast.snapshot()[1][name], in_memory.snapshot()[1][name])
+    assert_equal_bits(parameters, given)  # what the tasks were handed is left alone
+    assert_equal_bits(state, optimizer.init(parameters))
+    plan = EpochPlan(0, True, 7, 1200, np.array([optimizer.scalars(0.05, k) for k in range(1, 16)]))
+    own_math = DaskEpochStep.create(replace(kernel, key=None), optimizer, parameters, state, *data, 80, np)
+    own_math.epoch(plan)
+    assert own_math.chunk_steps == ("generic",) * 5
+    monkeypatch.setenv("ARRAYNET_FAST_PATHS", "0")
+    switched_off = DaskEpochStep.create(kernel, optimizer, parameters, state, *data, 80, np)
+    switched_off.epoch(plan)
+    assert switched_off.chunk_steps == ("generic",) * 5
+    assert_equal_bits(switched_off.snapshot()[0], own_math.snapshot()[0])
+
+
+def test_fit_with_fast_paths_off_runs_the_generic_loop_in_every_chunk():
+    X, Y = planar(m=1200)
+    data = on_dask(X, Y, 400)
+    for fast_paths, expected in ((True, "buffered"), (False, "generic")):
+        model = network()
+        chosen = []
+        original = DaskEpochStep.epoch
+
+        def epoch(step, plan, chosen=chosen, original=original):
+            cost = original(step, plan)
+            chosen.append(step.chunk_steps)
+            return cost
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(DaskEpochStep, "epoch", epoch)
+            assert model.fit(*data, 0.05, optimizer="adam", batch_size=80, epochs=1, fast_paths=fast_paths).step == "dask"
+        assert chosen == [(expected,) * 3]
 
 
 @pytest.mark.parametrize("where", ["X", "labels", "NaN label"])

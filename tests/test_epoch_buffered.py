@@ -219,6 +219,9 @@ def test_the_buffered_epoch_step_refuses_what_it_cannot_run():
 
     with pytest.raises(NotApplicable, match="not an L-layer network"):
         create(kernel=Kernel(kernel.forward, kernel.backward))
+    with pytest.raises(NotApplicable, match="the model's math is its own"):
+        create(kernel=Kernel(kernel.forward, kernel.backward, kernel.activations))
+
     with pytest.raises(NotApplicable, match="no in-place operations for ndarray of dtype float16"):
         create(X=X_FLOWER.astype(np.float16), Y=Y_FLOWER.astype(np.float16))
     with pytest.raises(NotApplicable, match="the parameters are not in X's dtype"):
@@ -227,6 +230,22 @@ def test_the_buffered_epoch_step_refuses_what_it_cannot_run():
         create(state={name: {key: value.astype(np.float32) for key, value in average.items()} for name, average in state.items()})
     with pytest.raises(NotApplicable, match="not an arraynet Optimizer"):
         create(optimizer=object())
+
+
+def test_a_subclass_with_its_own_forward_trains_with_it_in_every_loop():
+    """The buffered steps run the library's forward and backward in place: a model that redefines
+    them is trained by the generic steps, which call them."""
+    calls = []
+
+    class Counted(arraynet.NeuralNetwork):
+        def _forward(self, parameters, X, xp):
+            calls.append(X.shape[1])
+            return super()._forward(parameters, X, xp)
+
+    model = Counted(LAYER_DIMS[2], seed=1)
+    assert model.fit(X_FLOWER, Y_FLOWER, 0.05, optimizer="adam", batch_size=100, epochs=1).step == "generic"
+    assert model.fit(X_FLOWER, Y_FLOWER, 0.05, num_iterations=2).step == "generic"
+    assert calls[:4] == [100] * 4 and len(calls) >= 6
 
 
 # -- what the user holds, what the model keeps ------------------------------------------------------

@@ -19,13 +19,12 @@ from .train import (
     check_memory,
     check_outputs,
     check_plot_file,
-    check_test_features,
     check_training_arguments,
     describe_training,
     fit,
     float_list,
     int_list,
-    load_split,
+    load_training_data,
     prepare_backend,
     unit_of,
     write_line,
@@ -68,16 +67,14 @@ def run(args: argparse.Namespace) -> int:
 def sweep(args: argparse.Namespace) -> int:
     """The runs of ``run``, each a training of its own (on the Dask scheduler, if any)."""
     say = (lambda text: None) if args.quiet else write_line
-    X, Y = load_split(args.data, args)
-    test = None if args.test is None else load_split(args.test, args, split="test")
-    check_test_features(args, X, test)
+    _, X, Y, test, classes = load_training_data(args)
     swept = next(dest for dest in SWEPT if getattr(args, dest) is not None)
     parameter, option = SWEPT[swept]
     values = getattr(args, swept)
     # each run's options: the sweep's, with the swept value in place of the option it replaces
     runs_args = [argparse.Namespace(**{**vars(args), option: [value] if swept == "hidden_sizes" else value}) for value in values]
     header = f"{parameter:>14}  {'final cost':>10}  {'train acc':>9}" + (f"  {'test acc':>8}" if test else "") + f"  {'seconds':>7}"
-    models = [build_model(run_args, X.shape[0]) for run_args in runs_args]
+    models = [build_model(run_args, X.shape[0], len(classes) if classes is not None else 2) for run_args in runs_args]
     for model in models:  # every size checked before the first run
         check_memory(model, X)
     say(header)

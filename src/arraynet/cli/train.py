@@ -136,6 +136,17 @@ def float_list(text: str) -> list[float]:
     return values
 
 
+def keep_prob_list(text: str) -> list[float]:
+    """``"0.8"`` or ``"0.8,0.9"`` -> ``[0.8]``, ``[0.8, 0.9]``, each in (0, 1] (dropout's keep_prob)."""
+    try:
+        values = [float(part) for part in _parts(text, "0.8,0.9")]
+    except ValueError:
+        values = [math.nan]
+    if not values or not all(0.0 < value <= 1.0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected numbers in (0, 1] separated by commas, e.g. 0.8 or 0.8,0.9; got {text!r}")
+    return values
+
+
 def name_list(text: str) -> list[str]:
     """``"tanh, sigmoid"`` -> ``["tanh", "sigmoid"]``, each an activation's name."""
     names = _parts(text, "tanh,sigmoid")
@@ -296,6 +307,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="L2 regularization: adds LAMBDA / (2 m) * sum_l ||W^[l]||^2 to the cost and (LAMBDA / m) W^[l] to each "
         "dW^[l] (m: the examples of each update's batch; b not regularized); default: 0, none",
     )
+    training.add_argument(
+        "--keep-prob", type=keep_prob_list, metavar="P",
+        help="inverted dropout on the hidden layers: keep each unit with probability P in training (one value, or one "
+        "per hidden layer: 0.8,0.9), never at prediction; default: 1, none",
+    )
     training.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: %(default)s")
     add_placement_arguments(training)
     add_threads_argument(training)
@@ -347,7 +363,8 @@ def decay_of(args: argparse.Namespace) -> Decay | None:
 def unit_of(args: argparse.Namespace) -> str:
     """What ``fit`` counts with these options (its ``History.unit``): iterations of batch gradient
     descent, or epochs as soon as there are mini-batches, another optimizer or a decay."""
-    return "epoch" if counts_epochs(optimizer_of(args), args.batch_size, args.decay_rate) else "iteration"
+    dropout = any(p < 1.0 for p in getattr(args, "keep_prob", None) or [])
+    return "epoch" if counts_epochs(optimizer_of(args), args.batch_size, args.decay_rate, dropout) else "iteration"
 
 
 def describe_training(args: argparse.Namespace) -> str:
@@ -361,6 +378,8 @@ def describe_training(args: argparse.Namespace) -> str:
         parts.append(f"decay rate {args.decay_rate:g}" + (f" every {args.decay_interval} epochs" if args.decay_interval else ""))
     if args.l2:
         parts.append(f"L2 lambda {args.l2:g}")
+    if getattr(args, "keep_prob", None):
+        parts.append("dropout keep_prob " + ",".join(f"{p:g}" for p in args.keep_prob))
     return ", ".join(parts)
 
 
@@ -446,9 +465,20 @@ def prepare_backend(args: argparse.Namespace, dtype: str) -> None:
         print("arraynet: JAX's float64 mode is switched on for float64 (jax_enable_x64)", flush=True)
 
 
-def load_split(path: Path, args: argparse.Namespace, split: str | None = None) -> tuple[Any, Any]:
-    """``(X, Y)`` of the data file at ``path`` on the backend, device and dtype of ``args``."""
-    return tuple(asarray(array, args.backend, args.device, args.dtype) for array in read_data(path, args, split))
+def load_training_data(args: argparse.Namespace) -> tuple[Any, Any, Any, tuple[Any, Any] | None, list[str] | None]:
+    """``(X_host, X, Y, test, classes)``: the training data ``args.data`` as read (``X_host``) and on
+    the backend, device and dtype of ``args``, the test data ``args.test`` there too (None without
+    one; its labels the indices of the training data's classes, ``align_labels``), checked to have
+    the training data's features, and the classes' names (None for labels 0 and 1)."""
+    X_host, Y_host, classes = read_labelled(args.data, args)
+    X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
+    test = None
+    if args.test is not None:
+        X_test, Y_test, test_classes = read_labelled(args.test, args, split="test")
+        Y_test = align_labels(Y_test, test_classes, classes, args.test)
+        test = (asarray(X_test, args.backend, args.device, args.dtype), asarray(Y_test, args.backend, args.device, args.dtype))
+    check_test_features(args, X, test)
+    return X_host, X, Y, test, classes
 
 
 def build_model(args: argparse.Namespace, n_x: int, classes: int = 2) -> Model:
@@ -461,11 +491,19 @@ def build_model(args: argparse.Namespace, n_x: int, classes: int = 2) -> Model:
         raise ValueError("--activations ends in softmax, the output of more than two classes; the labels of the data are 0 and 1: end it in sigmoid")
     if output == "sigmoid" and units > 1:
         raise ValueError(f"--activations ends in sigmoid; the data has {classes} classes: end it in softmax")
+    keep_prob = getattr(args, "keep_prob", None)
     if args.model == "logistic":
+        if keep_prob and any(p < 1.0 for p in keep_prob):
+            raise ValueError("--keep-prob drops hidden units [C2 2.2]; a logistic regression has none: use --model network --hidden SIZES")
         if units > 1:
             return NeuralNetwork([n_x, units], init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
         return LogisticRegression(init=args.init or "zeros", seed=args.seed, standardize=args.standardize)
     layer_dims = [n_x, *(args.hidden or [4]), units]  # int_list is never empty: `or` skips only None
+    if keep_prob and len(keep_prob) not in (1, len(layer_dims) - 2):
+        raise ValueError(
+            f"--keep-prob gives {len(keep_prob)} values; the network has {len(layer_dims) - 2} hidden layer(s) "
+            f"(--hidden {','.join(map(str, layer_dims[1:-1]))}): give one value, or one per hidden layer"
+        )
     return NeuralNetwork(
         layer_dims,
         hidden_activation=args.activation or "relu",
@@ -473,6 +511,7 @@ def build_model(args: argparse.Namespace, n_x: int, classes: int = 2) -> Model:
         init=args.init or "he",
         seed=args.seed,
         standardize=args.standardize,
+        keep_prob=(keep_prob[0] if len(keep_prob) == 1 else keep_prob) if keep_prob else 1.0,
     )
 
 
@@ -783,14 +822,7 @@ def run(args: argparse.Namespace) -> int:
 
 def train_and_save(args: argparse.Namespace, say: Any, where: str | None) -> int:
     """The training of ``run``, its outputs checked (on the Dask scheduler ``where``, if any)."""
-    X_host, Y_host, classes = read_labelled(args.data, args)
-    X, Y = (asarray(array, args.backend, args.device, args.dtype) for array in (X_host, Y_host))
-    test = None
-    if args.test is not None:
-        X_test, Y_test, test_classes = read_labelled(args.test, args, split="test")
-        Y_test = align_labels(Y_test, test_classes, classes, args.test)
-        test = tuple(asarray(array, args.backend, args.device, args.dtype) for array in (X_test, Y_test))
-    check_test_features(args, X, test)
+    X_host, X, Y, test, classes = load_training_data(args)
     model = build_model(args, X.shape[0], len(classes) if classes is not None else 2)
     if classes is not None:
         model.class_names = classes  # type: ignore[attr-defined]  # saved with it: predict and evaluate name them

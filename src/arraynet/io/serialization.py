@@ -123,6 +123,9 @@ def _header(model: Model, parameters: dict[str, np.ndarray]) -> dict[str, Any]:
     names = getattr(model, "class_names", None)  # the classes' names, in the order of their indices (arraynet train)
     if names is not None:
         training["classes"] = [str(name) for name in names]  # a header key that older readers ignore
+    keep_prob = getattr(model, "keep_prob", ())  # dropout [C2 2.2], to resume training as it was
+    if keep_prob:
+        training["keep_prob"] = list(keep_prob)  # a header key that older readers ignore
     return {
         **training,
         "format": FORMAT,
@@ -392,7 +395,10 @@ def _build(header: dict[str, Any]) -> Model:
     init: Any = header.get("init")
     standardize: Any = header.get("standardize", False)
     if kind == "NeuralNetwork":
-        return NeuralNetwork(layer_dims, activations=activations, init=init, seed=header.get("seed"), standardize=standardize)
+        keep_prob: Any = header.get("keep_prob", 1.0)
+        return NeuralNetwork(
+            layer_dims, activations=activations, init=init, seed=header.get("seed"), standardize=standardize, keep_prob=keep_prob
+        )
     if kind == "LogisticRegression":
         if not isinstance(layer_dims, list) or len(layer_dims) != 2 or layer_dims[1] != 1:
             raise ValueError(f"a LogisticRegression has layer_dims [n_x, 1]; got {layer_dims!r}")

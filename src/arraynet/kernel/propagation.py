@@ -23,6 +23,7 @@ from .._validation import (
 )
 from .activations import Activation, ActivationLike, Sigmoid, Softmax, get_activation
 from .cost import check_predictions
+from .dropout import Dropout
 
 __all__ = ["LayerCache", "backward", "forward", "update"]
 
@@ -30,25 +31,35 @@ __all__ = ["LayerCache", "backward", "forward", "update"]
 class LayerCache(NamedTuple):
     """What layer l's forward step keeps for its backward step."""
 
-    A_prev: Any  # A^[l-1], shape (n_{l-1}, m)
+    A_prev: Any  # A^[l-1], shape (n_{l-1}, m), after layer l-1's dropout
     W: Any  # W^[l], shape (n_l, n_{l-1})
     Z: Any  # Z^[l], shape (n_l, m)
-    A: Any  # A^[l] = g^[l](Z^[l]), shape (n_l, m)
+    A: Any  # A^[l] = g^[l](Z^[l]), shape (n_l, m), before dropout
+    D: Any = None  # D^[l], the dropout mask of A^[l] [C2 2.2] (None: no dropout)
+    keep_prob: float = 1.0  # its keep_prob
 
 
 def _forward(
-    parameters: Mapping[str, Any], X: Any, activations: Sequence[Activation], xp: ModuleType
+    parameters: Mapping[str, Any], X: Any, activations: Sequence[Activation], xp: ModuleType, dropout: Dropout | None = None
 ) -> tuple[Any, list[LayerCache]]:
     """``Z^[l] = W^[l] A^[l-1] + b^[l]``, ``A^[l] = g^[l](Z^[l])`` for l = 1..L, ``A^[0] = X``
-    [C1 3.1]."""
+    [C1 3.1]; with ``dropout``, each hidden layer's ``A^[l] = A^[l] * D^[l] / keep_prob`` [C2 2.2]
+    after its cache keeps ``g^[l](Z^[l])`` (what ``g``'s derivative takes) and ``D^[l]``."""
     A = X
     caches = []
+    L = len(activations)
     for l, g in enumerate(activations, start=1):
         W = parameters[f"W{l}"]
         Z = W @ A + parameters[f"b{l}"]
         A_next = g.forward(Z, xp)
-        caches.append(LayerCache(A, W, Z, A_next))
-        A = A_next
+        D = None if dropout is None or l == L else dropout.mask(l, A_next, xp)
+        if D is None:
+            caches.append(LayerCache(A, W, Z, A_next))
+            A = A_next
+        else:
+            keep_prob = dropout.keep_prob[l - 1]  # type: ignore[union-attr]
+            caches.append(LayerCache(A, W, Z, A_next, D, keep_prob))
+            A = A_next * D / keep_prob
     return A, caches
 
 
@@ -59,7 +70,8 @@ def _backward(
 
     ``dZ^[L] = A^[L] - Y`` [C1 2.7], then for l = L..1
     ``dW^[l] = (1/m) dZ^[l] A^[l-1]^T``, ``db^[l] = (1/m) sum_i dz^[l](i)``,
-    ``dA^[l-1] = W^[l]^T dZ^[l]``, ``dZ^[l-1] = dA^[l-1] * g^[l-1]'(Z^[l-1])``.
+    ``dA^[l-1] = W^[l]^T dZ^[l]``, ``dZ^[l-1] = dA^[l-1] * g^[l-1]'(Z^[l-1])``; where forward
+    dropped units of ``A^[l-1]``, first ``dA^[l-1] = dA^[l-1] * D^[l-1] / keep_prob`` [C2 2.2].
 
     Backpropagation is linear in ``dZ``, so the ``1/m`` is applied once, to ``dZ^[L]``, rather than
     to every ``dW`` and ``db``. ``dA^[0]`` is never computed: nothing uses it.
@@ -73,7 +85,10 @@ def _backward(
         grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         if l > 1:
             below = caches[l - 2]
-            dZ = activations[l - 2].backward(cache.W.T @ dZ, below.Z, below.A, xp)
+            dA = cache.W.T @ dZ
+            if below.D is not None:
+                dA = dA * below.D / below.keep_prob
+            dZ = activations[l - 2].backward(dA, below.Z, below.A, xp)
     return grads
 
 
@@ -164,7 +179,9 @@ def check_caches(caches: Sequence[LayerCache], AL: Any) -> list[LayerCache]:
         n = AL.shape[0] if i == len(caches) - 1 else W.shape[0]  # A^[L] is AL
         n_prev = W.shape[1] if n_prev is None else n_prev
         shapes = {"A_prev": (n_prev, m), "W": (n, n_prev), "Z": (n, m), "A": (n, m)}
-        checked.append(LayerCache(**check_shapes(cache._asdict(), shapes, f"caches[{i}]")))
+        if cache.D is not None:  # dropout's mask [C2 2.2]
+            shapes["D"] = (n, m)
+        checked.append(cache._replace(**check_shapes({key: getattr(cache, key) for key in shapes}, shapes, f"caches[{i}]")))
         n_prev = n
     return checked
 

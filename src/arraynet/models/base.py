@@ -285,7 +285,7 @@ class Model:
         fresh = self._parameters is None
         first_epoch = 0 if fresh else self._epochs
         continues = not fresh and self._optimizer == optimizer and self._optimizer_state is not None
-        if not counts_epochs(optimizer, batch_size, decay):
+        if not counts_epochs(optimizer, batch_size, decay, bool(kernel.keep_prob)):
             first_update = self._updates if continues else 0
 
             def adopt(parameters: dict[str, Any], updates: int) -> None:
@@ -312,7 +312,9 @@ class Model:
         epoch_step = choose_epoch_step(kernel, optimizer, starting, state, X, Y, batch or m, xp, use_fast_paths)
         history = History(backend=backend_name(xp), device=str(device), step=epoch_step.name, unit="epoch")
         seed = getattr(self, "seed", None)
-        schedule = Schedule(optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update)
+        schedule = Schedule(
+            optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update, len(kernel.keep_prob)
+        )
         watch = Watch(history, callback, progress, validate, early_stopping)
         return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state) if fresh else None, xp)
 

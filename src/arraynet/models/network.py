@@ -11,6 +11,7 @@ from typing import Any
 from .._validation import check_class_labels, check_layer_dims
 from ..kernel.activations import Activation, ActivationLike, Softmax
 from ..kernel.cost import cost_from_logits, softmax_cost_from_logits
+from ..kernel.dropout import Dropout, check_keep_prob
 from ..kernel.initialization import check_init, check_seed, initialize_parameters
 from ..kernel.propagation import _backward, _forward, check_activations, network_shapes
 from ..steps import Kernel
@@ -30,7 +31,10 @@ class NeuralNetwork(Model):
     ``NeuralNetwork([n_x, C])``. ``activations`` may instead name one per layer. Parameters ``W1, b1, ...,
     WL, bL`` are drawn with ``init`` ("he", "xavier", "small") from ``seed`` at the first ``fit``.
     ``standardize=True``: the input is standardized with the first fit's feature means and
-    standard deviations (see ``fit``).
+    standard deviations (see ``fit``). ``keep_prob`` (one value, or one per hidden layer; 1: none)
+    trains with inverted dropout on the hidden layers [C2 2.2], never at prediction: each update
+    drops the units of its masks, drawn from ``seed``, the update's number, the layer, the unit and
+    the example's index in the training data (the same masks on every backend and step).
     """
 
     default_learning_rate = 0.0075
@@ -45,10 +49,12 @@ class NeuralNetwork(Model):
         init: str = "he",
         seed: int | None = None,
         standardize: bool = False,
+        keep_prob: float | Sequence[float] = 1.0,
     ) -> None:
         super().__init__(standardize)
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
+        self.keep_prob = check_keep_prob(keep_prob, L - 1)
         C = self.layer_dims[-1]
         if activations is None:
             output = ("sigmoid" if C == 1 else "softmax") if output_activation is None else output_activation
@@ -76,7 +82,10 @@ class NeuralNetwork(Model):
     def __repr__(self) -> str:
         return (
             f"NeuralNetwork(layer_dims={self.layer_dims}, activations={self.activations}, "
-            f"init={self.init!r}, seed={self.seed!r}" + (", standardize=True)" if self.standardize else ")")
+            f"init={self.init!r}, seed={self.seed!r}"
+            + (", standardize=True" if self.standardize else "")
+            + (f", keep_prob={list(self.keep_prob)}" if self.keep_prob else "")
+            + ")"
         )
 
     def _n_x(self) -> int:
@@ -124,6 +133,11 @@ class NeuralNetwork(Model):
         activations = tuple(self.activations)
         cost = softmax_cost_from_logits if self._softmax() else cost_from_logits
         if type(self)._forward is not NeuralNetwork._forward or type(self)._backward is not NeuralNetwork._backward:
+            if self.keep_prob:
+                raise ValueError(
+                    f"keep_prob={list(self.keep_prob)} needs NeuralNetwork's own forward and backward (dropout [C2 2.2] "
+                    f"is in them); {type(self).__name__} redefines them: drop keep_prob or apply the masks there"
+                )
             return Kernel(self._forward, self._backward, activations, cost=cost)
         return Kernel(
             functools.partial(network_forward, activations=activations),
@@ -131,23 +145,25 @@ class NeuralNetwork(Model):
             activations,
             key=(NeuralNetwork, activations),
             cost=cost,
+            keep_prob=self.keep_prob,
         )
 
     def _forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> tuple[Any, Any, Any]:
-        return network_forward(parameters, X, xp, self.activations)
+        return network_forward(parameters, X, xp, activations=self.activations)
 
     def _backward(self, AL: Any, Y: Any, caches: Any, xp: ModuleType) -> dict[str, Any]:
-        return network_backward(AL, Y, caches, xp, self.activations)
+        return network_backward(AL, Y, caches, xp, activations=self.activations)
 
 
 def network_forward(
-    parameters: Mapping[str, Any], X: Any, xp: ModuleType, activations: Sequence[Activation]
+    parameters: Mapping[str, Any], X: Any, xp: ModuleType, dropout: Dropout | None = None, *, activations: Sequence[Activation]
 ) -> tuple[Any, Any, Any]:
-    """``(A^[L], Z^[L], caches)`` of forward propagation [C1 3.1] through ``activations``."""
-    AL, caches = _forward(parameters, X, activations, xp)
+    """``(A^[L], Z^[L], caches)`` of forward propagation [C1 3.1] through ``activations``, with
+    ``dropout``'s masks on the hidden layers in training [C2 2.2]."""
+    AL, caches = _forward(parameters, X, activations, xp, dropout)
     return AL, caches[-1].Z, caches
 
 
-def network_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType, activations: Sequence[Activation]) -> dict[str, Any]:
+def network_backward(AL: Any, Y: Any, caches: Any, xp: ModuleType, *, activations: Sequence[Activation]) -> dict[str, Any]:
     """The gradients of backpropagation [C1 3.5] through ``activations``."""
     return _backward(AL, Y, caches, activations, xp)

@@ -22,7 +22,7 @@ import numpy as np
 from .._validation import non_finite
 from ..kernel.optimizers import GradientDescent, Optimizer, decayed
 from ..steps import EpochStep, Step
-from ..steps.plan import EpochPlan, ShuffleLike
+from ..steps.plan import EpochPlan, ShuffleLike, dropout_keys_of
 from .early_stopping import EarlyStopping
 from .history import History
 from .progress import progress_bar
@@ -54,11 +54,12 @@ class DivergenceError(FloatingPointError):
         return type(self), (str(self), self.iteration, self.history)
 
 
-def counts_epochs(optimizer: Optimizer, batch_size: int | None, decay: Any) -> bool:
+def counts_epochs(optimizer: Optimizer, batch_size: int | None, decay: Any, dropout: bool = False) -> bool:
     """Whether ``fit`` with these settings trains by epochs (``run_epochs``, ``History.unit ==
-    "epoch"``): with mini-batches, an optimizer other than gradient descent, or a decay; batch
-    gradient descent counts iterations (``run_iterations``)."""
-    return batch_size is not None or not isinstance(optimizer, GradientDescent) or decay is not None
+    "epoch"``): with mini-batches, an optimizer other than gradient descent, a decay, or dropout
+    [C2 2.2] (an epoch step draws each update's masks); batch gradient descent counts iterations
+    (``run_iterations``)."""
+    return batch_size is not None or not isinstance(optimizer, GradientDescent) or decay is not None or dropout
 
 
 def recorded(count: int, record_every: int) -> Iterator[int]:
@@ -204,7 +205,8 @@ class Schedule:
     the ``m`` examples (``shuffle``, the model's ``seed``) [C2 1.1]; and where the model's counts
     stand: ``first_epoch`` epochs and ``first_update`` updates made by its earlier fits (the next
     update is ``t = first_update + 1``). ``batches`` is the number of updates an epoch makes (the
-    step's: ``EpochStep.batches``)."""
+    step's: ``EpochStep.batches``). ``dropout_layers``: the hidden layers whose dropout masks
+    [C2 2.2] each update keys (0: no dropout), from ``seed`` (None: a key drawn for this fit)."""
 
     optimizer: Optimizer
     learning_rate: float
@@ -215,15 +217,22 @@ class Schedule:
     batches: int
     first_epoch: int
     first_update: int
+    dropout_layers: int = 0
+    _dropout_seed: int = field(default_factory=lambda: int(np.random.default_rng().integers(2**63)))
 
     def epoch(self, e: int) -> EpochPlan:
         """Epoch ``e`` of this fit (0-based): its number among the model's epochs, its order (one
-        batch of all ``m`` examples is never shuffled) and its updates' scalars, one row per batch."""
+        batch of all ``m`` examples is never shuffled), its updates' scalars, one row per batch, and
+        their dropout keys (``dropout_keys_of``) where there is dropout."""
         epoch = self.first_epoch + e
         alpha = decayed(self.decay, self.learning_rate, epoch)
         t = self.first_update + e * self.batches
         scalars = np.array([self.optimizer.scalars(alpha, t + k) for k in range(1, self.batches + 1)], dtype=np.float64)
-        return EpochPlan(epoch, self.shuffle if self.batches > 1 else False, self.seed, self.m, scalars)
+        keys = None
+        if self.dropout_layers:
+            seed = self._dropout_seed if self.seed is None else self.seed
+            keys = dropout_keys_of(seed, t, self.batches, self.dropout_layers)
+        return EpochPlan(epoch, self.shuffle if self.batches > 1 else False, self.seed, self.m, scalars, keys)
 
     def updates(self, epochs: int) -> int:
         """The model's update count after ``epochs`` epochs of this fit."""

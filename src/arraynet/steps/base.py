@@ -34,13 +34,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..kernel.activations import Activation
 from ..kernel.cost import cost_from_logits
+from ..kernel.dropout import Dropout
 from ..kernel.inplace import InPlaceOps
 from ..kernel.regularization import add_l2_gradient_into, add_l2_gradients, l2_cost
 
-__all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "Step"]
+__all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "PlacementEpochStep", "Step"]
 
-# (parameters, X, xp) -> (A^[L], Z^[L], caches)
-Forward = Callable[[Mapping[str, Any], Any, ModuleType], tuple[Any, Any, Any]]
+# (parameters, X, xp[, dropout]) -> (A^[L], Z^[L], caches); dropout: an update's Dropout [C2 2.2],
+# given only where the kernel has a keep_prob
+Forward = Callable[..., tuple[Any, Any, Any]]
 # (A^[L], Y, caches, xp) -> gradients {"dW1": ..., ...}, one per parameter
 Backward = Callable[[Any, Any, Any, ModuleType], dict[str, Any]]
 # (Z^[L], Y, xp) -> the cost J as a 0-d array
@@ -78,6 +80,16 @@ class Kernel:
     cost: Cost = cost_from_logits
     # lambd of L2 regularization [C2 2.1], >= 0 (checked where fit takes it: check_l2)
     l2: float = 0.0
+    # keep_prob of inverted dropout [C2 2.2], one per hidden layer, () for none (check_keep_prob):
+    # training's forward (``training_forward``) then takes each update's Dropout, which the steps
+    # make from the epoch's plan (its keys) and the batch's examples
+    keep_prob: tuple[float, ...] = ()
+
+    def training_forward(self, parameters: Mapping[str, Any], X: Any, xp: ModuleType, dropout: Dropout | None) -> tuple[Any, Any, Any]:
+        """``forward`` in training: with ``dropout``'s masks [C2 2.2] where this kernel drops units."""
+        if not self.keep_prob or dropout is None:
+            return self.forward(parameters, X, xp)
+        return self.forward(parameters, X, xp, dropout)
 
     def regularized_cost(self, J: Any, parameters: Mapping[str, Any], m: int, xp: ModuleType, l2: Any = None) -> Any:
         """``J + lambd / (2 m) * sum_l ||W^[l]||_F^2`` [C2 2.1] of ``parameters`` (those whose cost
@@ -182,6 +194,28 @@ class EpochStep(Protocol):
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The current parameters and optimizer state, as arrays that later epochs leave alone."""
+        ...
+
+
+@runtime_checkable
+class PlacementEpochStep(EpochStep, Protocol):
+    """An ``EpochStep`` that runs where the data lives (a Dask array's chunks) and, there, in-memory
+    epoch steps: ``create`` takes ``fast_paths`` too, whether those may be the fast ones."""
+
+    @classmethod
+    def create(  # type: ignore[override]
+        cls,
+        kernel: Kernel,
+        optimizer: Any,
+        parameters: Mapping[str, Any],
+        state: Mapping[str, Any],
+        X: Any,
+        Y: Any,
+        batch_size: int,
+        xp: ModuleType,
+        fast_paths: bool | None = None,
+    ) -> PlacementEpochStep:
+        """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
         ...
 
 

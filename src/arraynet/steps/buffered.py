@@ -40,11 +40,12 @@ from typing import Any, ClassVar, NamedTuple
 from array_api_compat import device
 
 from ..kernel.activations import Activation
+from ..kernel.dropout import Dropout
 from ..kernel.inplace import InPlaceOps, Workspace
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable, OneByOne
-from .generic import examples_in_rows, gather
+from .generic import batch_dropout, examples_in_rows, gather
 from .ops import ops_for
 from .plan import EpochPlan
 
@@ -53,10 +54,13 @@ __all__ = ["BufferedEpochStep", "BufferedStep"]
 
 def _in_place_ops(kernel: Kernel, parameters: Mapping[str, Any], X: Any, xp: ModuleType) -> InPlaceOps:
     """The in-place operations a buffered step runs this training with, or ``NotApplicable``: an
-    L-layer network, data of a library with in-place operations (``ops_for``), parameters in X's
+    L-layer network whose math is the library's (``Kernel.key``: not a subclass's own ``_forward``
+    or ``_backward``), data of a library with in-place operations (``ops_for``), parameters in X's
     dtype and on its device."""
     if kernel.activations is None:
         raise NotApplicable("the model is not an L-layer network (W1, b1, ..., WL, bL)")
+    if kernel.key is None:  # the in-place forward and backward would not run the model's own
+        raise NotApplicable("the model's math is its own (a subclass's _forward or _backward)")
     ops = ops_for(xp, X)
     if ops is None:
         raise NotApplicable(f"no in-place operations for {type(X).__name__} of dtype {X.dtype} on {device(X)}")
@@ -66,15 +70,39 @@ def _in_place_ops(kernel: Kernel, parameters: Mapping[str, Any], X: Any, xp: Mod
 
 
 def _forward(
-    ops: InPlaceOps, activations: Sequence[Activation], W: Sequence[Any], b: Sequence[Any], Z: list[Any], A: list[Any], work: list[Any]
+    ops: InPlaceOps,
+    activations: Sequence[Activation],
+    W: Sequence[Any],
+    b: Sequence[Any],
+    Z: list[Any],
+    A: list[Any],
+    work: list[Any],
+    dropped: _Dropped | None = None,
 ) -> Any:
     """``Z^[l] = W^[l] A^[l-1] + b^[l]``, ``A^[l] = g^[l](Z^[l])`` [C1 3.1] into ``Z`` and ``A``
-    (``A[0]`` the examples); returns ``Z^[L]``."""
+    (``A[0]`` the examples); returns ``Z^[L]``. With ``dropped``, a hidden layer with a mask has
+    ``A^[l] * D^[l] / keep_prob`` [C2 2.2] written into ``dropped.A[l]``, the next layer's input
+    (``A[l]`` keeps ``g^[l](Z^[l])`` for backward)."""
+    inputs = A if dropped is None else dropped.inputs
     for l, g in enumerate(activations, start=1):
-        ops.matmul(W[l], A[l - 1], out=Z[l])
+        ops.matmul(W[l], inputs[l - 1], out=Z[l])
         ops.add(Z[l], b[l], out=Z[l])
         g.forward_into(Z[l], A[l], work[l], ops)
+        if dropped is not None and dropped.D[l] is not None:
+            ops.multiply(A[l], dropped.D[l], out=dropped.A[l])
+            ops.divide(dropped.A[l], dropped.keep_prob[l - 1], out=dropped.A[l])
     return Z[len(activations)]
+
+
+class _Dropped(NamedTuple):
+    """A batch's dropout [C2 2.2] in the buffered epoch step: ``D[l]``, the mask of hidden layer ``l``
+    (None where it is kept whole), ``keep_prob``, ``A[l]``, the buffer of its thinned activations,
+    and ``inputs[l]``, what layer ``l + 1`` takes (``A[l]`` thinned or not; ``inputs[0]`` the batch)."""
+
+    D: list[Any]
+    keep_prob: tuple[float, ...]
+    A: list[Any]
+    inputs: list[Any]
 
 
 def _backward(
@@ -88,19 +116,25 @@ def _backward(
     db: Sequence[Any],
     work: Sequence[Any],
     Y: Any,
+    dropped: _Dropped | None = None,
 ) -> Iterator[int]:
     """Backpropagation [C1 3.5] after ``_forward``, as the generic kernel's ``_backward``:
     ``dZ^[L] = (A^[L] - Y) * (1/m)`` (``m`` the examples of ``A``), then for l = L..1 ``dW^[l]``,
-    ``db^[l]`` and ``dZ^[l-1]`` (over ``dA^[l-1] = W^[l]^T dZ^[l]``). Yields ``l`` once ``W^[l]`` is
-    no longer needed (a step may update it then)."""
+    ``db^[l]`` and ``dZ^[l-1]`` (over ``dA^[l-1] = W^[l]^T dZ^[l]``, times ``D^[l-1] / keep_prob``
+    where ``dropped`` has a mask [C2 2.2]). Yields ``l`` once ``W^[l]`` is no longer needed (a step
+    may update it then)."""
     L = len(activations)
+    inputs = A if dropped is None else dropped.inputs
     ops.subtract(A[L], Y, out=dZ[L])
     ops.multiply(dZ[L], 1.0 / A[L].shape[1], out=dZ[L])
     for l in range(L, 0, -1):
-        ops.matmul(dZ[l], A[l - 1].T, out=dW[l])
+        ops.matmul(dZ[l], inputs[l - 1].T, out=dW[l])
         ops.sum_columns(dZ[l], out=db[l])
         if l > 1:
             ops.matmul(W[l].T, dZ[l], out=dZ[l - 1])  # dA^[l-1], turned into dZ^[l-1] in place
+            if dropped is not None and dropped.D[l - 1] is not None:
+                ops.multiply(dZ[l - 1], dropped.D[l - 1], out=dZ[l - 1])
+                ops.divide(dZ[l - 1], dropped.keep_prob[l - 2], out=dZ[l - 1])
             activations[l - 2].backward_into(dZ[l - 1], Z[l - 1], A[l - 1], work[l - 1], ops)
         yield l
 
@@ -180,13 +214,24 @@ class BufferedStep(OneByOne):
 
 class _Batch(NamedTuple):
     """The buffers of a batch of ``size`` examples: ``Z``, ``A`` (``A[0]`` set to the batch's
-    examples), ``dZ`` and the workspaces of every layer, indexed by l (index 0 unused)."""
+    examples), ``dZ`` and the workspaces of every layer, indexed by l (index 0 unused), and with
+    dropout [C2 2.2] each layer's thinned ``A`` (None without)."""
 
     size: int
     Z: list[Any]
     A: list[Any]
     dZ: list[Any]
     work: list[Any]
+    thinned: list[Any] | None
+
+    def dropped(self, dropout: Dropout | None, xp: ModuleType) -> _Dropped | None:
+        """``_Dropped`` of this batch for ``dropout``'s masks (drawn here), or None without dropout."""
+        if dropout is None or self.thinned is None:
+            return None
+        L = len(self.A) - 1
+        D = [None] + [dropout.mask(l, self.A[l], xp) for l in range(1, L)] + [None]
+        inputs = [self.A[0]] + [self.A[l] if D[l] is None else self.thinned[l] for l in range(1, L + 1)]
+        return _Dropped(D, dropout.keep_prob, self.thinned, inputs)
 
 
 class BufferedEpochStep:
@@ -305,6 +350,8 @@ class BufferedEpochStep:
             return [None] + [ops.empty((n[l] * size,), X, boolean) for l in range(1, L + 1)]
 
         self._storage = {"Z": storage(), "A": storage(), "dZ": storage(), "values": storage(), "mask": storage(True)}
+        if kernel.keep_prob:  # the thinned activations of dropout [C2 2.2]
+            self._storage["thinned"] = storage()
         self._sizes = {stop - start: self._views(stop - start) for start, stop in self._batches}
         self._gathered: tuple[Any, Any, dict[int, tuple[Any, Any]]] | None = None  # _gather_buffers
 
@@ -316,7 +363,7 @@ class BufferedEpochStep:
             return [None] + [flat[: n[l] * size].reshape(n[l], size) for l, flat in enumerate(storage[name]) if l]
 
         work = [None] + [Workspace(values, mask) for values, mask in zip(view("values")[1:], view("mask")[1:])]
-        return _Batch(size, view("Z"), view("A"), view("dZ"), work)
+        return _Batch(size, view("Z"), view("A"), view("dZ"), work, view("thinned") if "thinned" in storage else None)
 
     def _gather_buffers(self) -> tuple[Any, Any, dict[int, tuple[Any, Any]]]:
         """``X`` and ``Y`` with the examples in rows (``examples_in_rows``) and the buffers that a
@@ -347,7 +394,7 @@ class BufferedEpochStep:
         if index is not None:
             X_rows, Y_rows, gathered = self._gather_buffers()
         total: Any = 0.0
-        for (start, stop), row in zip(self._batches, plan.scalars.tolist()):
+        for k, ((start, stop), row) in enumerate(zip(self._batches, plan.scalars.tolist())):
             batch = self._sizes[stop - start]
             if index is not None:
                 X_at, Y_at = gathered[batch.size]
@@ -361,9 +408,10 @@ class BufferedEpochStep:
                 X_b, Y_b = X[:, start:stop], Y[:, start:stop]
             A = batch.A
             A[0] = X_b
-            ZL = _forward(ops, activations, W, b, batch.Z, A, batch.work)
+            dropped = batch.dropped(batch_dropout(kernel.keep_prob, plan, k, index, start, stop, X, xp), xp)
+            ZL = _forward(ops, activations, W, b, batch.Z, A, batch.work, dropped)
             cost = kernel.regularized_cost(kernel.cost(ZL, Y_b, xp), self.parameters, batch.size, xp)
-            for l in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b):
+            for l in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b, dropped):
                 kernel.regularize_into(dW[l], W[l], batch.size, ops, l2_scratch[l])
             optimizer._apply_into(parameters, grads, state, tuple(row), ops, scratch)
             total = total + cost * (stop - start)

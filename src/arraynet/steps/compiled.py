@@ -69,6 +69,7 @@ import numpy as np
 from array_api_compat import device
 
 from ..backends import backend_name, is_jax_namespace
+from ..kernel.dropout import Dropout
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable
 from .generic import batch_step, gather, train_step
@@ -111,8 +112,10 @@ def _iteration_key(kernel: Kernel) -> Hashable:
 
 
 def _epoch_key(kernel: Kernel, optimizer: Optimizer) -> tuple[Hashable, ...]:
-    """What ``_EPOCH_COMPILED`` holds the epoch's run of ``kernel`` and ``optimizer`` under."""
-    return (kernel.key, optimizer, _L2) if kernel.l2 else (kernel.key, optimizer)
+    """What ``_EPOCH_COMPILED`` holds the epoch's run of ``kernel`` and ``optimizer`` under, with its
+    dropout's keep_prob [C2 2.2] where it has one (which layers drop, and how many, are traced)."""
+    key = (kernel.key, optimizer, _L2) if kernel.l2 else (kernel.key, optimizer)
+    return (*key, ("keep_prob", kernel.keep_prob)) if kernel.keep_prob else key
 
 
 def _checked_key(kernel: Kernel, xp: ModuleType, *more: Hashable) -> tuple[Hashable, ...]:
@@ -247,14 +250,16 @@ class CompiledStep:
 def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Callable[..., Any]:
     """The jitted run of an epoch's batches for ``kernel`` and ``optimizer``:
 
-    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2) ->
+    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2, keys) ->
     (parameters, state, total, total / m)``: the full batches ``first, ..., last - 1``, then, where
     ``finish`` and ``b`` does not divide ``m``, the short last batch; each one ``batch_step`` with
     row ``k`` of ``scalars`` (batch ``k``) and ``lambd = l2`` (where ``kernel`` regularizes [C2
     2.1]), its cost times its size added to ``total``. Batch ``k``
     is the examples ``index[k b : (k + 1) b]``, rows of ``X`` given with the examples in rows,
     ``(m, n_x)``, and columns of ``Y``; or, where ``index`` is None, the columns ``k b : (k + 1) b``
-    of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. ``batch_size`` is static; everything
+    of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. Where ``kernel`` has dropout [C2 2.2],
+    batch ``k`` drops the units of the masks of ``keys[k]`` for its examples' indices (as
+    ``batch_dropout`` draws them). ``batch_size`` is static; everything
     else is an argument, so one compilation per shapes and dtypes (and per ``index`` given or None)
     serves every epoch. ``parameters`` and ``state`` are donated."""
     key = _epoch_key(kernel, optimizer)
@@ -277,6 +282,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             finish: Any,
             batch_size: int,
             l2: Any,
+            keys: Any,
         ) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
             m = Y.shape[1]
             full = m // batch_size
@@ -303,10 +309,19 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
                 )
                 return X_b.T, xp.take(Y, rows, axis=1)
 
+            def dropout(k: Any, start: Any, size: int) -> Dropout | None:
+                if not kernel.keep_prob:
+                    return None
+                if index is None:
+                    examples = start + xp.arange(size, dtype=xp.int32)
+                else:
+                    examples = jax.lax.dynamic_slice_in_dim(index, start, size)
+                return Dropout(kernel.keep_prob, keys[k], examples)
+
             def update(k: Any, size: int, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
                 parameters, state, total = carry
                 X_b, Y_b = batch(k * batch_size, size)
-                parameters, state, cost = step(parameters, state, X_b, Y_b, scalars[k], l2)
+                parameters, state, cost = step(parameters, state, X_b, Y_b, scalars[k], l2, dropout(k, k * batch_size, size))
                 return parameters, state, total + cost * size
 
             carry: tuple[Any, Any, Any] = (dict(parameters), dict(state), total)
@@ -341,11 +356,11 @@ class CompiledEpochStep:
         _checked_key(kernel, xp, optimizer)
 
         def make(run: Any) -> CompiledEpochStep:
-            return cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2)
+            return cls(run, optimizer, parameters, state, X, Y, batch_size, xp, kernel.l2, len(kernel.keep_prob))
 
         def trial(run: Any) -> tuple[Any, tuple[Any, ...]]:  # the shapes of an epoch of this training
             step = make(run)
-            return run, step._arguments(None, step._scalars_shape(), 0, step._full, True)
+            return run, step._arguments(None, step._scalars_shape(), 0, step._full, True, keys=step._keys_shape())
 
         return make(_traced(_EPOCH_COMPILED, _epoch_key(kernel, optimizer), lambda: _compiled_epoch(kernel, optimizer, xp), trial))
 
@@ -360,8 +375,9 @@ class CompiledEpochStep:
         batch_size: int,
         xp: ModuleType,
         l2: float = 0.0,
+        dropout_layers: int = 0,
     ) -> None:
-        self._run, self.xp, self._l2 = run, xp, l2
+        self._run, self.xp, self._l2, self._dropout_layers = run, xp, l2, dropout_layers
         self.parameters, self.state = dict(parameters), dict(state)
         self._shared = True  # the arrays are someone else's: copied before a call that donates them
         self._X, self._Y = X, Y
@@ -381,7 +397,14 @@ class CompiledEpochStep:
 
         return jax.ShapeDtypeStruct((self.batches, self._width), self._dtype)
 
-    def _arguments(self, index: Any, scalars: Any, first: int, last: int, finish: bool, total: Any = None) -> tuple[Any, ...]:
+    def _keys_shape(self) -> Any:
+        import jax
+
+        return jax.ShapeDtypeStruct((self.batches, self._dropout_layers, 2), self.xp.int32) if self._dropout_layers else None
+
+    def _arguments(
+        self, index: Any, scalars: Any, first: int, last: int, finish: bool, total: Any = None, keys: Any = None
+    ) -> tuple[Any, ...]:
         if index is not None and self._rows is None:  # X as examples in rows, for the gathers: one copy
             self._rows = self.xp.permute_dims(self._X, (1, 0))  # per fit, made at its first shuffled epoch
         return (
@@ -397,6 +420,7 @@ class CompiledEpochStep:
             finish,
             self._batch_size,
             self._l2,
+            keys,
         )
 
     def epoch(self, plan: EpochPlan) -> Any:
@@ -406,6 +430,7 @@ class CompiledEpochStep:
         xp = self.xp
         index = gather(plan.order(), self._X, xp)
         scalars = xp.asarray(np.asarray(plan.scalars), dtype=self._dtype, device=self._device)
+        keys = None if plan.keys is None else xp.asarray(plan.keys, dtype=xp.int32, device=self._device)
         if self._shared:  # the donated buffers must be ours alone: copies, committed to the device as
             # the call's outputs are (an uncommitted first input would be one more entry in jit's cache)
             import jax
@@ -419,7 +444,7 @@ class CompiledEpochStep:
             finish = last == self._full
             start = time.perf_counter()
             self.parameters, self.state, total, cost = _call(
-                self._run, "an epoch of mini-batch updates", *self._arguments(index, scalars, first, last, finish, total)
+                self._run, "an epoch of mini-batch updates", *self._arguments(index, scalars, first, last, finish, total, keys)
             )
             if finish:
                 return cost

@@ -39,18 +39,46 @@ the generic step does: the parameters a snapshot hands out are never read again 
 Mini-batch training with an optimizer [C2 1.1-1.4] (``DaskEpochStep``) runs one compute per
 epoch: a chain of tasks, one per chunk with examples, as dask-ml's ``_partial.py`` fits an
 incremental model. Task ``j`` takes the parameters and the optimizer's state from task ``j - 1``
-(the first, from the client) and its own chunk ``(X_j, Y_j)``, runs that chunk's mini-batches with
-the generic kernel's ``batch_step`` in the chunk's library, each with its row of the epoch's
-scalars (new arrays, its input left alone), and hands on the new parameters and state with the
-weighted sum of its batches' costs; the client adds those sums. The data never moves: only the
-parameters and the state travel. Batches never cross chunks: a chunk of ``c_j`` examples makes
-``len(partition(c_j, b))`` batches (``floor(c_j / b)`` of ``b``, then the rest), so an epoch makes
-their sum of updates, more than ``len(partition(m, b))`` where a chunk's size is not a multiple of
-``b`` (with ``batch_size=None``, ``b = m``: one batch per chunk). With every chunk but the last a
-multiple of ``b`` and ``shuffle=False``, the batches are those of the examples in memory, and so
-are the operations on them: in float64 the parameters agree within 1e-12 relative over the tests'
-fits, the epoch's cost too (it adds the chunks' sums). The first epoch's compute checks the data
-as the first iteration's does.
+(the first, from the client) and its own chunk ``(X_j, Y_j)``, and runs that chunk's mini-batches
+in the chunk's library with an in-memory epoch step (``EpochStep``) over the chunk's share of the
+epoch's plan (``_ChunkPlan``: the order of its examples and its rows of the epoch's scalars): the
+step ``choose_epoch_step`` picks for the chunk as for data in memory, ``BufferedEpochStep`` on NumPy
+in float32 and float64 with an arraynet optimizer (the generic loop's numbers bit for bit), else
+``GenericEpochStep`` (the generic kernel's ``batch_step``, new arrays per operation: CuPy, other
+dtypes, a user's optimizer). The task runs ``GenericEpochStep`` also where the fast paths are off
+(``fast_paths_enabled``, read on the client when the step is made), where the model's math is its
+own (a ``Kernel`` without a ``key``: a subclass's ``_forward`` or ``_backward``, which only the
+generic loop calls) and for a chunk of fewer than ``_FAST_MIN_BATCHES`` = 4 batches, where the
+buffered step's setup in each task (its packed copies of the parameters and the state, its
+buffers, the snapshot's copies) costs more than it saves. Measured, one chunk's task against the
+generic loop's (``python benchmarks/minibatch_dask.py --chunk-tasks``: nets [40, 8, 1],
+[40, 64, 32, 1] and [40, 512, 256, 1], batches of 32 and 256, Adam, float32, one thread, medians
+of 31 alternated rounds): 1.2-2.4x its time at 1 batch, 0.95-1.2x at 2, 0.9-1.1x at 3, 0.85-1.04x
+at 4 and 0.7-0.95x at 32 (the widest net gains least, about 5% at batches of 256). The step
+leaves what it is handed alone (every epoch step does); the task hands on its new parameters and
+state with the weighted sum of its batches' costs (the step's epoch cost times ``c_j``) and the
+step's name (``DaskEpochStep.chunk_steps``); the client adds those sums. The data never moves:
+only the parameters and the state travel. Batches never cross chunks: a chunk of ``c_j`` examples
+makes ``len(partition(c_j, b))`` batches (``floor(c_j / b)`` of ``b``, then the rest), so an epoch
+makes their sum of updates, more than ``len(partition(m, b))`` where a chunk's size is not a
+multiple of ``b`` (with ``batch_size=None``, ``b = m``: one batch per chunk). With every chunk but
+the last a multiple of ``b`` and ``shuffle=False``, the batches are those of the examples in
+memory, and so are the operations on them: in float64 the parameters agree within 1e-12 relative
+over the tests' fits, the epoch's cost too (it adds the chunks' sums). The first epoch's compute
+checks the data as the first iteration's does.
+
+Measured (``python benchmarks/minibatch_dask.py --m 1e7 --tuned``: m = 1e7, chunks of 262,144,
+[40, 64, 32, 1], Adam, batches of 256, float32, 2 worker processes of one thread on a shared
+2-core machine; medians of 4 runs alternated with 5 of the same code but the generic loop in each
+task; benchmarks/results/minibatch-dask-2026-12-05.md): an epoch takes 9.2 s on the tuned cluster
+(9.3 s with distributed's default malloc settings) against 7.0 s for NumPy's buffered epoch on
+one BLAS thread, 1.29x (1.33x), where the generic loop in each task took 11.9 s (14.0 s), 1.63x
+(1.95x); the issue's target is 1.5x. About half of what is left is distributed's statistical
+profiler, which samples each worker's running task every 10 ms from another thread (a task of many
+small NumPy calls, which it interrupts for the GIL): with it off
+(``distributed.worker.profile.enabled: False``, the script's ``--no-worker-profile``; 2 runs of
+each) the tuned cluster's epoch is 1.17x (8.2 s; 1.49x with the generic loop), and Dask's threaded
+scheduler in one process ran the chain at 1.03x (one run).
 
 Shuffling on Dask (``shuffle=True``) permutes the order of the chunks in the chain and the examples
 within each chunk, never across chunks (that would move the data), drawn on the client from the
@@ -64,9 +92,11 @@ examples, ``rng.permutation(c_j)``. ``shuffle=False`` keeps both in order. A cal
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -79,7 +109,6 @@ from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Forward, Kernel, NotApplicable
-from .generic import batch_step, examples_in_rows, gather
 from .plan import EpochPlan
 
 __all__ = ["DaskEpochStep", "DaskStep", "checked_labels", "outputs"]
@@ -320,8 +349,29 @@ class DaskStep:
 
 
 # the carry from one task of an epoch's chain to the next: the parameters, the optimizer's state,
-# each chunk's weighted cost sum so far (in chain order) and _raise_problems's counts so far
-Carry = tuple[dict[str, Any], dict[str, Any], tuple[Any, ...], tuple[int, int, int]]
+# each chunk's weighted cost sum so far (in chain order), _raise_problems's counts so far, and the
+# name of the epoch step each chunk's task ran so far (in chain order; None where it found bad data)
+Carry = tuple[dict[str, Any], dict[str, Any], tuple[Any, ...], tuple[int, int, int], tuple[str | None, ...]]
+
+# a chunk of fewer batches than this runs the generic loop even where a fast step applies: below
+# it, the buffered step's setup per task (its packed copies of the parameters and the state, its
+# buffers, the snapshot's copies) costs more than its batches gain (measured: the module's docstring)
+_FAST_MIN_BATCHES = 4
+
+
+@dataclass(frozen=True)
+class _ChunkPlan(EpochPlan):
+    """One chunk's share of an epoch's plan (``EpochPlan``), what its task hands the in-memory epoch
+    step it runs: ``m`` is the chunk's ``c_j`` examples, ``scalars`` (and, with dropout [C2 2.2],
+    ``keys``) the rows of its updates, ``offset`` its first example's index in ``X``, and ``drawn``
+    the order of its examples drawn on the client (a permutation of ``range(c_j)`` from
+    the epoch's generator, see the module's docstring), or None: as they are. ``order()`` hands
+    ``drawn`` over as it is (``rng.permutation`` made it, so it needs no check)."""
+
+    drawn: np.ndarray | None = None
+
+    def order(self) -> np.ndarray | None:
+        return self.drawn
 
 
 def _chunk_epoch(
@@ -331,43 +381,38 @@ def _chunk_epoch(
     kernel: Kernel,
     optimizer: Optimizer,
     batch_size: int,
-    order: np.ndarray | None,
-    scalars: np.ndarray,
+    plan: _ChunkPlan,
+    fast: bool,
     check: bool,
     dtype: Any = None,
     classes: int | None = None,
 ) -> Carry:
-    """One chunk's share of an epoch, run by a task of the chain where the chunk is [C2 1.1]: its
-    mini-batches, ``partition(c_j, batch_size)`` of its ``c_j`` examples (taken in ``order``, a
-    permutation of ``range(c_j)``, or as they are for None), one ``batch_step`` each with its row of
-    ``scalars``, from the parameters and state in ``carry``, which it leaves alone.
+    """One chunk's share of an epoch, run by a task of the chain where the chunk is [C2 1.1]: the
+    epoch ``plan`` of its ``c_j`` examples (``partition(c_j, batch_size)``, taken in ``plan.order()``,
+    each batch with its row of ``plan.scalars``) run by an in-memory epoch step from the parameters
+    and state in ``carry``, which it leaves alone (every epoch step does): the step
+    ``choose_epoch_step`` picks for the chunk with fast paths ``fast`` (the buffered one on NumPy
+    in float32 and float64 with an arraynet optimizer), else ``GenericEpochStep``.
 
-    Returns the carry for the next task: the new parameters and state, this chunk's
-    ``sum(J_batch * batch size)`` appended to the sums, and, when ``check``, this chunk's bad
-    entries added to the counts (nothing is trained once any is found: the client raises). ``X``
-    is cast to ``dtype`` (None: as it is) and the labels made the kernel's (``_block_data``)."""
-    parameters, state, sums, problems = carry
+    Returns the carry for the next task: the step's new parameters and state, this chunk's
+    ``sum(J_batch * batch size)`` appended to the sums (the step's epoch cost times ``c_j``), the
+    step's name appended to the names, and, when ``check``, this chunk's bad entries added to the
+    counts (nothing is trained once any is found: the client raises). ``X`` is cast to ``dtype``
+    (None: as it is) and the labels made the kernel's (``_block_data``)."""
+    from .selection import choose_epoch_step  # which imports this module
+
+    parameters, state, sums, problems, names = carry
     xp = namespace_of(X)
     if check:
         found = _block_problems(X, Y, xp, classes)
         problems = (problems[0] + found[0], problems[1] + found[1], problems[2] + found[2])
     if any(problems):
-        return parameters, state, (*sums, 0.0), problems
+        return parameters, state, (*sums, 0.0), problems, (*names, None)
     X, Y = _block_data(X, Y, xp, X.dtype if dtype is None else dtype, classes)
-    step = batch_step(kernel, optimizer, xp)
-    index = gather(order, X, xp)
-    rows = None if index is None else (examples_in_rows(X), examples_in_rows(Y))
-    c = X.shape[1]
-    total: Any = 0.0
-    for (start, stop), row in zip(partition(c, batch_size), scalars.tolist()):
-        if rows is not None:
-            at = index[start:stop]
-            X_b, Y_b = xp.take(rows[0], at, axis=0).T, xp.take(rows[1], at, axis=0).T
-        else:
-            X_b, Y_b = (X, Y) if stop - start == c else (X[:, start:stop], Y[:, start:stop])
-        parameters, state, cost = step(parameters, state, X_b, Y_b, tuple(row))
-        total = total + cost * (stop - start)
-    return parameters, state, (*sums, total), problems
+    step = choose_epoch_step(kernel, optimizer, parameters, state, X, Y, batch_size, xp, fast)
+    total = step.epoch(plan) * X.shape[1]
+    parameters, state = step.snapshot()
+    return parameters, state, (*sums, total), problems, (*names, step.name)
 
 
 class DaskEpochStep:
@@ -382,7 +427,15 @@ class DaskEpochStep:
     client, over ``m``. The first epoch's compute also checks the data (finite ``X``, labels 0 and
     1), raising the ValueError of data in memory before the step takes that epoch's parameters.
     ``snapshot()`` gives the client's ``(parameters, state)``: arrays of the chunks' library in
-    memory, new ones each epoch."""
+    memory, new ones each epoch.
+
+    Each chunk's task runs its batches with an in-memory epoch step (``_chunk_epoch``): the fast
+    one that applies where ``fast_paths`` (``fast_paths_enabled``: by default the environment
+    variable ``ARRAYNET_FAST_PATHS``) is on, the model's math is the library's own (a ``Kernel``
+    with a ``key``; a subclass's own ``_forward`` or ``_backward`` is run as it is, by the generic
+    loop) and the chunk makes ``_FAST_MIN_BATCHES`` batches or more; else ``GenericEpochStep``.
+    ``chunk_steps`` names the step each chunk's task ran in the last epoch, one name per chunk
+    with examples, in their order in ``X`` (empty before the first epoch)."""
 
     name: ClassVar[str] = "dask"
 
@@ -397,10 +450,11 @@ class DaskEpochStep:
         Y: Any,
         batch_size: int,
         xp: ModuleType,
+        fast_paths: bool | None = None,
     ) -> DaskEpochStep:
         if not is_dask_array(X):
             raise NotApplicable(f"X is not a Dask array but {type(X).__name__}")
-        return cls(kernel, optimizer, parameters, state, X, Y, batch_size)
+        return cls(kernel, optimizer, parameters, state, X, Y, batch_size, fast_paths)
 
     def __init__(
         self,
@@ -411,13 +465,22 @@ class DaskEpochStep:
         X: Any,
         Y: Any,
         batch_size: int,
+        fast_paths: bool | None = None,
     ) -> None:
+        from .selection import fast_paths_enabled  # which imports this module
+
         self.parameters, self.state = dict(parameters), dict(state)
         self._kernel, self._optimizer, self._batch_size, self._m = kernel, optimizer, batch_size, X.shape[1]
         self._dtype, self._classes = X.dtype, _classes(kernel, parameters)
         self._X, self._Y, self._blocks, self._parameter_bytes = _placed(X, Y, parameters)
         self._updates = [len(partition(width, batch_size)) for _, _, width in self._blocks]
         self.batches = sum(self._updates)
+        # each chunk's first example's index in X (a chunk without examples has none to skip)
+        self._starts = list(itertools.accumulate((width for _, _, width in self._blocks[:-1]), initial=0))
+        # decided here, on the client: whether each chunk's task may run a fast in-memory step
+        fast = fast_paths_enabled(fast_paths) and kernel.key is not None
+        self._fast = [fast and updates >= _FAST_MIN_BATCHES for updates in self._updates]
+        self.chunk_steps: tuple[str, ...] = ()
         self._name = f"arraynet-epoch-{uuid.uuid4().hex}"
         self._epochs = 0  # the computes made, for the keys of the next one
         self._checked = False
@@ -442,8 +505,9 @@ class DaskEpochStep:
             orders.append(rng.permutation(width).astype(np.int32 if width < 2**31 else np.int64))  # half the bytes
         return chain, orders
 
-    def _graph(self, plan: EpochPlan, check: bool) -> Any:
-        """This epoch's compute: the chain of one task per chunk, as one Delayed."""
+    def _graph(self, plan: EpochPlan, check: bool) -> tuple[Any, list[int]]:
+        """This epoch's compute: the chain of one task per chunk, as one Delayed, and the chain's
+        order of the chunks."""
         from dask.delayed import Delayed
         from dask.highlevelgraph import HighLevelGraph
         from dask.task_spec import DataNode, Task, TaskRef
@@ -458,13 +522,23 @@ class DaskEpochStep:
             keys_of_shared = (f"{name}-kernel", f"{name}-optimizer")
             graph.update({key: DataNode(key, value) for key, value in zip(keys_of_shared, shared)})
             shared = (TaskRef(keys_of_shared[0]), TaskRef(keys_of_shared[1]))
-        carry: Any = (self.parameters, self.state, (), (0, 0, 0))
+        carry: Any = (self.parameters, self.state, (), (0, 0, 0), ())
         first = 0
         key: Any = None
         for position, (j, order) in enumerate(zip(chain, orders)):
-            x_key, y_key, _ = self._blocks[j]
-            rows = plan.scalars[first : first + self._updates[j]]
+            x_key, y_key, width = self._blocks[j]
+            updates = slice(first, first + self._updates[j])
             first += self._updates[j]
+            chunk_plan = _ChunkPlan(
+                number=plan.number,
+                shuffle=plan.shuffle,
+                seed=plan.seed,
+                m=width,
+                scalars=plan.scalars[updates],
+                keys=None if plan.keys is None else plan.keys[updates],
+                offset=self._starts[j],
+                drawn=order,
+            )
             key = (f"{name}-chunk", position)
             graph[key] = Task(
                 key,
@@ -474,28 +548,31 @@ class DaskEpochStep:
                 TaskRef(y_key),
                 *shared,
                 self._batch_size,
-                order,
-                rows,
+                chunk_plan,
+                self._fast[j],
                 check,
                 self._dtype,
                 self._classes,
             )
             carry = TaskRef(key)
-        return Delayed(key, HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name)
+        graphs = HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y])
+        return Delayed(key, graphs, layer=name), chain
 
     def epoch(self, plan: EpochPlan) -> Any:
         """One epoch in one compute; its cost, ``sum(J_batch * batch size) / m`` [C2 1.1]."""
         import dask
 
         check = not self._checked
-        graph = self._graph(plan, check)
-        parameters, state, sums, problems = dask.compute(graph, optimize_graph=False)[0]
+        graph, chain = self._graph(plan, check)
+        parameters, state, sums, problems, names = dask.compute(graph, optimize_graph=False)[0]
         self._epochs += 1
         if check:
             not_finite_X, other_labels, not_finite_Y = problems
             _raise_problems(not_finite_X, other_labels, not_finite_Y, self._classes)
             self._checked = True
         self.parameters, self.state = parameters, state
+        in_order = dict(zip(chain, names))
+        self.chunk_steps = tuple(str(in_order[j]) for j in range(len(self._blocks)))
         return functools.reduce(lambda a, b: a + b, sums) / self._m
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:

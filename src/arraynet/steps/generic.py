@@ -18,13 +18,14 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from array_api_compat import device, is_cupy_array, is_numpy_array, is_torch_array
 
+from ..kernel.dropout import Dropout
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
 from .base import Kernel, OneByOne
 from .plan import EpochPlan
 
-__all__ = ["BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_step", "examples_in_rows", "gather", "train_step"]
+__all__ = ["BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_dropout", "batch_step", "examples_in_rows", "gather", "train_step"]
 
 class TrainStep(Protocol):
     """``(parameters, X, Y, learning_rate[, l2]) -> (the parameters after the update, Z^[L] before
@@ -85,11 +86,12 @@ class GenericStep(OneByOne):
 
 
 class BatchStep(Protocol):
-    """``(parameters, state, X_b, Y_b, scalars[, l2]) -> (parameters, state, J of the batch before
-    the update)``; ``l2``, the ``lambd`` of L2 regularization [C2 2.1], defaults to the kernel's."""
+    """``(parameters, state, X_b, Y_b, scalars[, l2[, dropout]]) -> (parameters, state, J of the
+    batch before the update)``; ``l2``, the ``lambd`` of L2 regularization [C2 2.1], defaults to the
+    kernel's; ``dropout``, the update's ``Dropout`` [C2 2.2] where the kernel has a keep_prob."""
 
     def __call__(
-        self, parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = ...
+        self, parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = ..., dropout: Dropout | None = ...
     ) -> tuple[dict[str, Any], dict[str, Any], Any]: ...
 
 
@@ -99,14 +101,15 @@ def batch_step(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> BatchSte
     of examples) and the optimizer's update with this update's ``scalars`` [C2 1.2-1.4]. The cost
     and the weights' gradients have the kernel's L2 term [C2 2.1] over the batch's examples
     (``kernel.regularized_cost``, ``regularized_gradients``), ``lambd`` given as ``l2`` (by default
-    ``kernel.l2``)."""
-    forward, backward, apply, cost = kernel.forward, kernel.backward, optimizer._apply, kernel.cost
+    ``kernel.l2``). Where the kernel has a keep_prob, forward drops the units of ``dropout``'s masks
+    [C2 2.2] and backward the same (the cost is that of the thinned network)."""
+    forward, backward, apply, cost = kernel.training_forward, kernel.backward, optimizer._apply, kernel.cost
     regularized_cost, regularized_gradients = kernel.regularized_cost, kernel.regularized_gradients
 
     def step(
-        parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = kernel.l2
+        parameters: Mapping[str, Any], state: dict[str, Any], X: Any, Y: Any, scalars: Any, l2: Any = kernel.l2, dropout: Dropout | None = None
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
-        AL, ZL, caches = forward(parameters, X, xp)
+        AL, ZL, caches = forward(parameters, X, xp, dropout)
         m = X.shape[1]
         grads = regularized_gradients(backward(AL, Y, caches, xp), parameters, m, l2)
         updated, new_state = apply(parameters, grads, state, scalars, xp)
@@ -122,6 +125,25 @@ def gather(order: np.ndarray | None, like: Any, xp: ModuleType) -> Any:
         return None
     dtype = xp.int32 if order.shape[0] < 2**31 else xp.int64
     return xp.asarray(order.astype(np.int32 if dtype == xp.int32 else np.int64), device=device(like))
+
+
+def batch_dropout(
+    keep_prob: tuple[float, ...], plan: EpochPlan, k: int, index: Any, start: int, stop: int, like: Any, xp: ModuleType
+) -> Dropout | None:
+    """The ``Dropout`` [C2 2.2] of update ``k`` of ``plan``'s epoch, whose batch holds the examples
+    ``index[start:stop]`` of the epoch's order (``gather``; None: ``start..stop - 1`` in order), or
+    None without dropout: the masks are drawn for the examples' indices in the data set
+    (``plan.offset`` added), on ``like``'s device."""
+    if not keep_prob:
+        return None
+    assert plan.keys is not None  # the schedule keys every update of a training with dropout
+    if index is None:
+        examples = xp.arange(start, stop, dtype=xp.int32 if plan.offset + plan.m < 2**31 else xp.int64, device=device(like))
+    else:
+        examples = index[start:stop]
+    if plan.offset:
+        examples = examples + plan.offset
+    return Dropout(keep_prob, plan.keys[k].tolist(), examples)
 
 
 def examples_in_rows(X: Any) -> Any:
@@ -148,10 +170,18 @@ class GenericEpochStep:
     name: ClassVar[str] = "generic"
 
     def __init__(
-        self, step: BatchStep, parameters: Mapping[str, Any], state: Mapping[str, Any], X: Any, Y: Any, batch_size: int, xp: ModuleType
+        self,
+        step: BatchStep,
+        parameters: Mapping[str, Any],
+        state: Mapping[str, Any],
+        X: Any,
+        Y: Any,
+        batch_size: int,
+        xp: ModuleType,
+        keep_prob: tuple[float, ...] = (),
     ) -> None:
         self.parameters, self.state = dict(parameters), dict(state)
-        self._step, self._X, self._Y, self.xp = step, X, Y, xp
+        self._step, self._X, self._Y, self.xp, self._keep_prob = step, X, Y, xp, keep_prob
         self._m = X.shape[1]
         self._batches = partition(self._m, batch_size)
         self.batches = len(self._batches)
@@ -169,7 +199,7 @@ class GenericEpochStep:
         batch_size: int,
         xp: ModuleType,
     ) -> GenericEpochStep:
-        return cls(batch_step(kernel, optimizer, xp), parameters, state, X, Y, batch_size, xp)
+        return cls(batch_step(kernel, optimizer, xp), parameters, state, X, Y, batch_size, xp, kernel.keep_prob)
 
     def _batch(self, index: Any, start: int, stop: int) -> tuple[Any, Any]:
         X, Y, xp = self._X, self._Y, self.xp
@@ -183,9 +213,10 @@ class GenericEpochStep:
     def epoch(self, plan: EpochPlan) -> Any:
         index = gather(plan.order(), self._X, self.xp)
         total: Any = 0.0
-        for (start, stop), row in zip(self._batches, plan.scalars.tolist()):
+        for k, ((start, stop), row) in enumerate(zip(self._batches, plan.scalars.tolist())):
             X_b, Y_b = self._batch(index, start, stop)
-            self.parameters, self.state, cost = self._step(self.parameters, self.state, X_b, Y_b, tuple(row))
+            dropout = batch_dropout(self._keep_prob, plan, k, index, start, stop, self._X, self.xp)
+            self.parameters, self.state, cost = self._step(self.parameters, self.state, X_b, Y_b, tuple(row), dropout=dropout)
             total = total + cost * (stop - start)
         return total / self._m
 

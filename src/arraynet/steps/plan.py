@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EpochPlan", "ShuffleLike", "epoch_order"]
+from ..kernel.dropout import dropout_keys
+
+__all__ = ["EpochPlan", "ShuffleLike", "dropout_keys_of", "epoch_order"]
 
 # shuffle=True (drawn from the seed), False (in order) or shuffle(epoch) -> a permutation of range(m)
 ShuffleLike = bool | Callable[[int], Any]
@@ -45,18 +47,31 @@ def epoch_order(shuffle: ShuffleLike, seed: int | None, epoch: int, m: int) -> n
     return permutation.astype(np.int64, copy=False)
 
 
+def dropout_keys_of(seed: int, first_update: int, updates: int, layers: int) -> np.ndarray:
+    """The dropout keys [C2 2.2] (``arraynet.kernel.dropout.dropout_keys``) of updates ``t =
+    first_update + 1 ... first_update + updates``, int32 of shape ``(updates, layers, 2)``: an
+    epoch's ``EpochPlan.keys``."""
+    keys = [dropout_keys(seed, t, layers) for t in range(first_update + 1, first_update + updates + 1)]
+    return np.array(keys, dtype=np.int32).reshape(updates, layers, 2)
+
+
 @dataclass(frozen=True)
 class EpochPlan:
     """What a step needs to run one epoch: its ``number`` (0-based, counted across the model's
     fits), how its ``m`` examples are ordered (``shuffle``, False when they stay as they are, with
-    the model's ``seed``), and ``scalars``, one row of the optimizer's host float64 scalars per
-    update of the epoch, in order."""
+    the model's ``seed``), ``scalars``, one row of the optimizer's host float64 scalars per
+    update of the epoch, in order, and, with dropout [C2 2.2], ``keys``: each update's masks' keys,
+    int32 of shape ``(updates, hidden layers, 2)`` (``dropout_keys_of``), the
+    masks drawn for the examples' indices in the data set, ``offset`` plus their index here (a
+    chunk's plan: the chunk's first example's)."""
 
     number: int
     shuffle: ShuffleLike
     seed: int | None
     m: int
     scalars: np.ndarray
+    keys: np.ndarray | None = None
+    offset: int = 0
 
     def order(self) -> np.ndarray | None:
         """The epoch's permutation of the ``m`` examples (``epoch_order``), or None for as they are."""

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from ..kernel.optimizers import Optimizer
-from .base import EpochStep, Kernel, NotApplicable, Step
+from .base import EpochStep, Kernel, NotApplicable, PlacementEpochStep, Step
 from .buffered import BufferedEpochStep, BufferedStep
 from .compiled import CompiledEpochStep, CompiledStep
 from .distributed import DaskEpochStep, DaskStep
@@ -45,7 +45,7 @@ PLACEMENT_STEPS: tuple[type[Step], ...] = (DaskStep,)
 # tried in this order; the first whose create() does not raise NotApplicable runs
 FAST_STEPS: tuple[type[Step], ...] = (BufferedStep, CompiledStep)
 # the same for mini-batch training with an optimizer (fit with a batch_size, an optimizer or a decay)
-PLACEMENT_EPOCH_STEPS: tuple[type[EpochStep], ...] = (DaskEpochStep,)
+PLACEMENT_EPOCH_STEPS: tuple[type[PlacementEpochStep], ...] = (DaskEpochStep,)
 FAST_EPOCH_STEPS: tuple[type[EpochStep], ...] = (BufferedEpochStep, CompiledEpochStep)
 
 
@@ -103,10 +103,16 @@ def choose_epoch_step(
 ) -> EpochStep:
     """The step that runs mini-batch training with ``optimizer`` (``EpochStep``), chosen as
     ``choose_step`` chooses: ``PLACEMENT_EPOCH_STEPS``, then ``FAST_EPOCH_STEPS`` when the fast paths
-    are on, else ``GenericEpochStep``."""
-    candidates = PLACEMENT_EPOCH_STEPS + (FAST_EPOCH_STEPS if fast_paths_enabled(fast_paths) else ())
+    are on, else ``GenericEpochStep``. A placement step is told whether the fast paths are on, for
+    the in-memory steps it runs where the data is (``create(..., fast_paths=)``)."""
+    fast = fast_paths_enabled(fast_paths)
     arguments = (kernel, optimizer, parameters, state, X, Y, batch_size, xp)
-    for step in candidates:
+    for placement in PLACEMENT_EPOCH_STEPS:
+        try:
+            return placement.create(*arguments, fast_paths=fast)
+        except NotApplicable as reason:
+            logger.debug("the %s step does not apply: %s", placement.name, reason)
+    for step in FAST_EPOCH_STEPS if fast else ():
         try:
             return step.create(*arguments)
         except NotApplicable as reason:
