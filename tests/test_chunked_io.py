@@ -245,24 +245,56 @@ def test_the_command_lines_local_cluster_starts_workers_without_the_malloc_trim_
 
 def test_bad_labels_in_a_zarr_store_or_an_hdf5_file_are_named_with_the_file_when_read(tmp_path):
     """Chunked labels are checked where each chunk is read: the error names the array and the
-    file, as the eager loaders' does; loading reads no values."""
+    file, as the eager loaders' does; loading reads no values. A label of 2 is a class index, which a
+    binary network refuses as it refuses one in memory."""
     Y = Y_MOONS[0].copy()
-    Y[150] = 2.0
+    Y[150] = 2.5
     store = write_zarr(tmp_path / "bad.zarr", X_MOONS, Y, chunk=64)
     X, labels = arraynet.load_zarr(store)  # lazy: nothing read yet
-    with pytest.raises(ValueError, match=r"'Y' in .*bad\.zarr must be binary labels, each 0 or 1; got also 2$"):
+    with pytest.raises(ValueError, match=r"'Y' in .*bad\.zarr must be class labels, whole numbers >= 0 \(0 and 1 for two classes\); got also 2\.5$"):
+        arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)
+    Y[150] = 2.0
+    X, labels = arraynet.load_zarr(write_zarr(tmp_path / "three.zarr", X_MOONS, Y, chunk=64))
+    with pytest.raises(ValueError, match=r"Y must hold binary labels"):
         arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)
     images = write_images(tmp_path / "bad.h5", m=30)
     with h5py.File(images, "r+") as file:
-        file["train_set_y"][0, 7] = 3
+        file["train_set_y"][0, 7] = -3
     X, labels = arraynet.load_data(images, chunks=10)
-    with pytest.raises(ValueError, match=r"'train_set_y' in .*bad\.h5 must be binary labels, each 0 or 1; got also 3$"):
+    with pytest.raises(ValueError, match=r"'train_set_y' in .*bad\.h5 must be class labels, whole numbers >= 0 .*; got also -3$"):
         arraynet.NeuralNetwork([48, 3, 1], seed=0).fit(X, labels, num_iterations=2)
     NaN = Y.copy()
     NaN[150] = np.nan
     X, labels = arraynet.load_zarr(write_zarr(tmp_path / "nan.zarr", X_MOONS, NaN, chunk=64))
     with pytest.raises(ValueError, match=r"'Y' in .*nan\.zarr must be finite; it contains NaN or Inf"):
         arraynet.NeuralNetwork([2, 3, 1], seed=0).fit(X, labels, num_iterations=2)
+
+
+def test_class_labels_in_a_zarr_store_train_a_softmax_network_as_the_same_npz_does(tmp_path, capsys):
+    """Labels 1, 2, 3 (whole numbers): ``return_classes`` reads them once and numbers the classes 0
+    to 2, as the eager loaders do; ``arraynet train`` on the store picks a softmax output and saves
+    the classes' names, and trains as on the .npz."""
+    from arraynet.cli import main
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(1, 4, 300)
+    X = (np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]])[labels] + rng.normal(0, 0.5, (300, 2))).T
+    store = write_zarr(tmp_path / "three.zarr", X, labels.reshape(1, -1).astype(np.int64), chunk=100)
+    np.savez(tmp_path / "three.npz", X=X, Y=labels.reshape(1, -1))
+    X_dask, Y_dask, classes = arraynet.load_data(store, return_classes=True)
+    assert classes == ["1", "2", "3"]
+    X_host, Y_host, host_classes = arraynet.load_data(tmp_path / "three.npz", return_classes=True)
+    assert host_classes == classes
+    np.testing.assert_array_equal(Y_dask.compute(), Y_host)
+    assert arraynet.load_zarr(store)[1].compute().max() == 3  # without return_classes: as they are
+    options = ["--hidden", "6", "--optimizer", "adam", "--batch-size", "50", "--epochs", "5", "--learning-rate", "0.05", "--no-shuffle"]
+    for data, model in (("three.zarr", "z.npz"), ("three.npz", "n.npz")):
+        assert main(["train", str(tmp_path / data), *options, "-o", str(tmp_path / model)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("network 2-6-3 (relu, softmax)") == 2 and out.count("3 classes: 1, 2, 3") == 2
+    on_zarr, in_memory = arraynet.load(tmp_path / "z.npz"), arraynet.load(tmp_path / "n.npz")
+    assert on_zarr.class_names == ["1", "2", "3"]
+    np.testing.assert_allclose(on_zarr.predict_proba(X), in_memory.predict_proba(X), rtol=1e-10)
 
 
 # -- hostile stores ---------------------------------------------------------------------------------

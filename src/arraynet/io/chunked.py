@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from .loaders import binary_labels, check_image_shape, check_label_shape, check_numeric_dtype, open_h5, scaled_pixels
+from .loaders import (
+    check_class_count,
+    check_image_shape,
+    check_label_shape,
+    check_numeric_dtype,
+    open_h5,
+    scaled_pixels,
+    whole_labels,
+)
 
 __all__ = ["DEFAULT_CHUNK", "chunked", "load_h5_chunked", "load_zarr"]
 
@@ -57,17 +65,30 @@ def _as_float(x: Any) -> Any:
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
 
 
-def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...]) -> Any:
+def _labels_of(Y: Any, m: int, what: str, chunks: tuple[int, ...], return_classes: bool) -> tuple[Any, list[str] | None]:
     """Dask labels of shape ``(m,)`` or ``(1, m)`` as float64 ``(1, m)`` chunked as ``chunks``
-    along m; each chunk's values are checked where it is read (``binary_labels``: finite, 0 or
-    1), so an error names ``what``, the file, and not only the training's ``Y``."""
+    along m, and the classes' names. Each chunk's values are checked where it is read
+    (``whole_labels``: finite whole numbers >= 0), so an error names ``what``, the file, and not
+    only the training's ``Y``; whether they are 0 and 1 or indices below ``C`` is the model's check.
+    Without ``return_classes`` the labels are class indices as they are (names None); with it the
+    labels are read once (``dask.array.unique``: a pass over ``Y`` alone) and, unless they are all
+    0 and 1 (names None), numbered 0 to C - 1 in sorted order, named as ``class_labels`` names
+    them, as the eager loaders do."""
     check_numeric_dtype(Y.dtype, what)
     check_label_shape(Y.shape, m, what)
-    return Y.reshape(1, m).rechunk((1, chunks)).map_blocks(_binary_block, what, dtype=np.float64)
+    labels = Y.reshape(1, m).rechunk((1, chunks)).map_blocks(_whole_block, what, dtype=np.float64)
+    if not return_classes:
+        return labels, None
+    values = np.asarray(_dask_array().unique(labels).compute())
+    if np.all((values == 0) | (values == 1)):
+        return labels, None
+    check_class_count(values.size, what)
+    indices = labels.map_blocks(lambda block: np.searchsorted(values, block).astype(np.float64), dtype=np.float64)
+    return indices, [f"{value:.15g}" for value in values.tolist()]
 
 
-def _binary_block(block: np.ndarray, what: str) -> np.ndarray:
-    return binary_labels(block, block.shape[1], what)
+def _whole_block(block: np.ndarray, what: str) -> np.ndarray:
+    return whole_labels(block, block.shape[1], what)
 
 
 def chunked(X: Any, Y: Any = None, chunks: int = DEFAULT_CHUNK) -> tuple[Any, Any]:
@@ -80,12 +101,19 @@ def chunked(X: Any, Y: Any = None, chunks: int = DEFAULT_CHUNK) -> tuple[Any, An
 
 
 def load_zarr(
-    path: str | os.PathLike[str], x_key: str = "X", y_key: str | None = "Y", chunks: int | None = None
-) -> tuple[Any, Any]:
+    path: str | os.PathLike[str],
+    x_key: str = "X",
+    y_key: str | None = "Y",
+    chunks: int | None = None,
+    *,
+    return_classes: bool = False,
+) -> Any:
     """``(X, Y)`` of the Zarr store at ``path`` as Dask arrays (``Y`` None when ``y_key`` is None):
     arrays ``x_key`` of shape ``(n_x, m)`` and ``y_key`` of shape ``(1, m)`` or ``(m,)``, numbers
-    (integers and bools become float64). ``chunks``: examples per chunk; by default the store's own
-    chunks along m. Only metadata is read here."""
+    (integers and bools become float64); the labels 0 and 1, or class indices. ``chunks``:
+    examples per chunk; by default the store's own chunks along m. Only metadata is read here,
+    unless ``return_classes``: then the labels are read once to number their classes 0 to C - 1,
+    whose names come third, ``(X, Y, classes)`` (None for labels 0 and 1)."""
     da = _dask_array()
     chunks = _check_chunks(chunks)
     if not isinstance(path, (str, os.PathLike)):
@@ -123,13 +151,14 @@ def load_zarr(
     X = da.from_array(_ZarrArray(path, x_key, shape, dtype), chunks=(n_x, per_chunk), name=f"zarr-{version}-{x_key}")
     X = _as_float(X)
     if y_key is None:
-        return X, None
+        return (X, None, None) if return_classes else (X, None)
     y_shape, y_dtype, _ = described[y_key]
     y_what = f"{y_key!r} in {path}"
     check_label_shape(y_shape, m, y_what)  # from the metadata, before anything is read
     y_chunks = (1, per_chunk) if len(y_shape) == 2 else (per_chunk,)
     labels = da.from_array(_ZarrArray(path, y_key, y_shape, y_dtype), chunks=y_chunks, name=f"zarr-{version}-{y_key}")
-    return X, _labels_of(labels, m, y_what, X.chunks[1])
+    Y, classes = _labels_of(labels, m, y_what, X.chunks[1], return_classes)
+    return (X, Y, classes) if return_classes else (X, Y)
 
 
 _MOST_CHUNKS = 1000  # Dask chunks along m from a store's own chunks; more are read several to a task
@@ -193,11 +222,14 @@ def load_h5_chunked(
     x_key: str = "train_set_x",
     y_key: str | None = "train_set_y",
     chunks: int | None = None,
-) -> tuple[Any, Any]:
+    *,
+    return_classes: bool = False,
+) -> Any:
     """``arraynet.io.loaders.load_h5``'s ``(X, Y)`` as Dask arrays read chunk by chunk: images
     ``x_key`` of shape ``(m, ...)``, each flattened into a column, integer pixels scaled to [0, 1];
     labels ``y_key`` of shape ``(m,)`` or ``(1, m)``. ``chunks``: examples per chunk (default
-    about 64 MiB of images each). Only metadata is read here."""
+    about 64 MiB of images each). Only metadata is read here, unless ``return_classes`` (as
+    ``load_zarr``'s)."""
     da = _dask_array()
     chunks = _check_chunks(chunks)
     with open_h5(path, x_key, y_key) as (file, found, keys):
@@ -215,6 +247,7 @@ def load_h5_chunked(
         images = images.map_blocks(scaled_pixels, what, dtype=np.float64)
     X = _as_float(images.reshape(m, n_x).T)
     if y_key is None:
-        return X, None
+        return (X, None, None) if return_classes else (X, None)
     labels = da.from_array(_H5Dataset(found, y_key, *shapes[y_key]), name=f"h5-{version}-{y_key}")
-    return X, _labels_of(labels, m, f"{y_key!r} in {found}", X.chunks[1])
+    Y, classes = _labels_of(labels, m, f"{y_key!r} in {found}", X.chunks[1], return_classes)
+    return (X, Y, classes) if return_classes else (X, Y)

@@ -119,25 +119,25 @@ def _numeric(array: np.ndarray, what: str) -> np.ndarray:
     return array
 
 
-def binary_labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
-    """``Y`` (named ``what``) of shape ``(m,)`` or ``(1, m)`` holding 0 and 1, as float64 of shape
-    ``(1, m)``; a ValueError naming ``what`` otherwise."""
+MAX_CLASSES = 1000  # more distinct labels than this are not classes (a regression target, an id)
+
+
+def whole_labels(Y: np.ndarray, m: int, what: str) -> np.ndarray:
+    """``Y`` (named ``what``) of shape ``(m,)`` or ``(1, m)`` holding whole numbers >= 0 (labels 0 and
+    1, or class indices), as float64 of shape ``(1, m)``; a ValueError naming ``what`` otherwise."""
     check_label_shape(Y.shape, m, what)
     Y = _numeric(Y, what).reshape(1, m)
-    other = np.unique(Y[(Y != 0) & (Y != 1)])
+    other = np.unique(Y[(Y < 0) | (Y != np.round(Y))])
     if other.size:
         shown = ", ".join(f"{value:.15g}" for value in other[:5]) + (", ..." if other.size > 5 else "")
-        raise ValueError(f"{what} must be binary labels, each 0 or 1; got also {shown}")
+        raise ValueError(f"{what} must be class labels, whole numbers >= 0 (0 and 1 for two classes); got also {shown}")
     return Y
-
-
-MAX_CLASSES = 1000  # more distinct labels than this are not classes (a regression target, an id)
 
 
 def class_labels(Y: np.ndarray, m: int, what: str) -> tuple[np.ndarray, list[str] | None]:
     """Class labels ``Y`` (named ``what``) of shape ``(m,)`` or ``(1, m)`` as float64 class indices of
     shape ``(1, m)`` and the class names, or None for labels that are all 0 and 1 (kept as they are,
-    as ``binary_labels`` gives them). Other labels, integers or text (a CSV's "setosa", an .npz's
+    as float64). Other labels, integers or text (a CSV's "setosa", an .npz's
     strings), are the classes: sorted (as scikit-learn sorts them) and numbered 0 to C - 1, their
     names the labels as text. Labels that are numbers must be whole numbers; a ValueError names
     ``what`` otherwise."""
@@ -161,12 +161,17 @@ def class_labels(Y: np.ndarray, m: int, what: str) -> tuple[np.ndarray, list[str
             )
         values, indices = np.unique(numbers, return_inverse=True)
         classes = [f"{value:.15g}" for value in values.tolist()]
-    if len(classes) > MAX_CLASSES:
+    check_class_count(len(classes), what)
+    return np.asarray(indices, dtype=np.float64).reshape(1, m), classes
+
+
+def check_class_count(count: int, what: str) -> None:
+    """At most ``MAX_CLASSES`` distinct labels in ``what``; more are a ValueError."""
+    if count > MAX_CLASSES:
         raise ValueError(
-            f"{what} holds {len(classes)} distinct labels, more than the {MAX_CLASSES} classes arraynet takes: "
+            f"{what} holds {count} distinct labels, more than the {MAX_CLASSES} classes arraynet takes: "
             "are they class labels (not a regression target or an id)?"
         )
-    return np.asarray(indices, dtype=np.float64).reshape(1, m), classes
 
 
 def _features(X: np.ndarray, what: str) -> np.ndarray:
@@ -550,8 +555,9 @@ def load_data(
     (always for a Zarr store); ``chunks="auto"``: each format's default (a Zarr store's own chunks,
     about 64 MiB of HDF5 images, else ``arraynet.io.chunked.DEFAULT_CHUNK``). Labels other than 0
     and 1 (integers, a CSV's text) are class indices 0 to C - 1, the classes sorted; with
-    ``return_classes`` their names come third, ``(X, Y, classes)`` (None for labels 0 and 1, and
-    for the chunked HDF5 and Zarr readers, which take labels 0 and 1 only)."""
+    ``return_classes`` their names come third, ``(X, Y, classes)`` (None for labels 0 and 1). The
+    chunked HDF5 and Zarr readers take whole numbers as they are unless ``return_classes``, which
+    reads their labels once to number the classes (``arraynet.io.chunked``)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a data file; got {type(path).__name__}")
     from . import chunked  # builds on this module's checks
@@ -561,11 +567,11 @@ def load_data(
     if chunks is not None and chunks != "auto" and per_chunk is None:
         raise ValueError(f"chunks must be None, 'auto' or a number of examples per chunk >= 1; got {chunks!r}")
     if suffix == ".zarr":
-        pair = chunked.load_zarr(path, x_key, y_key if labels else None, chunks=per_chunk)
-        return (*pair, None) if return_classes else pair
+        return chunked.load_zarr(path, x_key, y_key if labels else None, chunks=per_chunk, return_classes=return_classes)
     if suffix in (".h5", ".hdf5") and chunks is not None:
-        pair = chunked.load_h5_chunked(path, f"{split}_set_x", f"{split}_set_y" if labels else None, chunks=per_chunk)
-        return (*pair, None) if return_classes else pair
+        return chunked.load_h5_chunked(
+            path, f"{split}_set_x", f"{split}_set_y" if labels else None, chunks=per_chunk, return_classes=return_classes
+        )
     X, Y, classes = _read_whole(path, suffix, label_column, split, labels, delimiter, x_key, y_key)
     if chunks is not None:
         X, Y = chunked.chunked(X, Y, per_chunk or chunked.DEFAULT_CHUNK)
