@@ -281,9 +281,9 @@ def test_class_labels_in_a_zarr_store_train_a_softmax_network_as_the_same_npz_do
     X = (np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0], [3.0, 3.0]])[labels] + rng.normal(0, 0.5, (300, 2))).T
     store = write_zarr(tmp_path / "three.zarr", X, labels.reshape(1, -1).astype(np.int64), chunk=100)
     np.savez(tmp_path / "three.npz", X=X, Y=labels.reshape(1, -1))
-    X_dask, Y_dask, classes = arraynet.load_data(store, return_classes=True)
+    _, Y_dask, classes = arraynet.load_data(store, return_classes=True)
     assert classes == ["1", "2", "3"]
-    X_host, Y_host, host_classes = arraynet.load_data(tmp_path / "three.npz", return_classes=True)
+    _, Y_host, host_classes = arraynet.load_data(tmp_path / "three.npz", return_classes=True)
     assert host_classes == classes
     np.testing.assert_array_equal(Y_dask.compute(), Y_host)
     assert arraynet.load_zarr(store)[1].compute().max() == 3  # without return_classes: as they are

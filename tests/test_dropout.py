@@ -33,7 +33,7 @@ def network(keep_prob=0.8, seed=1, **options):
 @pytest.mark.parametrize("backend_case", backend_cases(), indirect=True)
 def test_every_backend_draws_numpys_masks(backend_case, xp, to_xp):
     examples = np.array([0, 7, 65535, 65536, 2**31 - 1, 123456789], dtype=np.int32)
-    key = dropout_keys(3, 17, 2)[1]
+    key = dropout_keys(3, 0, 17, 2)[1]
     expected = dropout_mask(key, examples, 5, 0.6, array_api_compat.numpy, np.float64)
     mask = dropout_mask(key, to_xp(examples), 5, 0.6, xp, xp.float32)
     assert tuple(mask.shape) == (5, 6) and mask.dtype == xp.float32
@@ -44,19 +44,19 @@ def test_the_masks_keep_each_unit_with_probability_keep_prob_independently():
     import array_api_compat.numpy as xp
 
     examples = np.arange(100_000, dtype=np.int32)
-    D = dropout_mask(dropout_keys(0, 1, 1)[0], examples, 64, 0.8, xp, np.float64)
+    D = dropout_mask(dropout_keys(0, 0, 1, 1)[0], examples, 64, 0.8, xp, np.float64)
     assert set(np.unique(D)) == {0.0, 1.0}
     assert abs(D.mean() - 0.8) < 4 * np.sqrt(0.16 / D.size)  # 6.4 million draws
     per_unit, per_example = D.mean(axis=1), D.mean(axis=0)
     assert per_unit.std() < 2 * np.sqrt(0.16 / 100_000) and abs(per_example.std() - np.sqrt(0.16 / 64)) < 0.005
     # neighbouring units, neighbouring examples, examples 2^16 apart (the hash's lanes) and the next
     # update: uncorrelated
-    next_update = dropout_mask(dropout_keys(0, 2, 1)[0], examples, 64, 0.8, xp, np.float64)
+    next_update = dropout_mask(dropout_keys(0, 0, 2, 1)[0], examples, 64, 0.8, xp, np.float64)
     for a, b in [(D[:-1], D[1:]), (D[:, :-1], D[:, 1:]), (D[:, :34464], D[:, 65536:]), (D, next_update)]:
         assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.01
     # another seed, another layer: other masks
-    assert not np.array_equal(D, dropout_mask(dropout_keys(1, 1, 1)[0], examples, 64, 0.8, xp, np.float64))
-    assert not np.array_equal(D, dropout_mask(dropout_keys(0, 1, 2)[1], examples, 64, 0.8, xp, np.float64))
+    assert not np.array_equal(D, dropout_mask(dropout_keys(1, 0, 1, 1)[0], examples, 64, 0.8, xp, np.float64))
+    assert not np.array_equal(D, dropout_mask(dropout_keys(0, 0, 1, 2)[1], examples, 64, 0.8, xp, np.float64))
 
 
 def test_the_hash_never_leaves_int32s_range():
@@ -77,7 +77,7 @@ def test_the_hash_never_leaves_int32s_range():
 def test_a_batch_draws_the_masks_of_its_examples_wherever_they_sit():
     import array_api_compat.numpy as xp
 
-    key = dropout_keys(5, 9, 1)[0]
+    key = dropout_keys(5, 0, 9, 1)[0]
     everyone = dropout_mask(key, np.arange(400, dtype=np.int32), 6, 0.5, xp, np.float64)
     batch = np.array([17, 3, 399, 200], dtype=np.int32)
     np.testing.assert_array_equal(dropout_mask(key, batch, 6, 0.5, xp, np.float64), everyone[:, batch])
@@ -91,7 +91,7 @@ def test_backpropagation_through_the_masks_agrees_with_centered_differences():
     activations = check_activations(["tanh", "sigmoid", "sigmoid"], 3)
     parameters = arraynet.initialize_parameters([2, 5, 4, 1], "xavier", 3)
     X, Y = X_FLOWER[:, :30], Y_FLOWER[:, :30]
-    dropout = Dropout((0.6, 0.8), dropout_keys(0, 1, 2), np.arange(30, dtype=np.int32))
+    dropout = Dropout((0.6, 0.8), dropout_keys(0, 0, 1, 2), np.arange(30, dtype=np.int32))
 
     def cost(values):
         _, caches = _forward(values, X, activations, xp, dropout)
@@ -164,6 +164,18 @@ def test_bad_keep_prob_is_said_in_one_line():
             network(bad)
         assert "\n" not in str(error.value)
 
+    for good, expected in ((np.float32(0.5), (0.5, 0.5)), (np.array([0.5, 0.25]), (0.5, 0.25)), ([1, 1.0], ())):
+        assert network(good).keep_prob == expected
+    with pytest.raises(ValueError, match=r"^keep_prob=0.5 drops hidden units \[C2 2.2\]; this network has none"):
+        arraynet.NeuralNetwork([2, 1], keep_prob=0.5)
+    with pytest.raises(ValueError, match=r"at least 2\^-16; got 1e-06"):
+        network(1e-6)
+    model = network(1.0)
+    model.keep_prob = 0.5  # set later: checked as the constructor checks it
+    assert model.keep_prob == (0.5, 0.5) and "keep_prob=[0.5, 0.5]" in repr(model)
+    with pytest.raises(ValueError, match=r"^keep_prob must be in \(0, 1\]"):
+        model.keep_prob = 2
+
     class OwnForward(arraynet.NeuralNetwork):
         def _forward(self, parameters, X, xp):
             return super()._forward(parameters, X, xp)
@@ -187,19 +199,42 @@ def test_the_gradient_check_runs_with_dropout_off():
     assert arraynet.gradient_check(model, X_FLOWER[:, ::20], Y_FLOWER[:, ::20]) < 1e-7
 
 
+@pytest.mark.parametrize("chunks", ["numpy", "jax"])
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_a_dask_chunk_draws_the_masks_of_its_examples_as_numpy_does(shuffle):
-    """Each chunk's task draws the masks of its examples' indices in the whole data set: unshuffled,
-    with chunks of whole batches, the fit is NumPy's in memory; shuffled (each chunk's own order),
-    the same batches written out by hand in memory (a callable ``shuffle`` over each chunk alone)."""
+def test_a_dask_chunk_draws_the_masks_of_its_examples_as_numpy_does(shuffle, chunks, monkeypatch):
+    """Each chunk's task (the buffered step on NumPy chunks, the compiled one on JAX chunks) draws
+    the masks of its examples' indices in the whole data set: the fit is NumPy's in memory over the
+    same batches (unshuffled, chunks of whole batches: memory's own order; shuffled: the chain's
+    order of the chunks and of each chunk's examples, replayed in memory by a callable shuffle)."""
     da = pytest.importorskip("dask.array")
     dask = pytest.importorskip("dask")
-    X, Y = X_FLOWER, Y_FLOWER
-    options = {"learning_rate": 0.01, "optimizer": "adam", "batch_size": 50, "epochs": 2, "shuffle": shuffle}
+    from arraynet.steps import distributed
+
+    if chunks == "jax":
+        jnp = pytest.importorskip("jax.numpy")
+        arraynet.backends.enable_jax_float64()  # as the suite's JAX cases run (conftest)
+    convert = (lambda block: block) if chunks == "numpy" else (lambda block: jnp.asarray(block))
+    orders, steps, original_orders, original_epoch = [], [], distributed.DaskEpochStep._orders, distributed.DaskEpochStep.epoch
+
+    def recorded_orders(step, plan):
+        chain, drawn = original_orders(step, plan)
+        within = [np.arange(step._blocks[j][2]) if order is None else order for j, order in zip(chain, drawn)]
+        orders.append(np.concatenate([step._starts[j] + order for j, order in zip(chain, within)]))
+        return chain, drawn
+
+    def recorded_epoch(step, plan):
+        cost = original_epoch(step, plan)
+        steps.append(step.chunk_steps)
+        return cost
+
+    monkeypatch.setattr(distributed.DaskEpochStep, "_orders", recorded_orders)
+    monkeypatch.setattr(distributed.DaskEpochStep, "epoch", recorded_epoch)
+    options = {"learning_rate": 0.01, "optimizer": "adam", "batch_size": 25, "epochs": 2}
+    X = da.from_array(X_FLOWER, chunks=(2, 100)).map_blocks(convert)
+    Y = da.from_array(Y_FLOWER, chunks=(1, 100)).map_blocks(convert)
     with dask.config.set(scheduler="synchronous"):
-        on_dask = network([0.7, 0.9]).fit(da.from_array(X, chunks=(2, 100)), da.from_array(Y, chunks=(1, 100)), **options)
-    assert on_dask.step == "dask"
-    if not shuffle:
-        in_memory = network([0.7, 0.9]).fit(X, Y, **options)
-        np.testing.assert_allclose(on_dask.costs, in_memory.costs, rtol=1e-12)
-    assert on_dask.costs != network(1.0).fit(X, Y, **options).costs  # the masks were applied
+        on_dask = network([0.7, 0.9]).fit(X, Y, **options, shuffle=shuffle)
+    assert on_dask.step == "dask" and steps[-1] == (("buffered" if chunks == "numpy" else "compiled"),) * 4
+    in_memory = network([0.7, 0.9]).fit(X_FLOWER, Y_FLOWER, **options, shuffle=(lambda epoch: orders[epoch]) if shuffle else False)
+    np.testing.assert_allclose(on_dask.costs, in_memory.costs, rtol=1e-12)
+    assert on_dask.costs != network(1.0).fit(X_FLOWER, Y_FLOWER, **options, shuffle=False).costs  # the masks were applied

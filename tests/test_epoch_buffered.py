@@ -415,3 +415,26 @@ def test_an_optimizer_whose_apply_changes_dtype_or_keys_is_an_error_in_the_buffe
         network(2).fit(X_FLOWER, Y_FLOWER, optimizer=Single(), batch_size=64, epochs=1)
     with pytest.raises(TypeError, match=r"Forgetful\._apply must return the parameters it was given"):
         network(2).fit(X_FLOWER, Y_FLOWER, optimizer=Forgetful(), batch_size=64, epochs=1)
+
+
+def test_an_x_whose_rows_copy_would_pass_the_budget_is_gathered_by_columns_without_a_copy(monkeypatch):
+    """``examples_in_rows`` copies a C-order ``X`` once per fit, up to ``ROWS_COPY_BYTES``; past it the
+    generic step gathers columns (the same numbers) and the buffered one does not apply, saying
+    why; a Fortran-order ``X`` is never copied."""
+    from arraynet.steps import generic
+
+    monkeypatch.setattr(generic, "ROWS_COPY_BYTES", X_FLOWER.nbytes - 1)
+    monkeypatch.setattr("arraynet.steps.buffered.ROWS_COPY_BYTES", X_FLOWER.nbytes - 1)
+    assert generic.examples_in_rows(X_FLOWER) is None and generic.examples_in_rows(np.asfortranarray(X_FLOWER)) is not None
+    options = {"learning_rate": 0.05, "optimizer": "adam", "batch_size": 64, "epochs": 2}
+    big = network(2).fit(X_FLOWER, Y_FLOWER, **options)
+    assert big.step == "generic"
+    with pytest.raises(NotApplicable, match="would copy X \\(2 x 400, C order\\).*pass X in Fortran order"):
+        BufferedEpochStep.create(network(2)._kernel(), arraynet.Adam(), *_start(2), X_FLOWER, Y_FLOWER, 64, namespace_of(X_FLOWER))
+    fortran = network(2).fit(np.asfortranarray(X_FLOWER), Y_FLOWER, **options)
+    assert fortran.step == "buffered" and fortran.costs == big.costs
+
+
+def _start(L):
+    parameters = arraynet.initialize_parameters(LAYER_DIMS[L], seed=0)
+    return parameters, arraynet.Adam()._init(parameters, namespace_of(X_FLOWER))

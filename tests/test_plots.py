@@ -318,6 +318,8 @@ def test_bad_confusion_matrix_arguments_name_the_problem(tmp_path):
         (([0, 1, 2], [0, 1.5, 2]), {}, r"Y_pred must hold class indices 0, 1, 2, ... \(integers >= 0\); got 1.5 at example 1"),
         (([0, np.nan], [0, 1]), {}, r"Y_true must hold class indices .*; got nan at example 1"),
         ((["cat", "dog"], [0, 1]), {}, r"Y_true must hold class indices 0, 1, 2, ... as numbers; got dtype <U3"),
+        (([0.0, 1e20], [0, 1]), {}, r"Y_true must hold class indices below 1000 \(the most classes arraynet takes\); got 1e\+20 at example 1: number the classes 0 to C - 1"),
+        (([0, 1], [200_000, 1]), {}, r"Y_pred must hold class indices below 1000 .*; got 200000 at example 0"),
     ]
     for args, kwargs, message in cases:
         with pytest.raises(ValueError, match=message):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .backends import to_numpy
 from .io._atomic import atomic_path
-from .io.loaders import as_input_of
+from .io.loaders import MAX_CLASSES, as_input_of
 from .models import Model
 from .models.history import History
 
@@ -256,6 +256,12 @@ def _class_indices(Y: Any, name: str) -> np.ndarray:
     if bad.any():
         k = int(np.argmax(bad))
         raise ValueError(f"{name} must hold class indices 0, 1, 2, ... (integers >= 0); got {values[k].item()!r} at example {k}")
+    if values.size and values.max() >= MAX_CLASSES:
+        k = int(np.argmax(values))
+        raise ValueError(
+            f"{name} must hold class indices below {MAX_CLASSES} (the most classes arraynet takes); got {values[k].item()!r} "
+            f"at example {k}: number the classes 0 to C - 1"
+        )
     return values.astype(np.int64)
 
 

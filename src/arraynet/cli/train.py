@@ -378,7 +378,7 @@ def describe_training(args: argparse.Namespace) -> str:
         parts.append(f"decay rate {args.decay_rate:g}" + (f" every {args.decay_interval} epochs" if args.decay_interval else ""))
     if args.l2:
         parts.append(f"L2 lambda {args.l2:g}")
-    if getattr(args, "keep_prob", None):
+    if any(p < 1.0 for p in getattr(args, "keep_prob", None) or []):
         parts.append("dropout keep_prob " + ",".join(f"{p:g}" for p in args.keep_prob))
     return ", ".join(parts)
 

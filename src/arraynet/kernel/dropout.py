@@ -5,7 +5,8 @@
     backward: dA^[l] = dA^[l] * D^[l] / keep_prob
 
 The random values come from a counter-based hash, not from a library's generator: entry
-``(i, j)`` of ``D^[l]`` in update ``t`` is a function of the model's seed, ``t``, ``l``, the unit
+``(i, j)`` of ``D^[l]`` in update ``k`` of epoch ``e`` is a function of the model's seed, ``e``
+(counted across the model's fits, so a later fit never repeats a mask), ``k``, ``l``, the unit
 ``i`` and the index ``j`` of the example in the whole data set (not its place in the batch), so the
 same seed gives the same masks on every library and device, in every step (a Dask chunk or a
 compiled epoch draws exactly what NumPy draws for the same examples), with no host round trip per
@@ -13,7 +14,7 @@ batch. The hash is written with the Array API's integer operations on ``int32`` 
 no ``int64`` without its float64 mode), and no value ever leaves ``[0, 2^31)``: the standard leaves
 integer overflow undefined, so the arithmetic never overflows rather than relying on wrapping.
 
-The hash: the host turns ``(seed, t, l)`` into a 32-bit key (BLAKE2b), held as two 16-bit halves
+The hash: the host turns ``(seed, e, k, l)`` into a 32-bit key (BLAKE2b), held as two 16-bit halves
 (``dropout_keys``). On the device the state is two 16-bit lanes ``(a, b)``, the key's halves; the
 example's index is xored in (its low and high 16 bits), then ``_ROUNDS`` rounds of a Feistel
 network, then the unit's index, then ``_ROUNDS`` more. A round is ``p = (a ^ c_r) * M_r`` (a 16-bit
@@ -47,30 +48,37 @@ _ROUNDS = (
 
 def check_keep_prob(keep_prob: float | Sequence[float], hidden: int) -> tuple[float, ...]:
     """``keep_prob`` as one value per hidden layer (one value: the same for every hidden layer), each
-    in ``(0, 1]``; ``()`` when every one is 1 (no dropout) or there is no hidden layer."""
-    one = isinstance(keep_prob, (int, float)) and not isinstance(keep_prob, bool)
-    given = [keep_prob] * hidden if one else keep_prob
+    in ``(0, 1]`` and at least ``2^-16`` (the masks' resolution); ``()`` when every one is 1 (no
+    dropout). A value below 1 for a network without hidden layers is a ValueError: nothing to drop."""
+    given: Any = keep_prob
+    if isinstance(given, (str, bytes, bool)) or not (hasattr(given, "__float__") or hasattr(given, "__len__")):
+        given = None  # said below
+    elif not hasattr(given, "__len__") or getattr(given, "ndim", 1) == 0:  # one number (a NumPy scalar too)
+        given = [given] * max(hidden, 1)
     checked: tuple[float, ...] = ()
-    if isinstance(given, Sequence) and not isinstance(given, str):
+    if given is not None:
         try:
-            checked = tuple(float(value) for value in given if not isinstance(value, bool))  # type: ignore[arg-type]
+            checked = tuple(float(value) for value in given if not isinstance(value, (bool, str, bytes)))
         except (TypeError, ValueError):
             checked = ()
-    if len(checked) != hidden or not isinstance(given, Sequence) or len(given) != hidden:
+    if given is None or len(checked) != len(given) or len(checked) != max(hidden, 1):
         raise ValueError(f"keep_prob must be one number in (0, 1] or a list of one per hidden layer ({hidden}); got {keep_prob!r}")
-    if not all(0.0 < value <= 1.0 for value in checked):  # NaN fails too
+    if not all(2.0**-16 <= value <= 1.0 for value in checked):  # NaN fails too
         raise ValueError(
-            f"keep_prob must be in (0, 1] (the probability of keeping a hidden unit [C2 2.2]; 1 is no dropout); got {keep_prob!r}"
+            f"keep_prob must be in (0, 1] (the probability of keeping a hidden unit [C2 2.2]; 1 is no dropout), at "
+            f"least 2^-16; got {keep_prob!r}"
         )
-    return checked if any(value < 1.0 for value in checked) else ()
+    if hidden == 0 and checked[0] < 1.0:
+        raise ValueError(f"keep_prob={keep_prob!r} drops hidden units [C2 2.2]; this network has none: add hidden layers or drop keep_prob")
+    return checked if hidden and any(value < 1.0 for value in checked) else ()
 
 
-def dropout_keys(seed: int, t: int, layers: int) -> list[tuple[int, int]]:
-    """The 32-bit keys of update ``t``'s masks, one per hidden layer ``l = 1..layers``, as ``(high,
-    low)`` 16-bit halves: BLAKE2b of ``(seed, t, l)``."""
+def dropout_keys(seed: int, epoch: int, k: int, layers: int) -> list[tuple[int, int]]:
+    """The 32-bit keys of the masks of update ``k`` (0-based) of epoch ``epoch``, one per hidden layer
+    ``l = 1..layers``, as ``(high, low)`` 16-bit halves: BLAKE2b of ``(seed, epoch, k, l)``."""
     keys = []
     for l in range(1, layers + 1):
-        digest = hashlib.blake2b(f"{seed}/{t}/{l}".encode(), digest_size=4).digest()
+        digest = hashlib.blake2b(f"{seed}/{epoch}/{k}/{l}".encode(), digest_size=4).digest()
         value = int.from_bytes(digest, "little")
         keys.append((value >> 16, value & _LANE))
     return keys

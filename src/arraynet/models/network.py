@@ -33,8 +33,9 @@ class NeuralNetwork(Model):
     ``standardize=True``: the input is standardized with the first fit's feature means and
     standard deviations (see ``fit``). ``keep_prob`` (one value, or one per hidden layer; 1: none)
     trains with inverted dropout on the hidden layers [C2 2.2], never at prediction: each update
-    drops the units of its masks, drawn from ``seed``, the update's number, the layer, the unit and
-    the example's index in the training data (the same masks on every backend and step).
+    drops the units of its masks, drawn from ``seed``, the epoch (counted across fits), the update's
+    place in it, the layer, the unit and the example's index in the training data (the same masks
+    on every backend and step).
     """
 
     default_learning_rate = 0.0075
@@ -54,7 +55,7 @@ class NeuralNetwork(Model):
         super().__init__(standardize)
         self.layer_dims = check_layer_dims(layer_dims)
         L = len(self.layer_dims) - 1
-        self.keep_prob = check_keep_prob(keep_prob, L - 1)
+        self.keep_prob = keep_prob  # type: ignore[assignment]  # checked by the property
         C = self.layer_dims[-1]
         if activations is None:
             output = ("sigmoid" if C == 1 else "softmax") if output_activation is None else output_activation
@@ -78,6 +79,16 @@ class NeuralNetwork(Model):
                 "use 'he', 'xavier' or 'small'"
             )
         self.seed = check_seed(seed)
+
+    @property
+    def keep_prob(self) -> tuple[float, ...]:
+        """The keep_prob of each hidden layer's inverted dropout [C2 2.2]; ``()`` for none. Set to one
+        value or one per hidden layer, checked as the constructor checks it."""
+        return self._keep_prob
+
+    @keep_prob.setter
+    def keep_prob(self, value: float | Sequence[float]) -> None:
+        self._keep_prob = check_keep_prob(value, len(self.layer_dims) - 2)
 
     def __repr__(self) -> str:
         return (

@@ -231,7 +231,7 @@ class Schedule:
         keys = None
         if self.dropout_layers:
             seed = self._dropout_seed if self.seed is None else self.seed
-            keys = dropout_keys_of(seed, t, self.batches, self.dropout_layers)
+            keys = dropout_keys_of(seed, epoch, self.batches, self.dropout_layers)
         return EpochPlan(epoch, self.shuffle if self.batches > 1 else False, self.seed, self.m, scalars, keys)
 
     def updates(self, epochs: int) -> int:

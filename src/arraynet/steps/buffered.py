@@ -45,7 +45,7 @@ from ..kernel.inplace import InPlaceOps, Workspace
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable, OneByOne
-from .generic import batch_dropout, examples_in_rows, gather
+from .generic import ROWS_COPY_BYTES, batch_dropout, examples_in_rows, gather, rows_copy_bytes
 from .ops import ops_for
 from .plan import EpochPlan
 
@@ -67,6 +67,16 @@ def _in_place_ops(kernel: Kernel, parameters: Mapping[str, Any], X: Any, xp: Mod
     if any(value.dtype != X.dtype or device(value) != device(X) for value in parameters.values()):
         raise NotApplicable("the parameters are not in X's dtype and on its device")
     return ops
+
+
+def _check_rows_copy(X: Any, Y: Any) -> None:
+    """``NotApplicable`` where a shuffled epoch's ``examples_in_rows`` would copy more than
+    ``ROWS_COPY_BYTES`` (the buffered epoch gathers rows only; the generic one then takes columns)."""
+    if max(rows_copy_bytes(X), rows_copy_bytes(Y)) > ROWS_COPY_BYTES:
+        raise NotApplicable(
+            f"a shuffled epoch would copy X ({X.shape[0]} x {X.shape[1]}, C order) to gather its batches as rows, "
+            f"more than {ROWS_COPY_BYTES >> 30} GiB: pass X in Fortran order (X_rows.T) to gather without a copy"
+        )
 
 
 def _forward(
@@ -268,6 +278,7 @@ class BufferedEpochStep:
         xp: ModuleType,
     ) -> BufferedEpochStep:
         ops = _in_place_ops(kernel, parameters, X, xp)
+        _check_rows_copy(X, Y)
         assert kernel.activations is not None  # checked there
         if not isinstance(optimizer, Optimizer):
             raise NotApplicable(f"the optimizer is not an arraynet Optimizer: {type(optimizer).__name__}")
@@ -352,7 +363,7 @@ class BufferedEpochStep:
         self._storage = {"Z": storage(), "A": storage(), "dZ": storage(), "values": storage(), "mask": storage(True)}
         if kernel.keep_prob:  # the thinned activations of dropout [C2 2.2]
             self._storage["thinned"] = storage()
-        self._sizes = {stop - start: self._views(stop - start) for start, stop in self._batches}
+        self._sizes = {size: self._views(size) for size in {stop - start for start, stop in self._batches}}
         self._gathered: tuple[Any, Any, dict[int, tuple[Any, Any]]] | None = None  # _gather_buffers
 
     def _views(self, size: int) -> _Batch:

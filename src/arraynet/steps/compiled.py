@@ -250,7 +250,7 @@ class CompiledStep:
 def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Callable[..., Any]:
     """The jitted run of an epoch's batches for ``kernel`` and ``optimizer``:
 
-    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2, keys) ->
+    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2, keys, offset) ->
     (parameters, state, total, total / m)``: the full batches ``first, ..., last - 1``, then, where
     ``finish`` and ``b`` does not divide ``m``, the short last batch; each one ``batch_step`` with
     row ``k`` of ``scalars`` (batch ``k``) and ``lambd = l2`` (where ``kernel`` regularizes [C2
@@ -259,7 +259,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
     ``(m, n_x)``, and columns of ``Y``; or, where ``index`` is None, the columns ``k b : (k + 1) b``
     of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. Where ``kernel`` has dropout [C2 2.2],
     batch ``k`` drops the units of the masks of ``keys[k]`` for its examples' indices (as
-    ``batch_dropout`` draws them). ``batch_size`` is static; everything
+    ``batch_dropout`` draws them: ``offset`` plus their index here). ``batch_size`` is static; everything
     else is an argument, so one compilation per shapes and dtypes (and per ``index`` given or None)
     serves every epoch. ``parameters`` and ``state`` are donated."""
     key = _epoch_key(kernel, optimizer)
@@ -283,6 +283,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             batch_size: int,
             l2: Any,
             keys: Any,
+            offset: Any,
         ) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
             m = Y.shape[1]
             full = m // batch_size
@@ -316,7 +317,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
                     examples = start + xp.arange(size, dtype=xp.int32)
                 else:
                     examples = jax.lax.dynamic_slice_in_dim(index, start, size)
-                return Dropout(kernel.keep_prob, keys[k], examples)
+                return Dropout(kernel.keep_prob, keys[k], examples + offset)  # indices in the data
 
             def update(k: Any, size: int, carry: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
                 parameters, state, total = carry
@@ -403,7 +404,7 @@ class CompiledEpochStep:
         return jax.ShapeDtypeStruct((self.batches, self._dropout_layers, 2), self.xp.int32) if self._dropout_layers else None
 
     def _arguments(
-        self, index: Any, scalars: Any, first: int, last: int, finish: bool, total: Any = None, keys: Any = None
+        self, index: Any, scalars: Any, first: int, last: int, finish: bool, total: Any = None, keys: Any = None, offset: int = 0
     ) -> tuple[Any, ...]:
         if index is not None and self._rows is None:  # X as examples in rows, for the gathers: one copy
             self._rows = self.xp.permute_dims(self._X, (1, 0))  # per fit, made at its first shuffled epoch
@@ -421,6 +422,7 @@ class CompiledEpochStep:
             self._batch_size,
             self._l2,
             keys,
+            offset,
         )
 
     def epoch(self, plan: EpochPlan) -> Any:
@@ -444,7 +446,7 @@ class CompiledEpochStep:
             finish = last == self._full
             start = time.perf_counter()
             self.parameters, self.state, total, cost = _call(
-                self._run, "an epoch of mini-batch updates", *self._arguments(index, scalars, first, last, finish, total, keys)
+                self._run, "an epoch of mini-batch updates", *self._arguments(index, scalars, first, last, finish, total, keys, plan.offset)
             )
             if finish:
                 return cost

@@ -25,7 +25,7 @@ from ..kernel.propagation import _update
 from .base import Kernel, OneByOne
 from .plan import EpochPlan
 
-__all__ = ["BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_dropout", "batch_step", "examples_in_rows", "gather", "train_step"]
+__all__ = ["ROWS_COPY_BYTES", "BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_dropout", "batch_step", "examples_in_rows", "gather", "rows_copy_bytes", "train_step"]
 
 class TrainStep(Protocol):
     """``(parameters, X, Y, learning_rate[, l2]) -> (the parameters after the update, Z^[L] before
@@ -137,29 +137,47 @@ def batch_dropout(
     if not keep_prob:
         return None
     assert plan.keys is not None  # the schedule keys every update of a training with dropout
+    dtype = xp.int32 if plan.offset + plan.m < 2**31 else xp.int64  # the indices in the data fit
     if index is None:
-        examples = xp.arange(start, stop, dtype=xp.int32 if plan.offset + plan.m < 2**31 else xp.int64, device=device(like))
+        examples = xp.arange(start, stop, dtype=dtype, device=device(like))
     else:
-        examples = index[start:stop]
+        examples = xp.astype(index[start:stop], dtype)  # a chunk's own order fits int32 where its offset may not
     if plan.offset:
         examples = examples + plan.offset
     return Dropout(keep_prob, plan.keys[k].tolist(), examples)
 
 
+# the largest copy of X that examples_in_rows makes (bytes): past it, batches are gathered as columns
+ROWS_COPY_BYTES = 1 << 30
+
+
+def rows_copy_bytes(X: Any) -> int:
+    """The bytes ``examples_in_rows`` copies for ``X``: 0 where ``X.T`` is already in C order (or the
+    library does not show its layout)."""
+    rows = X.T
+    if is_numpy_array(X) or is_cupy_array(X):
+        return 0 if rows.flags.c_contiguous else int(rows.nbytes)
+    if is_torch_array(X):
+        return 0 if rows.is_contiguous() else rows.numel() * rows.element_size()
+    return 0
+
+
 def examples_in_rows(X: Any) -> Any:
     """``X.T``, the examples in rows ``(m, n)``, laid out row by row (C order) where the library lets
     one choose: ``X.T`` itself where it already is (``X`` in Fortran order, as ``X_rows.T`` of a
-    scikit-learn style ``(m, n)`` matrix is), else a copy. A shuffled epoch gathers its mini-batches
-    [C2 1.1] as rows of it: each example's ``n`` values are contiguous, where a column of ``X`` is
-    spread over its ``n`` rows (gathering 256 columns of a 40 x 200,000 float32 ``X`` takes 6x the
-    rows' time; from a Fortran-order ``X``, NumPy's ``take`` along axis 1 copies all of ``X`` first,
-    every batch). The copy costs one pass over ``X`` (8 ms for those 32 MB), once per fit."""
-    rows = X.T
-    if is_numpy_array(X) or is_cupy_array(X):
-        return rows if rows.flags.c_contiguous else rows.copy(order="C")
-    if is_torch_array(X):
-        return rows.contiguous()
-    return rows  # a library that does not show its layout (JAX) chooses its own
+    scikit-learn style ``(m, n)`` matrix is), else a copy, or None where that copy would take more
+    than ``ROWS_COPY_BYTES`` (1 GiB: the batches are then gathered as columns of ``X``). A shuffled
+    epoch gathers its mini-batches [C2 1.1] as rows of it: each example's ``n`` values are
+    contiguous, where a column of ``X`` is spread over its ``n`` rows (gathering 256 columns of a 40
+    x 200,000 float32 ``X`` takes 6x the rows' time; from a Fortran-order ``X``, NumPy's ``take``
+    along axis 1 copies all of ``X`` first, every batch). The copy costs one pass over ``X`` (8 ms
+    for those 32 MB) and its memory, once per fit."""
+    copied = rows_copy_bytes(X)
+    if not copied:
+        return X.T
+    if copied > ROWS_COPY_BYTES:
+        return None
+    return X.T.contiguous() if is_torch_array(X) else X.T.copy(order="C")
 
 
 class GenericEpochStep:
@@ -208,7 +226,9 @@ class GenericEpochStep:
         if self._rows is None:
             self._rows = examples_in_rows(X), examples_in_rows(Y)
         at = index[start:stop]
-        return xp.take(self._rows[0], at, axis=0).T, xp.take(self._rows[1], at, axis=0).T
+        X_rows, Y_rows = self._rows
+        X_b = xp.take(X, at, axis=1) if X_rows is None else xp.take(X_rows, at, axis=0).T
+        return X_b, xp.take(Y, at, axis=1) if Y_rows is None else xp.take(Y_rows, at, axis=0).T
 
     def epoch(self, plan: EpochPlan) -> Any:
         index = gather(plan.order(), self._X, self.xp)

@@ -47,11 +47,10 @@ def epoch_order(shuffle: ShuffleLike, seed: int | None, epoch: int, m: int) -> n
     return permutation.astype(np.int64, copy=False)
 
 
-def dropout_keys_of(seed: int, first_update: int, updates: int, layers: int) -> np.ndarray:
-    """The dropout keys [C2 2.2] (``arraynet.kernel.dropout.dropout_keys``) of updates ``t =
-    first_update + 1 ... first_update + updates``, int32 of shape ``(updates, layers, 2)``: an
-    epoch's ``EpochPlan.keys``."""
-    keys = [dropout_keys(seed, t, layers) for t in range(first_update + 1, first_update + updates + 1)]
+def dropout_keys_of(seed: int, epoch: int, updates: int, layers: int) -> np.ndarray:
+    """The dropout keys [C2 2.2] (``arraynet.kernel.dropout.dropout_keys``) of the ``updates`` updates
+    of epoch ``epoch``, int32 of shape ``(updates, layers, 2)``: the epoch's ``EpochPlan.keys``."""
+    keys = [dropout_keys(seed, epoch, k, layers) for k in range(updates)]
     return np.array(keys, dtype=np.int32).reshape(updates, layers, 2)
 
 
