@@ -87,7 +87,7 @@ def test_a_label_error_on_a_local_cluster_is_one_line_on_stderr(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 50))
     labels = (X[0] > 0).astype(np.float64)
-    labels[7] = 2  # read chunk by chunk, where the task that reads it checks it
+    labels[7] = 2.5  # read chunk by chunk, where the task that reads it checks it
     group = zarr.open_group(str(tmp_path / "bad.zarr"), mode="w")
     group.create_array("X", data=X, chunks=(2, 25))
     group.create_array("Y", data=labels, chunks=(25,))
@@ -97,5 +97,5 @@ def test_a_label_error_on_a_local_cluster_is_one_line_on_stderr(tmp_path):
     )
     assert done.returncode == 1
     (line,) = done.stderr.splitlines()
-    assert line.startswith("arraynet: error: ") and "binary labels" in line and "bad.zarr" in line, line
+    assert line.startswith("arraynet: error: ") and "must be class labels" in line and "bad.zarr" in line, line
     assert not (tmp_path / "m.npz").exists()
