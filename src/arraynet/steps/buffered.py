@@ -45,7 +45,7 @@ from ..kernel.inplace import InPlaceOps, Workspace
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from .base import Kernel, NotApplicable, OneByOne
-from .generic import ROWS_COPY_BYTES, batch_dropout, examples_in_rows, gather, rows_copy_bytes
+from .generic import ROWS_COPY_BYTES, batch_dropout, dropout_examples, examples_in_rows, gather, rows_copy_bytes
 from .ops import ops_for
 from .plan import EpochPlan
 
@@ -404,6 +404,7 @@ class BufferedEpochStep:
         index = gather(plan.order(), X, xp)
         if index is not None:
             X_rows, Y_rows, gathered = self._gather_buffers()
+        examples = dropout_examples(kernel.keep_prob, plan, index, X, xp)
         total: Any = 0.0
         for k, ((start, stop), row) in enumerate(zip(self._batches, plan.scalars.tolist())):
             batch = self._sizes[stop - start]
@@ -419,7 +420,7 @@ class BufferedEpochStep:
                 X_b, Y_b = X[:, start:stop], Y[:, start:stop]
             A = batch.A
             A[0] = X_b
-            dropped = batch.dropped(batch_dropout(kernel.keep_prob, plan, k, index, start, stop, X, xp), xp)
+            dropped = batch.dropped(batch_dropout(kernel.keep_prob, plan, k, examples, start, stop), xp)
             ZL = _forward(ops, activations, W, b, batch.Z, A, batch.work, dropped)
             cost = kernel.regularized_cost(kernel.cost(ZL, Y_b, xp), self.parameters, batch.size, xp)
             for l in _backward(ops, activations, W, batch.Z, A, batch.dZ, dW, db, batch.work, Y_b, dropped):

@@ -259,7 +259,7 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
     ``(m, n_x)``, and columns of ``Y``; or, where ``index`` is None, the columns ``k b : (k + 1) b``
     of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. Where ``kernel`` has dropout [C2 2.2],
     batch ``k`` drops the units of the masks of ``keys[k]`` for its examples' indices (as
-    ``batch_dropout`` draws them: ``offset`` plus their index here). ``batch_size`` is static; everything
+    ``dropout_examples`` gives them: ``offset`` plus their index here). ``batch_size`` is static; everything
     else is an argument, so one compilation per shapes and dtypes (and per ``index`` given or None)
     serves every epoch. ``parameters`` and ``state`` are donated."""
     key = _epoch_key(kernel, optimizer)

@@ -25,7 +25,7 @@ from ..kernel.propagation import _update
 from .base import Kernel, OneByOne
 from .plan import EpochPlan
 
-__all__ = ["ROWS_COPY_BYTES", "BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_dropout", "batch_step", "examples_in_rows", "gather", "rows_copy_bytes", "train_step"]
+__all__ = ["ROWS_COPY_BYTES", "BatchStep", "GenericEpochStep", "GenericStep", "TrainStep", "batch_dropout", "batch_step", "dropout_examples", "examples_in_rows", "gather", "rows_copy_bytes", "train_step"]
 
 class TrainStep(Protocol):
     """``(parameters, X, Y, learning_rate[, l2]) -> (the parameters after the update, Z^[L] before
@@ -127,24 +127,25 @@ def gather(order: np.ndarray | None, like: Any, xp: ModuleType) -> Any:
     return xp.asarray(order.astype(np.int32 if dtype == xp.int32 else np.int64), device=device(like))
 
 
-def batch_dropout(
-    keep_prob: tuple[float, ...], plan: EpochPlan, k: int, index: Any, start: int, stop: int, like: Any, xp: ModuleType
-) -> Dropout | None:
-    """The ``Dropout`` [C2 2.2] of update ``k`` of ``plan``'s epoch, whose batch holds the examples
-    ``index[start:stop]`` of the epoch's order (``gather``; None: ``start..stop - 1`` in order), or
-    None without dropout: the masks are drawn for the examples' indices in the data set
-    (``plan.offset`` added), on ``like``'s device."""
+def dropout_examples(keep_prob: tuple[float, ...], plan: EpochPlan, index: Any, like: Any, xp: ModuleType) -> Any:
+    """The indices in the data set of the epoch's examples, in the order its batches take them
+    (``index``, the epoch's ``gather``ed order, or None: as they are; ``plan.offset`` added), on
+    ``like``'s device, which dropout's masks [C2 2.2] are drawn for; None without dropout. Made once
+    an epoch: batch ``start:stop`` slices it (``batch_dropout``)."""
     if not keep_prob:
         return None
+    dtype = xp.int32 if plan.offset + plan.m < 2**31 else xp.int64  # a chunk's own order may not fit its offset
+    examples = xp.arange(plan.m, dtype=dtype, device=device(like)) if index is None else xp.astype(index, dtype, copy=False)
+    return examples + plan.offset if plan.offset else examples
+
+
+def batch_dropout(keep_prob: tuple[float, ...], plan: EpochPlan, k: int, examples: Any, start: int, stop: int) -> Dropout | None:
+    """The ``Dropout`` [C2 2.2] of update ``k`` of ``plan``'s epoch, on the batch ``start:stop`` of
+    the epoch's ``dropout_examples``, or None without dropout."""
+    if examples is None:
+        return None
     assert plan.keys is not None  # the schedule keys every update of a training with dropout
-    dtype = xp.int32 if plan.offset + plan.m < 2**31 else xp.int64  # the indices in the data fit
-    if index is None:
-        examples = xp.arange(start, stop, dtype=dtype, device=device(like))
-    else:
-        examples = xp.astype(index[start:stop], dtype)  # a chunk's own order fits int32 where its offset may not
-    if plan.offset:
-        examples = examples + plan.offset
-    return Dropout(keep_prob, plan.keys[k].tolist(), examples)
+    return Dropout(keep_prob, plan.keys[k].tolist(), examples[start:stop])
 
 
 # the largest copy of X that examples_in_rows makes (bytes): past it, batches are gathered as columns
@@ -232,10 +233,11 @@ class GenericEpochStep:
 
     def epoch(self, plan: EpochPlan) -> Any:
         index = gather(plan.order(), self._X, self.xp)
+        examples = dropout_examples(self._keep_prob, plan, index, self._X, self.xp)
         total: Any = 0.0
         for k, ((start, stop), row) in enumerate(zip(self._batches, plan.scalars.tolist())):
             X_b, Y_b = self._batch(index, start, stop)
-            dropout = batch_dropout(self._keep_prob, plan, k, index, start, stop, self._X, self.xp)
+            dropout = batch_dropout(self._keep_prob, plan, k, examples, start, stop)
             self.parameters, self.state, cost = self._step(self.parameters, self.state, X_b, Y_b, tuple(row), dropout=dropout)
             total = total + cost * (stop - start)
         return total / self._m
