@@ -364,6 +364,26 @@ def test_relus_backward_in_place_is_the_generic_product_bit_for_bit(xp, to_xp, d
         np.testing.assert_array_equal(to_numpy(kept).view(f"u{a_host.itemsize}"), view(expected).view(f"u{a_host.itemsize}"))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpys_outer_product_and_relus_clamp_in_place_are_numpys_own_bits(dtype):
+    """NumPy's ``matmul`` of a column by a row (``dA^[L-1] = W^[L]^T dZ^[L]`` of one output unit,
+    broadcast) and ``clamp_min`` (ReLU's forward, against an array of the value up to
+    ``CONSTANT_BYTES``) give ``np.matmul``'s and ``np.maximum``'s bits: every special value against
+    every one, a short batch's shape after a long one's, and an array past the limit."""
+    special = np.array([0.0, -0.0, 1.0, -1.0, 1e-310 if dtype == "float64" else 1e-40, np.inf, -np.inf, np.nan, np.finfo(dtype).max], dtype=dtype)
+    ops, bits = ops_module.NumpyOps(np), f"u{special.itemsize}"
+    column, row = special[:, None], special[None, :]
+    out = ops.empty((special.size, special.size), column)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ops.matmul(column, row, out=out)
+        np.testing.assert_array_equal(out.view(bits), np.matmul(column, row).view(bits))
+    for shape in ((3, 27), (3, 5), (ops_module.CONSTANT_BYTES // special.itemsize + 9,)):
+        a = np.resize(special, shape)
+        clamped = ops.empty(a.shape, a)
+        ops.clamp_min(a, 0.0, out=clamped)
+        np.testing.assert_array_equal(clamped.view(bits), np.maximum(a, 0.0).view(bits))
+
+
 # -- the compiled step: one compilation per shapes, kept across fits --------------------------------
 @pytest.fixture
 def jax_arrays():
