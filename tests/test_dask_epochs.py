@@ -495,3 +495,80 @@ def test_a_softmax_network_scores_dask_data_as_numpy_data():
     dask_X, dask_labels = da.from_array(X, chunks=(4, 200)), da.from_array(labels, chunks=(1, 200))
     assert model.cost(dask_X, dask_labels) == pytest.approx(model.cost(X, labels), rel=1e-12)
     assert model.accuracy(dask_X, dask_labels) == model.accuracy(X, labels)
+
+
+# -- validation data: evaluated in each recorded epoch's compute -------------------------------------
+@pytest.mark.parametrize("held_out", ["dask", "memory", "split"])
+@pytest.mark.parametrize("layers", [[4, 5, 3, 1], [4, 5, 3]], ids=["sigmoid", "softmax"])
+def test_validation_data_is_evaluated_in_each_recorded_epochs_compute_as_in_memory(held_out, layers):
+    """Validation data on Dask (or in memory beside a Dask X, or split off it) gives the validation
+    costs and accuracies of NumPy's in-memory fit, with no compute of its own: its chunks are
+    evaluated by tasks after the epoch's chain, in the same compute."""
+    X, Y = planar(m=1200) if layers[-1] == 1 else classes_data()
+    reference = arraynet.NeuralNetwork(layers, seed=3)
+    kwargs = {"optimizer": "adam", "batch_size": 64, "epochs": 5, "record_every": 2, "shuffle": False}
+    expected = reference.fit(X[:, :900], Y[:, :900], 0.05, validation_data=(X[:, 900:], Y[:, 900:]), **kwargs)
+    dask_X, dask_Y = on_dask(X, Y, (256, 320, 324, 200, 100))  # the split at 900: chunks of whole batches before it
+    given = {
+        "dask": {"validation_data": (dask_X[:, 900:], dask_Y[:, 900:])},
+        "memory": {"validation_data": (X[:, 900:], Y[:, 900:])},
+        "split": {"validation_split": 0.25},
+    }[held_out]
+    model = arraynet.NeuralNetwork(layers, seed=3)
+    training = (dask_X, dask_Y) if held_out == "split" else (dask_X[:, :900], dask_Y[:, :900])
+    with Computes() as computes:
+        history = model.fit(*training, 0.05, **given, **kwargs)
+    assert history.step == "dask" and history.iterations == [0, 2, 4]
+    assert computes.count == 5 + 2  # the epochs, and the persists of the training and the validation labels
+    np.testing.assert_allclose(history.costs, expected.costs, rtol=TOLERANCE)
+    np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)
+    assert history.val_accuracies == expected.val_accuracies
+    assert_close(model.get_parameters(), reference.get_parameters())
+
+
+def test_early_stopping_on_dask_restores_the_best_epoch_as_in_memory():
+    X, Y = planar(m=1200)
+    kwargs = {"optimizer": "adam", "batch_size": 64, "epochs": 30, "shuffle": False}
+    stop = {"patience": 2, "restore_best": True}
+    # a learning rate large enough that the validation cost climbs after its best
+    reference = network()
+    expected = reference.fit(X, Y, 0.3, validation_split=0.25, early_stopping=arraynet.EarlyStopping(**stop), **kwargs)
+    model = network()
+    dask_data = on_dask(X, Y, (256, 320, 324, 300))  # chunks of whole batches before the split at 900
+    history = model.fit(*dask_data, 0.3, validation_split=0.25, early_stopping=arraynet.EarlyStopping(**stop), **kwargs)
+    assert history.stopped_early and expected.stopped_early and history.iterations == expected.iterations
+    np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)
+    assert_close(model.get_parameters(), reference.get_parameters())
+
+
+@pytest.mark.parametrize("where", ["X", "labels"])
+@pytest.mark.parametrize("kwargs", [{"num_iterations": 3}, {"optimizer": "adam", "batch_size": 100, "epochs": 2}], ids=["DaskStep", "DaskEpochStep"])
+def test_bad_dask_validation_data_is_said_of_the_validation_data(where, kwargs):
+    X, Y = planar()
+    X_val, Y_val = X[:, :300].copy(), Y[:, :300].copy()
+    if where == "X":
+        X_val[2, 123] = np.inf
+    else:
+        Y_val[0, 45] = 0.5
+    message = r"validation_data \(X_val, Y_val\): " + ("X must be finite" if where == "X" else "Y must hold binary labels")
+    with pytest.raises(ValueError, match=message):
+        network().fit(X, Y, 0.05, validation_data=(X_val, Y_val), **kwargs)
+    with pytest.raises(ValueError, match=message):
+        network().fit(*on_dask(X, Y, 250), 0.05, validation_data=on_dask(X_val, Y_val, 100), **kwargs)
+
+
+def test_validation_data_on_dask_beside_batch_gradient_descent_or_data_in_memory_is_evaluated_as_in_memory():
+    """Where the step does not evaluate it in its own work (batch gradient descent on Dask, any fit
+    on data in memory), Dask validation data gets a compute of its own at each recorded point."""
+    X, Y = planar(m=1200)
+    fit = {"num_iterations": 25, "record_every": 10}
+    expected = network().fit(X[:, :900], Y[:, :900], 0.1, validation_data=(X[:, 900:], Y[:, 900:]), **fit)
+    dask_X, dask_Y = on_dask(X, Y, 300)
+    history = network().fit(dask_X, dask_Y, 0.1, validation_split=0.25, **fit)
+    assert history.step == "dask"
+    np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)
+    assert history.val_accuracies == expected.val_accuracies
+    with Computes() as computes:
+        history = network().fit(X[:, :900], Y[:, :900], 0.1, validation_data=(dask_X[:, 900:], dask_Y[:, 900:]), **fit)
+    assert history.step != "dask" and computes.count == 4  # one for each recorded point
+    np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)

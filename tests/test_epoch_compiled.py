@@ -322,3 +322,38 @@ def test_threads_fitting_math_jax_cannot_trace_all_fall_back_to_the_generic_step
     for thread in threads:
         thread.join()
     assert outcomes == ["generic"] * 8
+
+
+# -- validation data: evaluated inside the compiled call ---------------------------------------------
+@pytest.mark.parametrize("layers", [[2, 6, 5, 1], [2, 6, 3]], ids=["sigmoid", "softmax"])
+def test_validation_data_is_evaluated_inside_the_compiled_call(layers, monkeypatch):
+    """The validation costs and accuracies of the generic epoch step (to the tolerance), from the
+    epochs' compiled calls: ``Kernel.evaluate`` runs only while JAX traces them, once a fit (both
+    the recorded epochs and those between, which take the validation data as an argument and skip
+    its evaluation, share one compilation), and a second fit of the same shapes, which traces
+    nothing, calls it never, where the generic step calls it at every recorded epoch; long epochs
+    cut into several calls evaluate in the last only."""
+    from arraynet.steps import base, compiled
+
+    monkeypatch.setattr(compiled, "_EPOCH_COMPILED", {})
+    X, Y = on_jax("float64")
+    if layers[-1] == 3:
+        Y = arraynet.asarray(np.digitize(X_FLOWER[0] + X_FLOWER[1], [-1.0, 1.0]).reshape(1, -1).astype(np.float64), "jax")
+    evaluations = []
+    evaluate = base.Kernel.evaluate
+    monkeypatch.setattr(base.Kernel, "evaluate", lambda *arguments: evaluations.append(1) or evaluate(*arguments))
+    fit = {"optimizer": "adam", "batch_size": 64, "epochs": 7, "record_every": 3, "validation_data": (X[:, 300:], Y[:, 300:])}
+    expected = arraynet.NeuralNetwork(layers, seed=1).fit(X[:, :300], Y[:, :300], 0.01, fast_paths=False, **fit)
+    assert expected.step == "generic" and len(evaluations) == 3  # epochs 0, 3 and 6
+    for cut in (False, True):
+        if cut:  # one batch per call: the evaluation rides on the epoch's last call only
+            monkeypatch.setattr(compiled, "_FIRST_CHUNK", 1)
+            monkeypatch.setattr(compiled, "_CHUNK", 1e-9)
+        evaluations.clear()
+        history = arraynet.NeuralNetwork(layers, seed=1).fit(X[:, :300], Y[:, :300], 0.01, **fit)
+        assert history.step == "compiled" and history.iterations == [0, 3, 6]
+        assert len(evaluations) == (0 if cut else 2)  # traced once (its zeros' shapes, then the cond): never run eagerly
+        np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=1e-9)
+        assert history.val_accuracies == expected.val_accuracies
+    (run,) = compiled._EPOCH_COMPILED.values()
+    assert run._cache_size() == 1

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
+    as_array,
     check_batch_size,
     check_count,
     check_finite,
@@ -27,7 +28,7 @@ from .._validation import (
 from ..backends import asarray, backend_name, is_dask_array, namespace_of
 from ..kernel.optimizers import DecayLike, Optimizer, OptimizerLike, check_decay, get_optimizer
 from ..kernel.regularization import check_l2
-from ..steps import Kernel, choose_epoch_step, choose_step, distributed, fast_paths_enabled
+from ..steps import Kernel, Validation, choose_epoch_step, choose_step, distributed, fast_paths_enabled
 from ..steps.plan import ShuffleLike
 from .early_stopping import EarlyStopping
 from .history import History
@@ -272,13 +273,14 @@ class Model:
         if starting is None:
             starting = self._initial_parameters(X.shape[0], xp, X.dtype, device)
         kernel = replace(self._kernel(), l2=l2)
-        validate = None
-        if validation is not None:
-            X_val, Y_val = self._standardized(validation[0], scaling), validation[1]
+        held_out = None if validation is None else Validation(self._standardized(validation[0], scaling), validation[1])
 
-            def validate() -> tuple[float, float]:
-                _, ZL, _ = self._forward(self._fitted_parameters(), X_val, xp)
-                return float(kernel.cost(ZL, Y_val, xp)), int(self._hits(ZL, Y_val, xp)) / ZL.shape[1]
+        def evaluate() -> tuple[Any, Any]:
+            """The validation data's ``(J, hits)`` with the model as it is now."""
+            assert held_out is not None
+            if is_dask_array(held_out.X):
+                return distributed.evaluate(kernel, self._fitted_parameters(), held_out)
+            return kernel.evaluate(self._fitted_parameters(), held_out.X, held_out.Y, namespace_of(held_out.X))
 
         # a model with parameters keeps them, and its optimizer's state and counts, where a fit diverges
         # before its first recorded point; a new model takes its starting ones
@@ -296,7 +298,7 @@ class Model:
 
             step = choose_step(kernel, starting, X, Y, learning_rate, xp, use_fast_paths)
             history = History(backend=backend_name(xp), device=str(device), step=step.name)
-            watch = Watch(history, callback, progress, validate, early_stopping)
+            watch = Watch(history, callback, progress, held_out, evaluate, early_stopping)
             return run_iterations(self, step, watch, count, record_every, learning_rate, adopt, starting if fresh else None, xp)
 
         if continues:
@@ -315,7 +317,7 @@ class Model:
         schedule = Schedule(
             optimizer, learning_rate, decay, shuffle, seed, m, epoch_step.batches, first_epoch, first_update, len(kernel.keep_prob)
         )
-        watch = Watch(history, callback, progress, validate, early_stopping)
+        watch = Watch(history, callback, progress, held_out, evaluate, early_stopping)
         return run_epochs(self, epoch_step, watch, schedule, count, record_every, adopt_all, (starting, state) if fresh else None, xp)
 
     @staticmethod
@@ -368,10 +370,12 @@ class Model:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError(f"validation_data must be a pair (X_val, Y_val); got {type(validation_data).__name__}")
         X_val, Y_val = validation_data
-        if is_dask_array(X) or is_dask_array(X_val):
-            raise TypeError("validation data on Dask is not supported in this version: compute it, or validate after fit")
         like = next(iter(self._parameters.values())) if self._parameters is not None else X
         try:  # the checks of X and Y, said of the validation data
+            if is_dask_array(X) and not is_dask_array(X_val):  # one chunk, evaluated in the epochs' computes
+                import dask.array
+
+                X_val = dask.array.from_array(as_array(X_val, "X"), chunks=-1)
             X_val, _, _ = check_X(X_val, X.shape[0], like, "the training X")
             Y_val = self._check_labels(Y_val, X_val, xp, device)
         except (TypeError, ValueError) as exc:
@@ -421,10 +425,6 @@ class Model:
         """The predicted labels of logits ``Z^[L]``, shape ``(1, m)``, in ZL's dtype."""
         return xp.astype(ZL > 0, ZL.dtype)
 
-    def _hits(self, ZL: Any, Y: Any, xp: ModuleType) -> Any:
-        """How many examples' predicted labels equal checked labels ``Y``, as a 0-d array."""
-        return xp.count_nonzero((ZL > 0) == (Y == 1))
-
     def predict_proba(self, X: Any) -> Any:
         """``A^[L]``: the probability that each example's label is 1, shape ``(1, m)``, in [0, 1]; for a
         softmax network of ``C`` classes, each class's, shape ``(C, m)``, each column summing to 1."""
@@ -457,7 +457,7 @@ class Model:
         """The fraction of examples whose predicted label (``predict``'s) equals ``Y``, as a float in
         [0, 1]."""
         _, ZL, Y, xp = self._outputs(X, Y)
-        return int(self._hits(ZL, Y, xp)) / ZL.shape[1]
+        return int(self._kernel().hits(ZL, Y, xp)) / ZL.shape[1]
 
     # -- the training state ----------------------------------------------------------------------
     @property

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from .._validation import check_class_labels, check_layer_dims
+from ..kernel.accuracy import hits_from_logits, softmax_hits_from_logits
 from ..kernel.activations import Activation, ActivationLike, Softmax
 from ..kernel.cost import cost_from_logits, softmax_cost_from_logits
 from ..kernel.dropout import Dropout, check_keep_prob
@@ -129,11 +130,6 @@ class NeuralNetwork(Model):
             return xp.astype(xp.argmax(ZL, axis=0, keepdims=True), ZL.dtype)
         return super()._labels_from_logits(ZL, xp)
 
-    def _hits(self, ZL: Any, Y: Any, xp: ModuleType) -> Any:
-        if self._softmax():
-            return xp.count_nonzero(xp.argmax(ZL, axis=0) == xp.argmax(Y, axis=0))
-        return super()._hits(ZL, Y, xp)
-
     def _initial_parameters(self, n_x: int, xp: ModuleType, dtype: Any, device: Any) -> dict[str, Any]:
         return initialize_parameters(self.layer_dims, self.init, self.seed, xp=xp, dtype=dtype, device=device)
 
@@ -142,20 +138,21 @@ class NeuralNetwork(Model):
         backward), keyed by them, unless a subclass redefines ``_forward`` or ``_backward`` (then its
         bound methods, and no key: its math may hang on its own state)."""
         activations = tuple(self.activations)
-        cost = softmax_cost_from_logits if self._softmax() else cost_from_logits
+        cost, hits = (softmax_cost_from_logits, softmax_hits_from_logits) if self._softmax() else (cost_from_logits, hits_from_logits)
         if type(self)._forward is not NeuralNetwork._forward or type(self)._backward is not NeuralNetwork._backward:
             if self.keep_prob:
                 raise ValueError(
                     f"keep_prob={list(self.keep_prob)} needs NeuralNetwork's own forward and backward (dropout [C2 2.2] "
                     f"is in them); {type(self).__name__} redefines them: drop keep_prob or apply the masks there"
                 )
-            return Kernel(self._forward, self._backward, activations, cost=cost)
+            return Kernel(self._forward, self._backward, activations, cost=cost, hits=hits)
         return Kernel(
             functools.partial(network_forward, activations=activations),
             functools.partial(network_backward, activations=activations),
             activations,
             key=(NeuralNetwork, activations),
             cost=cost,
+            hits=hits,
             keep_prob=self.keep_prob,
         )
 

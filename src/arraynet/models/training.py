@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validation import non_finite
 from ..kernel.optimizers import GradientDescent, Optimizer, decayed
-from ..steps import EpochStep, Step
+from ..steps import EpochStep, EvaluatingEpochStep, Step, Validation
 from ..steps.plan import EpochPlan, ShuffleLike, dropout_keys_of
 from .early_stopping import EarlyStopping
 from .history import History
@@ -73,14 +73,16 @@ def recorded(count: int, record_every: int) -> Iterator[int]:
 @dataclass
 class Watch:
     """What ``fit`` does at each recorded iteration or epoch once the model holds its parameters:
-    record the cost, and the validation cost and accuracy when there is validation data
-    (``validate()``, of the model as it is now); move the progress bar; ask the early stopping and
-    the callback whether to stop. ``running(total, unit)`` holds the progress bar for a run."""
+    record the cost, and the validation cost and accuracy when there is ``validation`` data (from
+    the ``(J, hits)`` that the step computed in its own work, or else ``evaluate()``'s, of the model
+    as it is now); move the progress bar; ask the early stopping and the callback whether to stop.
+    ``running(total, unit)`` holds the progress bar for a run."""
 
     history: History
     callback: Callback | None = None
     progress: bool | None = None
-    validate: Callable[[], tuple[float, float]] | None = None
+    validation: Validation | None = None
+    evaluate: Callable[[], tuple[Any, Any]] | None = None
     early_stopping: EarlyStopping | None = None
     _bar: Any = None
     _errstate: dict[str, Any] = field(default_factory=lambda: dict(np.geterr()))  # the user's settings, for the callback
@@ -96,14 +98,16 @@ class Watch:
             if self._bar is not None:
                 self._bar.close()
 
-    def __call__(self, i: int, cost: float, model: Any) -> bool:
-        """Record iteration (or epoch) ``i`` with its ``cost``; whether training stops here."""
+    def __call__(self, i: int, cost: float, model: Any, evaluated: tuple[Any, Any] | None = None) -> bool:
+        """Record iteration (or epoch) ``i`` with its ``cost`` (and the validation data's ``(J,
+        hits)`` where the step ``evaluated`` them); whether training stops here."""
         history = self.history
         history.record(i, cost)
-        if self.validate is not None:
-            val_cost, val_accuracy = self.validate()
-            history.val_costs.append(val_cost)
-            history.val_accuracies.append(val_accuracy)
+        if self.validation is not None:
+            assert self.evaluate is not None  # given with the validation data
+            val_cost, hits = self.evaluate() if evaluated is None else evaluated
+            history.val_costs.append(float(val_cost))
+            history.val_accuracies.append(int(hits) / self.validation.Y.shape[1])
         if self._bar is not None:
             self._bar.update(i, cost)
         stop = self.early_stopping is not None and self.early_stopping.update(history, model)
@@ -255,16 +259,26 @@ def run_epochs(
     ... and the last, after that epoch, the model then holding the parameters it ended with.
     ``adopt(parameters, state, epochs, updates)`` makes them, the optimizer state and the counts the
     model's (``starting``, a new model's first parameters and state, where it diverges before its
-    first recorded epoch or runs none; None: the model keeps what it had); ``watch`` acts at the recorded epochs; what happens between two of them is never read
-    on the host."""
+    first recorded epoch or runs none; None: the model keeps what it had); ``watch`` acts at the
+    recorded epochs; what happens between two of them is never read on the host. A step that
+    evaluates the validation data in its own work (``EvaluatingEpochStep``) does so at the recorded
+    epochs; with another, ``watch`` evaluates the model after them."""
     history = watch.history
+    validation = watch.validation
+    evaluator = step if validation is not None and isinstance(step, EvaluatingEpochStep) else None
     start = time.perf_counter()
     kept: int | None = None  # the last recorded epoch: the model holds what it ended with
     with watch.running(epochs, "epoch"), np.errstate(over="ignore", invalid="ignore"):
         done = 0
         for e in recorded(epochs, record_every):
+            evaluated = None
             while done <= e:
-                cost = step.epoch(schedule.epoch(done))
+                plan = schedule.epoch(done)
+                if evaluator is not None and validation is not None and done == e:
+                    cost, val_cost, val_hits = evaluator.epoch_evaluated(plan, validation)
+                    evaluated = (val_cost, val_hits)
+                else:
+                    cost = step.epoch(plan)
                 done += 1
             cost = float(cost)
             parameters, state = step.snapshot()
@@ -284,7 +298,7 @@ def run_epochs(
             adopt(parameters, state, schedule.first_epoch + e + 1, schedule.updates(e + 1))
             kept = e
             history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
-            if watch(e, cost, model):
+            if watch(e, cost, model, evaluated):
                 break
     if epochs == 0 and starting is not None:  # a fit of no epochs: a new model holds its starting parameters
         adopt(*starting, schedule.first_epoch, schedule.first_update)

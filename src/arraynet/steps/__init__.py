@@ -6,7 +6,7 @@ operations in ``ops``; ``compiled``, under JAX's compiler), the step for data sp
 (``selection``). ``fit`` asks ``choose_step`` for a step and runs it; a new backend or engine is a
 new step here, never a branch in the kernel."""
 
-from .base import EpochStep, Kernel, NotApplicable, Step
+from .base import EpochStep, EvaluatingEpochStep, Kernel, NotApplicable, Step, Validation
 from .buffered import BufferedEpochStep, BufferedStep
 from .compiled import CompiledEpochStep, CompiledStep
 from .distributed import DaskEpochStep, DaskStep
@@ -37,11 +37,13 @@ __all__ = [
     "DaskStep",
     "EpochPlan",
     "EpochStep",
+    "EvaluatingEpochStep",
     "GenericEpochStep",
     "GenericStep",
     "Kernel",
     "NotApplicable",
     "Step",
+    "Validation",
     "batch_step",
     "choose_epoch_step",
     "choose_step",

@@ -30,15 +30,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
+from ..kernel.accuracy import hits_from_logits
 from ..kernel.activations import Activation
 from ..kernel.cost import cost_from_logits
 from ..kernel.dropout import Dropout
 from ..kernel.inplace import InPlaceOps
 from ..kernel.regularization import add_l2_gradient_into, add_l2_gradients, l2_cost
 
-__all__ = ["EpochStep", "Kernel", "NotApplicable", "OneByOne", "PlacementEpochStep", "Step"]
+__all__ = ["EpochStep", "EvaluatingEpochStep", "Kernel", "NotApplicable", "OneByOne", "PlacementEpochStep", "Step", "Validation"]
 
 # (parameters, X, xp[, dropout]) -> (A^[L], Z^[L], caches); dropout: an update's Dropout [C2 2.2],
 # given only where the kernel has a keep_prob
@@ -47,6 +48,8 @@ Forward = Callable[..., tuple[Any, Any, Any]]
 Backward = Callable[[Any, Any, Any, ModuleType], dict[str, Any]]
 # (Z^[L], Y, xp) -> the cost J as a 0-d array
 Cost = Callable[[Any, Any, ModuleType], Any]
+# (Z^[L], Y, xp) -> how many examples the output labels right, as a 0-d integer array
+Hits = Callable[[Any, Any, ModuleType], Any]
 
 
 class NotApplicable(Exception):
@@ -59,7 +62,8 @@ class Kernel:
     functions (the generic kernel's, taking ``xp``), and, for an L-layer network with parameters
     ``W1, b1, ..., WL, bL``, its activations ``g^[1], ..., g^[L]``, which steps that work layer by
     layer need (None for another model); ``key`` names the math for the steps that compile it;
-    ``cost`` computes ``J`` from the logits ``Z^[L]`` and the labels as the step holds them.
+    ``cost`` computes ``J`` from the logits ``Z^[L]`` and the labels as the step holds them, and
+    ``hits`` how many examples the output labels right (``evaluate``: both, of validation data).
 
     ``l2`` is the ``lambd`` of L2 regularization [C2 2.1] (0: none), the one place a step learns of
     it: every step adds its term to the cost with ``regularized_cost`` and to the weights' gradients
@@ -78,6 +82,9 @@ class Kernel:
     # the cost from the output's logits: the binary cross-entropy [C1 2.3] of a sigmoid output, the
     # categorical one [C2 3] of a softmax output (part of the math the key names)
     cost: Cost = cost_from_logits
+    # how many examples the output's logits label right: Z^[L] > 0 for a sigmoid output, the largest
+    # logit for a softmax one (the output's rule, as cost is its cost)
+    hits: Hits = hits_from_logits
     # lambd of L2 regularization [C2 2.1], >= 0 (checked where fit takes it: check_l2)
     l2: float = 0.0
     # keep_prob of inverted dropout [C2 2.2], one per hidden layer, () for none (check_keep_prob):
@@ -90,6 +97,13 @@ class Kernel:
         if not self.keep_prob or dropout is None:
             return self.forward(parameters, X, xp)
         return self.forward(parameters, X, xp, dropout)
+
+    def evaluate(self, parameters: Mapping[str, Any], X: Any, Y: Any, xp: ModuleType) -> tuple[Any, Any]:
+        """``(J, hits)`` of ``parameters`` on data ``(X, Y)`` (validation data: no dropout, and the
+        cross-entropy alone, without L2's term [C2 2.1]): its cost and how many examples it labels
+        right, 0-d arrays."""
+        _, ZL, _ = self.forward(parameters, X, xp)
+        return self.cost(ZL, Y, xp), self.hits(ZL, Y, xp)
 
     def regularized_cost(self, J: Any, parameters: Mapping[str, Any], m: int, xp: ModuleType, l2: Any = None) -> Any:
         """``J + lambd / (2 m) * sum_l ||W^[l]||_F^2`` [C2 2.1] of ``parameters`` (those whose cost
@@ -216,6 +230,29 @@ class PlacementEpochStep(EpochStep, Protocol):
         fast_paths: bool | None = None,
     ) -> PlacementEpochStep:
         """The step for this training, or ``NotApplicable`` saying why it cannot run it."""
+        ...
+
+
+class Validation(NamedTuple):
+    """The validation data of a fit: ``X`` as the steps take the training ``X`` (standardized with
+    the same scaling, in its library and dtype: in memory, or a Dask array) and ``Y`` checked (labels
+    0 and 1, or class indices for a softmax output, as the training ``Y``)."""
+
+    X: Any
+    Y: Any
+
+
+@runtime_checkable
+class EvaluatingEpochStep(EpochStep, Protocol):
+    """An ``EpochStep`` that also evaluates the validation data with the parameters an epoch ends
+    with, in the epoch's own work (JAX: inside its compiled call, one dispatch and one sync; Dask: in
+    its compute, on the workers that hold the data) rather than in a forward of its own after it.
+    ``epoch_evaluated(plan, validation)`` runs epoch ``plan`` as ``epoch`` does and returns ``(cost,
+    val_cost, val_hits)``: its cost, then ``Kernel.evaluate``'s ``(J, hits)`` of the validation data
+    (``Validation``), 0-d arrays (or numbers) that ``fit`` reads at recorded epochs only."""
+
+    def epoch_evaluated(self, plan: Any, validation: Validation) -> tuple[Any, Any, Any]:
+        """One epoch's updates; its cost and the validation data's cost and hits after it."""
         ...
 
 

@@ -71,7 +71,7 @@ from array_api_compat import device
 from ..backends import backend_name, is_jax_namespace
 from ..kernel.dropout import Dropout
 from ..kernel.optimizers import Optimizer
-from .base import Kernel, NotApplicable
+from .base import Kernel, NotApplicable, Validation
 from .generic import batch_step, gather, train_step
 from .plan import EpochPlan
 
@@ -250,8 +250,9 @@ class CompiledStep:
 def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Callable[..., Any]:
     """The jitted run of an epoch's batches for ``kernel`` and ``optimizer``:
 
-    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2, keys, offset) ->
-    (parameters, state, total, total / m)``: the full batches ``first, ..., last - 1``, then, where
+    ``run(parameters, state, X, Y, index, scalars, total, first, last, finish, batch_size, l2, keys, offset,
+    X_val, Y_val, evaluate) -> (parameters, state, total, total / m, evaluated)``: the full batches
+    ``first, ..., last - 1``, then, where
     ``finish`` and ``b`` does not divide ``m``, the short last batch; each one ``batch_step`` with
     row ``k`` of ``scalars`` (batch ``k``) and ``lambd = l2`` (where ``kernel`` regularizes [C2
     2.1]), its cost times its size added to ``total``. Batch ``k``
@@ -259,9 +260,12 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
     ``(m, n_x)``, and columns of ``Y``; or, where ``index`` is None, the columns ``k b : (k + 1) b``
     of ``X`` as ``fit`` has it, ``(n_x, m)``, and of ``Y``. Where ``kernel`` has dropout [C2 2.2],
     batch ``k`` drops the units of the masks of ``keys[k]`` for its examples' indices (as
-    ``dropout_examples`` gives them: ``offset`` plus their index here). ``batch_size`` is static; everything
-    else is an argument, so one compilation per shapes and dtypes (and per ``index`` given or None)
-    serves every epoch. ``parameters`` and ``state`` are donated."""
+    ``dropout_examples`` gives them: ``offset`` plus their index here). With validation data
+    ``(X_val, Y_val)`` (None: none), ``evaluated`` is ``Kernel.evaluate``'s ``(J, hits)`` of the
+    parameters the call ends with where ``evaluate`` (zeros otherwise: a call that does not end a
+    recorded epoch), else None. ``batch_size`` is static; everything else is an argument, so one
+    compilation per shapes and dtypes (and per ``index`` and validation data given or None) serves
+    every epoch. ``parameters`` and ``state`` are donated."""
     key = _epoch_key(kernel, optimizer)
     if key not in _EPOCH_COMPILED:
         import jax
@@ -284,7 +288,10 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             l2: Any,
             keys: Any,
             offset: Any,
-        ) -> tuple[dict[str, Any], dict[str, Any], Any, Any]:
+            X_val: Any,
+            Y_val: Any,
+            evaluate: Any,
+        ) -> tuple[dict[str, Any], dict[str, Any], Any, Any, tuple[Any, Any] | None]:
             m = Y.shape[1]
             full = m // batch_size
             rest = m - full * batch_size
@@ -330,7 +337,15 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             if rest:
                 carry = jax.lax.cond(finish, lambda current: update(full, rest, current), lambda current: current, carry)
             updated, new_state, total = carry
-            return updated, new_state, total, total / m
+            if X_val is None:
+                return updated, new_state, total, total / m, None
+
+            def evaluated(parameters: Mapping[str, Any]) -> tuple[Any, Any]:
+                return kernel.evaluate(parameters, X_val, Y_val, xp)
+
+            nothing = [xp.zeros(value.shape, dtype=value.dtype) for value in jax.eval_shape(evaluated, updated)]
+            pair = jax.lax.cond(evaluate, evaluated, lambda _: (nothing[0], nothing[1]), updated)
+            return updated, new_state, total, total / m, pair
 
         _EPOCH_COMPILED[key] = jax.jit(run, static_argnums=(10,), donate_argnums=(0, 1))
     return _EPOCH_COMPILED[key]
@@ -392,6 +407,7 @@ class CompiledEpochStep:
         self._width = len(optimizer.scalars(1.0, 1))
         self._zero = xp.zeros((), dtype=self._dtype, device=self._device)
         self._chunk = _FIRST_CHUNK  # full batches per compiled call, resized to about _CHUNK seconds
+        self._validation: Validation | None = None  # the validation data, from the first evaluated epoch on
 
     def _scalars_shape(self) -> Any:
         import jax
@@ -404,7 +420,16 @@ class CompiledEpochStep:
         return jax.ShapeDtypeStruct((self.batches, self._dropout_layers, 2), self.xp.int32) if self._dropout_layers else None
 
     def _arguments(
-        self, index: Any, scalars: Any, first: int, last: int, finish: bool, total: Any = None, keys: Any = None, offset: int = 0
+        self,
+        index: Any,
+        scalars: Any,
+        first: int,
+        last: int,
+        finish: bool,
+        total: Any = None,
+        keys: Any = None,
+        offset: int = 0,
+        evaluate: bool = False,
     ) -> tuple[Any, ...]:
         if index is not None and self._rows is None:  # X as examples in rows, for the gathers: one copy
             self._rows = self.xp.permute_dims(self._X, (1, 0))  # per fit, made at its first shuffled epoch
@@ -423,12 +448,27 @@ class CompiledEpochStep:
             self._l2,
             keys,
             offset,
+            *((None, None) if self._validation is None else self._validation),
+            evaluate,
         )
 
     def epoch(self, plan: EpochPlan) -> Any:
         """The epoch's batches in compiled calls of at most ``_CHUNK`` seconds' worth each (one call
         unless an epoch takes longer): Ctrl-C is seen between two calls. Returns the epoch's cost, a
         0-d array that nothing waits for until ``fit`` reads it."""
+        return self._epoch(plan, False)[0]
+
+    def epoch_evaluated(self, plan: EpochPlan, validation: Validation) -> tuple[Any, Any, Any]:
+        """``epoch``, and the validation data's ``(J, hits)`` (``Kernel.evaluate``) with the
+        parameters it ends with, computed in its last compiled call: ``(cost, J, hits)``, 0-d arrays.
+        The validation data stays an argument of the epochs' calls that follow (which skip the
+        evaluation), so the fit's epochs share one compilation."""
+        self._validation = validation
+        cost, (J, hits) = self._epoch(plan, True)
+        return cost, J, hits
+
+    def _epoch(self, plan: EpochPlan, evaluate: bool) -> tuple[Any, Any]:
+        """The epoch's cost and, where ``evaluate``, the validation data's ``(J, hits)`` after it."""
         xp = self.xp
         index = gather(plan.order(), self._X, xp)
         scalars = xp.asarray(np.asarray(plan.scalars), dtype=self._dtype, device=self._device)
@@ -445,11 +485,13 @@ class CompiledEpochStep:
             last = min(self._full, first + self._chunk)
             finish = last == self._full
             start = time.perf_counter()
-            self.parameters, self.state, total, cost = _call(
-                self._run, "an epoch of mini-batch updates", *self._arguments(index, scalars, first, last, finish, total, keys, plan.offset)
+            self.parameters, self.state, total, cost, evaluated = _call(
+                self._run,
+                "an epoch of mini-batch updates",
+                *self._arguments(index, scalars, first, last, finish, total, keys, plan.offset, evaluate and finish),
             )
             if finish:
-                return cost
+                return cost, evaluated
             import jax  # the next chunk sized from this one's time, once the work is done
 
             jax.block_until_ready(total)

@@ -94,11 +94,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import array_api_compat
 import numpy as np
@@ -108,10 +109,10 @@ from ..kernel.activations import Softmax
 from ..kernel.minibatches import partition
 from ..kernel.optimizers import Optimizer
 from ..kernel.propagation import _update
-from .base import Forward, Kernel, NotApplicable
+from .base import Forward, Kernel, NotApplicable, Validation
 from .plan import EpochPlan
 
-__all__ = ["DaskEpochStep", "DaskStep", "checked_labels", "outputs"]
+__all__ = ["DaskEpochStep", "DaskStep", "checked_labels", "evaluate", "outputs"]
 
 _FAN_IN = 8  # partial results added by one task of the tree
 # parameters up to this size travel inside each chunk's task; larger ones as an input of their own,
@@ -163,17 +164,17 @@ def _block_problems(X: Any, Y: Any, xp: ModuleType, classes: int | None = None) 
     return int(xp.count_nonzero(~xp.isfinite(X))), other_labels, not_finite_Y
 
 
-def _placed(X: Any, Y: Any, parameters: Mapping[str, Any]) -> tuple[Any, Any, list[tuple[Any, Any, int]], int]:
+def _placed(X: Any, Y: Any, parameters: Mapping[str, Any], persist: bool = True) -> tuple[Any, Any, list[tuple[Any, Any, int]], int]:
     """What both steps hold of the data, once per fit: ``X``'s graph optimized (lazy casts and
     standardization fused into the chunks' tasks); ``Y`` persisted where the tasks run (in-memory
     labels would otherwise travel in every compute's graph; the collection holds the persisted
-    chunks, on a cluster their futures); each chunk with examples as ``(X key, Y key, m_b)`` (a
-    chunk without any has no share); and the parameters' bytes (what decides whether they travel
-    inside each task or once per worker)."""
+    chunks, on a cluster their futures), unless not ``persist`` (data used by one compute); each
+    chunk with examples as ``(X key, Y key, m_b)`` (a chunk without any has no share); and the
+    parameters' bytes (what decides whether they travel inside each task or once per worker)."""
     import dask
 
     (X,) = dask.optimize(X)
-    Y = Y.persist()
+    Y = Y.persist() if persist else Y
     keys = zip(X.__dask_keys__()[0], Y.__dask_keys__()[0], X.chunks[1])
     blocks = [(x_key, y_key, width) for x_key, y_key, width in keys if width > 0]
     return X, Y, blocks, sum(math.prod(value.shape) * value.dtype.itemsize for value in parameters.values())
@@ -415,6 +416,84 @@ def _chunk_epoch(
     return parameters, state, (*sums, total), problems, (*names, step.name)
 
 
+def _chunk_evaluation(
+    parameters: Mapping[str, Any], X: Any, Y: Any, kernel: Kernel, check: bool, dtype: Any, classes: int | None
+) -> tuple[float, int, tuple[int, int, int]]:
+    """One chunk of the validation data evaluated where it is, by a task: ``(J m_b, hits,
+    problems)``, ``Kernel.evaluate``'s cost of its ``m_b`` examples times ``m_b`` and how many it
+    labels right, as host numbers, and, when ``check``, its bad entries (``_block_problems``; nothing
+    is evaluated once any is found: the client raises)."""
+    xp = namespace_of(X)
+    problems = _block_problems(X, Y, xp, classes) if check else (0, 0, 0)
+    if any(problems):
+        return 0.0, 0, problems
+    X, Y = _block_data(X, Y, xp, X.dtype if dtype is None else dtype, classes)
+    J, hits = kernel.evaluate(parameters, X, Y, xp)
+    return float(J) * X.shape[1], int(hits), problems
+
+
+def _evaluation_tasks(
+    graph: dict[Any, Any], name: str, parameters: Any, blocks: list[tuple[Any, Any, int]], kernel: Any, check: bool, dtype: Any, classes: int | None
+) -> list[Any]:
+    """Adds to ``graph`` one ``_chunk_evaluation`` task per chunk of the validation data (``blocks``,
+    as ``_placed`` gives them) with ``parameters`` (arrays, or a reference to a task's); their keys."""
+    from dask.task_spec import Task, TaskRef
+
+    keys = []
+    for j, (x_key, y_key, _) in enumerate(blocks):
+        key = (f"{name}-evaluation", j)
+        graph[key] = Task(key, _chunk_evaluation, parameters, TaskRef(x_key), TaskRef(y_key), kernel, check, dtype, classes)
+        keys.append(key)
+    return keys
+
+
+def _evaluated(results: list[tuple[float, int, tuple[int, int, int]]], m: int, check: bool, classes: int | None) -> tuple[float, int]:
+    """The validation data's ``(J, hits)`` from its chunks' ``_chunk_evaluation`` results (``m``
+    examples in all): the ValueError of bad data, said of the validation data, when ``check``."""
+    if check:
+        not_finite_X, other_labels, not_finite_Y = (sum(counts) for counts in zip(*(problems for _, _, problems in results)))
+        try:
+            _raise_problems(not_finite_X, other_labels, not_finite_Y, classes)
+        except ValueError as exc:
+            raise ValueError(f"validation_data (X_val, Y_val): {exc}") from None
+    return math.fsum(J for J, _, _ in results) / m, sum(hits for _, hits, _ in results)
+
+
+def evaluate(kernel: Kernel, parameters: Mapping[str, Any], validation: Validation) -> tuple[float, int]:
+    """``Kernel.evaluate``'s ``(J, hits)`` of ``parameters`` on Dask validation data, in one compute of
+    its own: one task per chunk, which checks its block first (finite ``X``, labels as for training)."""
+    import dask
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.task_spec import List, Task, TaskRef
+
+    X, Y, blocks, _ = _placed(validation.X, validation.Y, parameters, persist=False)
+    classes = _classes(kernel, parameters)
+    name = f"arraynet-evaluation-{uuid.uuid4().hex}"
+    graph: dict[Any, Any] = {}
+    keys = _evaluation_tasks(graph, name, dict(parameters), blocks, kernel, True, X.dtype, classes)
+    graph[name] = Task(name, list, List(*map(TaskRef, keys)))
+    results = dask.compute(Delayed(name, HighLevelGraph.from_collections(name, graph, dependencies=[X, Y]), layer=name), optimize_graph=False)[0]
+    return _evaluated(results, X.shape[1], True, classes)
+
+
+class _Placed(NamedTuple):
+    """Dask validation data as ``DaskEpochStep`` holds it once per fit: the ``Validation`` given,
+    its ``X`` and ``Y`` and its chunks with examples (``_placed``'s), and whether the next
+    evaluation checks them (its first does)."""
+
+    validation: Validation
+    X: Any
+    Y: Any
+    blocks: list[tuple[Any, Any, int]]
+    check: bool = True
+
+
+def _finished(carry: Carry, evaluations: list[Any]) -> tuple[Carry, list[Any]]:
+    """The last task of an evaluated epoch's compute: the chain's carry and the evaluation's results."""
+    return carry, evaluations
+
+
 class DaskEpochStep:
     """Mini-batch training with an optimizer on a Dask ``X`` (and ``Y``) chunked along ``m``, one
     compute per epoch: a chain of one task per chunk (``EpochStep``; see the module's docstring).
@@ -484,6 +563,7 @@ class DaskEpochStep:
         self._name = f"arraynet-epoch-{uuid.uuid4().hex}"
         self._epochs = 0  # the computes made, for the keys of the next one
         self._checked = False
+        self._evaluation: _Placed | None = None  # the Dask validation data, placed at its first evaluation
 
     def _orders(self, plan: EpochPlan) -> tuple[list[int], list[np.ndarray | None]]:
         """The chain's order of the chunks (indices into ``_blocks``) and each one's order of its
@@ -505,12 +585,14 @@ class DaskEpochStep:
             orders.append(rng.permutation(width).astype(np.int32 if width < 2**31 else np.int64))  # half the bytes
         return chain, orders
 
-    def _graph(self, plan: EpochPlan, check: bool) -> tuple[Any, list[int]]:
+    def _graph(self, plan: EpochPlan, check: bool, evaluation: _Placed | None = None) -> tuple[Any, list[int]]:
         """This epoch's compute: the chain of one task per chunk, as one Delayed, and the chain's
-        order of the chunks."""
+        order of the chunks; with the validation data's ``evaluation`` (``_Placed``), one
+        ``_chunk_evaluation`` task per chunk of it after the chain, with the parameters it ends with,
+        and the Delayed gives ``(carry, their results)``."""
         from dask.delayed import Delayed
         from dask.highlevelgraph import HighLevelGraph
-        from dask.task_spec import DataNode, Task, TaskRef
+        from dask.task_spec import DataNode, List, Task, TaskRef
 
         chain, orders = self._orders(plan)
         if plan.scalars.shape[0] != self.batches:
@@ -555,16 +637,46 @@ class DaskEpochStep:
                 self._classes,
             )
             carry = TaskRef(key)
-        graphs = HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y])
+        dependencies = [self._X, self._Y]
+        if evaluation is not None:
+            parameters_key = f"{name}-parameters"
+            graph[parameters_key] = Task(parameters_key, operator.itemgetter(0), carry)
+            keys = _evaluation_tasks(
+                graph, name, TaskRef(parameters_key), evaluation.blocks, shared[0], evaluation.check, self._dtype, self._classes
+            )
+            key = f"{name}-finished"
+            graph[key] = Task(key, _finished, carry, List(*map(TaskRef, keys)))
+            dependencies += [evaluation.X, evaluation.Y]
+        graphs = HighLevelGraph.from_collections(name, graph, dependencies=dependencies)
         return Delayed(key, graphs, layer=name), chain
 
     def epoch(self, plan: EpochPlan) -> Any:
         """One epoch in one compute; its cost, ``sum(J_batch * batch size) / m`` [C2 1.1]."""
+        return self._run(plan, None)[0]
+
+    def epoch_evaluated(self, plan: EpochPlan, validation: Validation) -> tuple[Any, Any, Any]:
+        """One epoch and the evaluation of Dask validation data with the parameters it ends with, in
+        one compute: ``(cost, J, hits)``. The validation data's chunks are evaluated where they are,
+        each by a task of its own after the chain (the first such compute also checks them, as the
+        training data's first compute checks those), and their sums added on the client (in another
+        order than over the data in memory: the same to rounding). ``validation`` holds Dask arrays
+        (``fit`` makes validation data in memory one chunk of a Dask array)."""
+        if self._evaluation is None or self._evaluation.validation is not validation:
+            self._evaluation = _Placed(validation, *_placed(validation.X, validation.Y, self.parameters)[:3])
+        cost, results = self._run(plan, self._evaluation)
+        J, hits = _evaluated(results, self._evaluation.X.shape[1], self._evaluation.check, self._classes)
+        self._evaluation = self._evaluation._replace(check=False)
+        return cost, J, hits
+
+    def _run(self, plan: EpochPlan, evaluation: _Placed | None) -> tuple[Any, list[Any]]:
+        """One epoch in one compute (``_graph``): its cost and, with ``evaluation``, its results."""
         import dask
 
         check = not self._checked
-        graph, chain = self._graph(plan, check)
-        parameters, state, sums, problems, names = dask.compute(graph, optimize_graph=False)[0]
+        graph, chain = self._graph(plan, check, evaluation)
+        result = dask.compute(graph, optimize_graph=False)[0]
+        carry, results = result if evaluation is not None else (result, [])
+        parameters, state, sums, problems, names = carry
         self._epochs += 1
         if check:
             not_finite_X, other_labels, not_finite_Y = problems
@@ -573,7 +685,7 @@ class DaskEpochStep:
         self.parameters, self.state = parameters, state
         in_order = dict(zip(chain, names))
         self.chunk_steps = tuple(str(in_order[j]) for j in range(len(self._blocks)))
-        return functools.reduce(lambda a, b: a + b, sums) / self._m
+        return functools.reduce(lambda a, b: a + b, sums) / self._m, results
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return self.parameters, self.state  # each epoch makes new arrays
