@@ -501,9 +501,9 @@ def test_a_softmax_network_scores_dask_data_as_numpy_data():
 @pytest.mark.parametrize("held_out", ["dask", "memory", "split"])
 @pytest.mark.parametrize("layers", [[4, 5, 3, 1], [4, 5, 3]], ids=["sigmoid", "softmax"])
 def test_validation_data_is_evaluated_in_each_recorded_epochs_compute_as_in_memory(held_out, layers):
-    """Validation data on Dask (or in memory beside a Dask X, or split off it) gives the validation
-    costs and accuracies of NumPy's in-memory fit, with no compute of its own: its chunks are
-    evaluated by tasks after the epoch's chain, in the same compute."""
+    """Validation data on Dask (or split off a Dask X) gives the validation costs and accuracies of
+    NumPy's in-memory fit, with no compute of its own: its chunks are evaluated by tasks after the
+    epoch's chain, in the same compute; in memory beside a Dask X, on the client."""
     X, Y = planar(m=1200) if layers[-1] == 1 else classes_data()
     reference = arraynet.NeuralNetwork(layers, seed=3)
     kwargs = {"optimizer": "adam", "batch_size": 64, "epochs": 5, "record_every": 2, "shuffle": False}
@@ -519,7 +519,7 @@ def test_validation_data_is_evaluated_in_each_recorded_epochs_compute_as_in_memo
     with Computes() as computes:
         history = model.fit(*training, 0.05, **given, **kwargs)
     assert history.step == "dask" and history.iterations == [0, 2, 4]
-    assert computes.count == 5 + 2  # the epochs, and the persists of the training and the validation labels
+    assert computes.count == 5 + 1 + (held_out != "memory")  # the epochs, the labels' persists (on Dask)
     np.testing.assert_allclose(history.costs, expected.costs, rtol=TOLERANCE)
     np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)
     assert history.val_accuracies == expected.val_accuracies
@@ -555,6 +555,51 @@ def test_bad_dask_validation_data_is_said_of_the_validation_data(where, kwargs):
         network().fit(X, Y, 0.05, validation_data=(X_val, Y_val), **kwargs)
     with pytest.raises(ValueError, match=message):
         network().fit(*on_dask(X, Y, 250), 0.05, validation_data=on_dask(X_val, Y_val, 100), **kwargs)
+
+
+def test_bad_dask_validation_data_found_after_training_leaves_the_model_as_it_was():
+    """Where the step does not evaluate the validation data itself, their first compute comes after
+    the first recorded point's training: the error still leaves the model as it was (a trained one
+    its parameters and counts, a new one unfitted)."""
+    X, Y = planar()
+    X_val = X[:, :300].copy()
+    X_val[1, 3] = np.nan
+    bad = (da.from_array(X_val, chunks=(4, 100)), da.from_array(Y[:, :300], chunks=(1, 100)))
+    trained = network()
+    trained.fit(X, Y, 0.05, optimizer="adam", batch_size=64, epochs=2)
+    before = (trained.get_parameters(), trained._epochs, trained._updates)
+    with pytest.raises(ValueError, match=r"validation_data \(X_val, Y_val\): X must be finite"):
+        trained.fit(X, Y, 0.05, optimizer="adam", batch_size=64, epochs=3, validation_data=bad)
+    assert_close(trained.get_parameters(), before[0], tolerance=0)
+    assert (trained._epochs, trained._updates) == before[1:]
+    fresh = network()
+    with pytest.raises(ValueError, match=r"validation_data \(X_val, Y_val\): X must be finite"):
+        fresh.fit(*on_dask(X, Y, 250), 0.05, num_iterations=3, validation_data=bad)
+    with pytest.raises(arraynet.NotFittedError):
+        fresh.get_parameters()
+
+
+def test_validation_data_in_memory_beside_a_dask_X_is_checked_as_beside_data_in_memory():
+    """In memory beside a Dask X, validation data must be of the chunks' library and dtype (said at
+    once), is checked at once (even for a fit of no epochs) and may hold one-hot labels."""
+    X, Y = classes_data()
+    dask_X, dask_Y = on_dask(X, Y, 300)
+    one_hot = np.eye(3)[:, Y[0, :200].astype(int)]
+    reference = arraynet.NeuralNetwork([4, 5, 3], seed=1)
+    expected = reference.fit(X, Y, 0.05, optimizer="adam", batch_size=100, epochs=2, shuffle=False, validation_data=(X[:, :200], one_hot))
+    history = arraynet.NeuralNetwork([4, 5, 3], seed=1).fit(
+        dask_X, dask_Y, 0.05, optimizer="adam", batch_size=100, epochs=2, shuffle=False, validation_data=(X[:, :200], one_hot)
+    )
+    np.testing.assert_allclose(history.val_costs, expected.val_costs, rtol=TOLERANCE)
+    not_finite = X[:, :200].copy()
+    not_finite[2, 7] = np.inf
+    with pytest.raises(ValueError, match=r"validation_data \(X_val, Y_val\): X must be finite"):
+        arraynet.NeuralNetwork([4, 5, 3]).fit(dask_X, dask_Y, 0.05, optimizer="adam", batch_size=100, epochs=0, validation_data=(not_finite, Y[:, :200]))
+    with pytest.raises(TypeError, match=r"validation_data \(X_val, Y_val\): X has dtype float32 but the training X is float64"):
+        arraynet.NeuralNetwork([4, 5, 3]).fit(dask_X, dask_Y, 0.05, 2, validation_data=(X[:, :200].astype(np.float32), Y[:, :200]))
+    strict = pytest.importorskip("array_api_strict")
+    with pytest.raises(TypeError, match=r"validation_data \(X_val, Y_val\): X is a array_api_strict array .*cannot be mixed"):
+        arraynet.NeuralNetwork([4, 5, 3]).fit(dask_X, dask_Y, 0.05, 2, validation_data=(strict.asarray(X[:, :200]), strict.asarray(Y[:, :200])))
 
 
 def test_validation_data_on_dask_beside_batch_gradient_descent_or_data_in_memory_is_evaluated_as_in_memory():

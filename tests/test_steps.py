@@ -379,9 +379,13 @@ def test_numpys_outer_product_and_relus_clamp_in_place_are_numpys_own_bits(dtype
         np.testing.assert_array_equal(out.view(bits), np.matmul(column, row).view(bits))
     for shape in ((3, 27), (3, 5), (ops_module.CONSTANT_BYTES // special.itemsize + 9,)):
         a = np.resize(special, shape)
-        clamped = ops.empty(a.shape, a)
-        ops.clamp_min(a, 0.0, out=clamped)
-        np.testing.assert_array_equal(clamped.view(bits), np.maximum(a, 0.0).view(bits))
+        for value in (0.0, -0.0, np.nan, 0.0):  # each value its own constant, -0.0 apart from 0.0
+            clamped = ops.empty(a.shape, a)
+            ops.clamp_min(a, value, out=clamped)
+            np.testing.assert_array_equal(clamped.view(bits), np.maximum(a, value).view(bits))
+    assert len(ops._constants) == 2 * 3  # (3, 27) and (3, 5), three values each: none past the limit
+    with pytest.raises(ValueError, match="matmul"):  # a column times a matrix is no outer product
+        ops.matmul(column, np.ones((2, 3), dtype=dtype), out=out)
 
 
 # -- the compiled step: one compilation per shapes, kept across fits --------------------------------

@@ -116,7 +116,7 @@ class InPlaceOps(ABC):
 
     @abstractmethod
     def fill_where(self, a: Any, mask: Any, value: float) -> None:
-        """``a = xp.where(mask, value, a)``, over ``a``."""
+        """``a = xp.where(mask, value, a)``, over ``a``; ``mask`` of ``a``'s shape."""
 
     @abstractmethod
     def scale_where_not(self, a: Any, mask: Any, value: float, scratch: Any) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
-    as_array,
     check_batch_size,
     check_count,
     check_finite,
@@ -275,12 +274,12 @@ class Model:
         kernel = replace(self._kernel(), l2=l2)
         held_out = None if validation is None else Validation(self._standardized(validation[0], scaling), validation[1])
 
-        def evaluate() -> tuple[Any, Any]:
-            """The validation data's ``(J, hits)`` with the model as it is now."""
+        def evaluate(parameters: Mapping[str, Any]) -> tuple[Any, Any]:
+            """The validation data's ``(J, hits)`` with ``parameters``."""
             assert held_out is not None
             if is_dask_array(held_out.X):
-                return distributed.evaluate(kernel, self._fitted_parameters(), held_out)
-            return kernel.evaluate(self._fitted_parameters(), held_out.X, held_out.Y, namespace_of(held_out.X))
+                return distributed.evaluate(kernel, parameters, held_out)
+            return kernel.evaluate(parameters, held_out.X, held_out.Y, namespace_of(held_out.X))
 
         # a model with parameters keeps them, and its optimizer's state and counts, where a fit diverges
         # before its first recorded point; a new model takes its starting ones
@@ -371,11 +370,9 @@ class Model:
             raise TypeError(f"validation_data must be a pair (X_val, Y_val); got {type(validation_data).__name__}")
         X_val, Y_val = validation_data
         like = next(iter(self._parameters.values())) if self._parameters is not None else X
+        if is_dask_array(like) and not is_dask_array(X_val):  # in memory beside a Dask X: of its chunks' kind
+            like = xp.zeros((0,), dtype=X.dtype, device=device)
         try:  # the checks of X and Y, said of the validation data
-            if is_dask_array(X) and not is_dask_array(X_val):  # one chunk, evaluated in the epochs' computes
-                import dask.array
-
-                X_val = dask.array.from_array(as_array(X_val, "X"), chunks=-1)
             X_val, _, _ = check_X(X_val, X.shape[0], like, "the training X")
             Y_val = self._check_labels(Y_val, X_val, xp, device)
         except (TypeError, ValueError) as exc:

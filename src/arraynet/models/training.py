@@ -73,16 +73,17 @@ def recorded(count: int, record_every: int) -> Iterator[int]:
 @dataclass
 class Watch:
     """What ``fit`` does at each recorded iteration or epoch once the model holds its parameters:
-    record the cost, and the validation cost and accuracy when there is ``validation`` data (from
-    the ``(J, hits)`` that the step computed in its own work, or else ``evaluate()``'s, of the model
-    as it is now); move the progress bar; ask the early stopping and the callback whether to stop.
-    ``running(total, unit)`` holds the progress bar for a run."""
+    record the cost, and the validation cost and accuracy when there is ``validation`` data (the
+    ``(J, hits)`` that ``evaluated`` gave before the model took the parameters); move the progress
+    bar; ask the early stopping and the callback whether to stop. ``running(total, unit)`` holds the
+    progress bar for a run."""
 
     history: History
     callback: Callback | None = None
     progress: bool | None = None
     validation: Validation | None = None
-    evaluate: Callable[[], tuple[Any, Any]] | None = None
+    # (parameters) -> the validation data's (J, hits) with them: Kernel.evaluate's, or on Dask a compute's
+    evaluate: Callable[[Mapping[str, Any]], tuple[Any, Any]] | None = None
     early_stopping: EarlyStopping | None = None
     _bar: Any = None
     _errstate: dict[str, Any] = field(default_factory=lambda: dict(np.geterr()))  # the user's settings, for the callback
@@ -98,16 +99,26 @@ class Watch:
             if self._bar is not None:
                 self._bar.close()
 
-    def __call__(self, i: int, cost: float, model: Any, evaluated: tuple[Any, Any] | None = None) -> bool:
-        """Record iteration (or epoch) ``i`` with its ``cost`` (and the validation data's ``(J,
-        hits)`` where the step ``evaluated`` them); whether training stops here."""
+    def evaluated(self, parameters: Mapping[str, Any], evaluated: tuple[Any, Any] | None = None) -> tuple[float, int] | None:
+        """The validation data's ``(J, hits)`` with ``parameters``, read on the host: ``evaluated``
+        where the step computed them in its own work, else ``evaluate``'s; None without validation
+        data. Called before the model takes ``parameters``: bad validation data found here (Dask's,
+        checked where it is first read) leaves the model as it was."""
+        if self.validation is None:
+            return None
+        assert self.evaluate is not None  # given with the validation data
+        J, hits = self.evaluate(parameters) if evaluated is None else evaluated
+        return float(J), int(hits)
+
+    def __call__(self, i: int, cost: float, model: Any, evaluated: tuple[float, int] | None = None) -> bool:
+        """Record iteration (or epoch) ``i`` with its ``cost`` and the validation data's
+        ``evaluated`` ``(J, hits)``; whether training stops here."""
         history = self.history
         history.record(i, cost)
         if self.validation is not None:
-            assert self.evaluate is not None  # given with the validation data
-            val_cost, hits = self.evaluate() if evaluated is None else evaluated
-            history.val_costs.append(float(val_cost))
-            history.val_accuracies.append(int(hits) / self.validation.Y.shape[1])
+            assert evaluated is not None  # Watch.evaluated's, with validation data
+            history.val_costs.append(evaluated[0])
+            history.val_accuracies.append(evaluated[1] / self.validation.Y.shape[1])
         if self._bar is not None:
             self._bar.update(i, cost)
         stop = self.early_stopping is not None and self.early_stopping.update(history, model)
@@ -162,8 +173,9 @@ def run_iterations(
                 raise DivergenceError(
                     _divergence_message(problem, i, kept, record_every, learning_rate), iteration=i, history=history
                 )
+            evaluated = watch.evaluated(snapshot)
             adopt(snapshot, i)
-            if watch(i, cost, model):
+            if watch(i, cost, model, evaluated):
                 history.iterations_run = i
                 break
             step.update()
@@ -271,12 +283,12 @@ def run_epochs(
     with watch.running(epochs, "epoch"), np.errstate(over="ignore", invalid="ignore"):
         done = 0
         for e in recorded(epochs, record_every):
-            evaluated = None
+            in_step = None  # the validation data's (J, hits), where the step evaluates them
             while done <= e:
                 plan = schedule.epoch(done)
                 if evaluator is not None and validation is not None and done == e:
                     cost, val_cost, val_hits = evaluator.epoch_evaluated(plan, validation)
-                    evaluated = (val_cost, val_hits)
+                    in_step = (val_cost, val_hits)
                 else:
                     cost = step.epoch(plan)
                 done += 1
@@ -295,6 +307,7 @@ def run_epochs(
                     iteration=e,
                     history=history,
                 )
+            evaluated = watch.evaluated(parameters, in_step)
             adopt(parameters, state, schedule.first_epoch + e + 1, schedule.updates(e + 1))
             kept = e
             history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update

@@ -659,8 +659,11 @@ class DaskEpochStep:
         one compute: ``(cost, J, hits)``. The validation data's chunks are evaluated where they are,
         each by a task of its own after the chain (the first such compute also checks them, as the
         training data's first compute checks those), and their sums added on the client (in another
-        order than over the data in memory: the same to rounding). ``validation`` holds Dask arrays
-        (``fit`` makes validation data in memory one chunk of a Dask array)."""
+        order than over the data in memory: the same to rounding). Validation data in memory (of the
+        chunks' library) is evaluated on the client, after the compute."""
+        if not is_dask_array(validation.X):
+            cost = self.epoch(plan)
+            return (cost, *self._kernel.evaluate(self.parameters, validation.X, validation.Y, namespace_of(validation.X)))
         if self._evaluation is None or self._evaluation.validation is not validation:
             self._evaluation = _Placed(validation, *_placed(validation.X, validation.Y, self.parameters)[:3])
         cost, results = self._run(plan, self._evaluation)

@@ -32,7 +32,7 @@ class NumpyOps(InPlaceOps):
 
     def __init__(self, xp: ModuleType) -> None:
         super().__init__(xp)
-        self._constants: dict[tuple[tuple[int, ...], Any, float], Any] = {}
+        self._constants: dict[tuple[tuple[int, ...], Any, str], Any] = {}
 
     add = staticmethod(np.add)
     subtract = staticmethod(np.subtract)
@@ -58,7 +58,7 @@ class NumpyOps(InPlaceOps):
         np.copyto(out, a)
 
     def matmul(self, a: Any, b: Any, *, out: Any) -> None:
-        if a.ndim == 2 and a.shape[1] == 1:
+        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 == b.shape[0]:
             # an outer product (dA^[L-1] = W^[L]^T dZ^[L] of one output unit) by broadcasting: BLAS
             # takes 10 against 3.3 us for 32 x 256 float32. matmul sums the one product onto 0, so
             # + 0.0 gives its bits (-0.0 products become 0.0)
@@ -73,7 +73,7 @@ class NumpyOps(InPlaceOps):
         if a.nbytes > CONSTANT_BYTES:
             np.maximum(a, value, out=out)
             return
-        key = (a.shape, a.dtype, value)
+        key = (a.shape, a.dtype, float(value).hex())  # -0.0 apart from 0.0, NaN equal to NaN
         constant = self._constants.get(key)
         if constant is None:
             constant = self._constants[key] = np.full(a.shape, value, a.dtype)
