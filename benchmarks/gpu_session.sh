@@ -13,7 +13,9 @@
 #
 #      Call it with timeout_s=600; "prepare" must have run in the checkout the call sends.
 #
-# Settings (environment): PHASES (default "tests torch-cuda bench"), TEST_BACKENDS (default
+# Settings (environment): PHASES (default "tests torch-cuda bench"; "minibatch", in a call of its
+# own, runs benchmarks/minibatch_peers.py's GPU peers: MINIBATCH_PEERS, MINIBATCH_BATCHES,
+# MINIBATCH_ROUNDS, MINIBATCH_TIMEOUT; it writes minibatch-<date>-gpu.{json,md} and its log), TEST_BACKENDS (default
 # numpy,cupy,torch), BENCH_SIZE (quick, the default, or full), BENCH_BACKENDS (default every
 # usable target: numpy,torch-cpu,cupy,torch-cuda), BENCH_TIMEOUT (seconds; default what is left
 # of 570 s since the start). Not yet timed on a GPU machine (the quick suite took 4 minutes on
@@ -107,6 +109,16 @@ EOF
         if compgen -G "$results/*" > /dev/null; then
             tar -czf "$out/bench-$gpu.tar.gz" -C "$results" .
         fi
+    fi
+
+    if [[ " $phases " == *" minibatch "* ]]; then
+        # issue 19's task on the GPU: arraynet on CuPy and PyTorch CUDA against PyTorch CUDA's loop
+        # (and NumPy's epoch on the host for scale), batches of 256 to 8192
+        timeout "${MINIBATCH_TIMEOUT:-$(( SECONDS < 480 ? 570 - SECONDS : 90 ))}" python3 benchmarks/minibatch_peers.py \
+            --peers "${MINIBATCH_PEERS:-arraynet-cupy,arraynet-torch-cuda,torch-loop-cuda,arraynet-numpy}" \
+            --batch-sizes "${MINIBATCH_BATCHES:-256,1024,8192}" --rounds "${MINIBATCH_ROUNDS:-2}" \
+            --output "$out" 2>&1 | tee "$out/minibatch-$gpu.log"
+        rc[minibatch]=${PIPESTATUS[0]}
     fi
 
     local phase

@@ -34,12 +34,19 @@ The time to the target is the training time up to the first epoch whose test acc
 Peers: arraynet on NumPy, PyTorch CPU and JAX (whatever step ``fit`` picks; ``X`` given as ``X.T``, as the guides show), a PyTorch user's
 idiomatic loop (``randperm``, indexing, ``zero_grad``/``backward``/``step``), PyTorch with a
 ``DataLoader``, scikit-learn's ``MLPClassifier`` (adam), Keras 3 on JAX and on PyTorch, and a JAX
-user's jitted Optax step in a Python loop over batches. Those not installed are skipped.
+user's jitted Optax step in a Python loop over batches. Those not installed are skipped. On a CUDA
+GPU, ``--peers`` may also name ``arraynet-cupy``, ``arraynet-torch-cuda`` and ``torch-loop-cuda``
+(the data copied to the device once; each epoch timed up to the device's work done; results named
+``...-gpu``): ``benchmarks/gpu_session.sh``'s ``minibatch`` phase runs them.
+
+    python benchmarks/minibatch_peers.py --peers arraynet-cupy,arraynet-torch-cuda,torch-loop-cuda,arraynet-numpy \
+        --batch-sizes 256,1024,8192 --rounds 2 --output benchmarks/results
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -67,6 +74,9 @@ PEERS = (
     "keras-torch",
     "jax-optax-loop",
 )
+# on a CUDA GPU (issue 22's device session), named with --peers: arraynet on CuPy and on PyTorch
+# CUDA, and the PyTorch loop on CUDA; each epoch ends with the device's work done
+GPU_PEERS = ("arraynet-cupy", "arraynet-torch-cuda", "torch-loop-cuda")
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ def hits(logits: Any, y: Any) -> Any:
 
 
 # -- the peers: each returns epoch(), accuracy() ---------------------------------------------------
-def arraynet_peer(backend: str) -> Callable[..., Any]:
+def arraynet_peer(backend: str, device: str | None = None) -> Callable[..., Any]:
     def make(data: Data, batch: int) -> Any:
         import arraynet
 
@@ -161,8 +171,9 @@ def arraynet_peer(backend: str) -> Callable[..., Any]:
             jax.config.update("jax_enable_x64", False)
         # X.T, a view of the examples in rows, as the guides pass it (a C-order copy costs one more
         # copy of X in each fit, 8 ms here: fit gathers the batches as rows)
-        X_, Y_ = arraynet.asarray(data.X.T, backend), arraynet.asarray(data.y.reshape(1, -1), backend)
-        X_t, Y_t = arraynet.asarray(data.X_test.T.copy(), backend), arraynet.asarray(data.y_test.reshape(1, -1), backend)
+        X_, Y_ = arraynet.asarray(data.X.T, backend, device), arraynet.asarray(data.y.reshape(1, -1), backend, device)
+        X_t = arraynet.asarray(data.X_test.T.copy(), backend, device)
+        Y_t = arraynet.asarray(data.y_test.reshape(1, -1), backend, device)
         model = arraynet.NeuralNetwork(data.sizes, seed=0)
         steps: list[str] = []
 
@@ -197,23 +208,26 @@ def torch_accuracy(net: Any, X_test: Any, y_test: Any) -> float:
         return float(hits(net(X_test), y_test).float().mean())
 
 
-def torch_loop(data: Data, batch: int) -> Any:
+def torch_loop(data: Data, batch: int, device: str = "cpu") -> Any:
     import torch
 
     torch.manual_seed(0)
-    X_, y_, X_t, y_t = (torch.from_numpy(a) for a in (data.X, data.y, data.X_test, data.y_test))
+    X_, y_, X_t, y_t = (torch.from_numpy(a).to(device) for a in (data.X, data.y, data.X_test, data.y_test))
     net, loss = torch_model(data.sizes)
+    net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
 
     def epoch() -> None:
-        order = torch.randperm(X_.shape[0])
+        order = torch.randperm(X_.shape[0], device=device)
         for start in range(0, X_.shape[0], batch):
             rows = order[start : start + batch]
             optimizer.zero_grad()
             loss(net(X_[rows]), y_[rows]).backward()
             optimizer.step()
+        if device != "cpu":
+            torch.cuda.synchronize()
 
-    return epoch, lambda: torch_accuracy(net, X_t, y_t), lambda: "autograd"
+    return epoch, lambda: torch_accuracy(net, X_t, y_t), lambda: "autograd" if device == "cpu" else f"autograd, {device}"
 
 
 def torch_dataloader(data: Data, batch: int) -> Any:
@@ -331,6 +345,9 @@ MAKERS: dict[str, Callable[..., Any]] = {
     "keras-jax": keras_peer("jax"),
     "keras-torch": keras_peer("torch"),
     "jax-optax-loop": jax_optax_loop,
+    "arraynet-cupy": arraynet_peer("cupy"),
+    "arraynet-torch-cuda": arraynet_peer("torch", "cuda"),
+    "torch-loop-cuda": functools.partial(torch_loop, device="cuda"),
 }
 
 
@@ -371,7 +388,7 @@ def _environment(threads: int) -> dict[str, str]:
 
 
 def _available(peer: str) -> bool:
-    needs = {"torch": "torch", "keras": "keras", "jax": "jax", "sklearn": "sklearn"}
+    needs = {"torch": "torch", "keras": "keras", "jax": "jax", "sklearn": "sklearn", "cupy": "cupy"}
     import importlib.util
 
     modules = [module for prefix, module in needs.items() if prefix in peer]
@@ -379,7 +396,17 @@ def _available(peer: str) -> bool:
         modules.append("optax")
     if peer == "keras-torch":
         modules.append("torch")
-    return all(importlib.util.find_spec(module) is not None for module in modules)
+    if not all(importlib.util.find_spec(module) is not None for module in modules):
+        return False
+    if peer in GPU_PEERS:  # a CUDA device that the peer's library sees
+        if "cupy" in peer:
+            import cupy
+
+            return bool(cupy.is_available())
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return True
 
 
 def summarize(runs: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -483,8 +510,9 @@ def report(summary: dict[str, Any], task: Task, sizes: list[int], threads: int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=TASKS, default="binary")
-    parser.add_argument("--peer", choices=PEERS, help="run one peer in this process and print its run as JSON")
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers for the driver")
+    parser.add_argument("--peer", choices=PEERS + GPU_PEERS, help="run one peer in this process and print its run as JSON")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help=f"comma-separated peers for the driver (on a CUDA GPU also {', '.join(GPU_PEERS)})")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the task's (binary 256, digits 32, multiclass 256)")
     parser.add_argument("--batch-sizes", default=None, help="comma-separated batch sizes for the driver")
     parser.add_argument("--m", type=int, default=None, help="examples of a synthetic task (binary 250,000, multiclass 200,000)")
@@ -536,6 +564,7 @@ def main() -> None:
     if arguments.output:
         name = "minibatch" if task.name == "binary" else f"minibatch-{task.name}"
         stem = f"{name}-{time.strftime('%Y-%m-%d')}" + (f"-{arguments.threads}thread" if arguments.threads else "")
+        stem += "-gpu" if set(peers) & set(GPU_PEERS) else ""
         arguments.output.mkdir(parents=True, exist_ok=True)
         settings = {"task": task.name, "m": m, "target": target, "max_epochs": max_epochs, "stop_at_target": stop_at_target,
                     "threads": arguments.threads, "learning_rate": LEARNING_RATE}
