@@ -60,6 +60,19 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_model():
     assert model.epochs == early.best_at + 1
 
 
+def test_the_callback_at_the_stopping_point_sees_that_points_model_before_the_best_is_restored():
+    early = arraynet.EarlyStopping(monitor="val_cost", patience=2)
+    seen = []
+    model = network()
+    history = model.fit(X[:, :200], Y[:, :200], 3.0, optimizer="momentum", batch_size=20, epochs=200,
+                        validation_data=(X[:, 200:], Y[:, 200:]), early_stopping=early,
+                        callback=lambda e, cost, model: seen.append((model.epochs, model.cost(X[:, 200:], Y[:, 200:]))) and None)
+    assert history.stopped_early and len(seen) == len(history.val_costs)
+    assert [epochs for epochs, _ in seen] == [e + 1 for e in history.epochs]
+    np.testing.assert_allclose([cost for _, cost in seen], history.val_costs, rtol=1e-12)  # the last one too
+    assert model.epochs == early.best_at + 1 < seen[-1][0]
+
+
 def test_early_stopping_on_accuracy_improves_upwards_and_min_delta_counts_small_gains_as_misses():
     early = arraynet.EarlyStopping(monitor="val_accuracy", patience=3, min_delta=0.5, restore_best=False)
     history = network().fit(X, Y, 0.5, num_iterations=100, record_every=10, validation_split=0.2, early_stopping=early)

@@ -121,10 +121,12 @@ class Watch:
             history.val_accuracies.append(evaluated[1] / self.validation.Y.shape[1])
         if self._bar is not None:
             self._bar.update(i, cost)
-        stop = self.early_stopping is not None and self.early_stopping.update(history, model)
-        if self.callback is not None:
+        stop = False
+        if self.callback is not None:  # first: the model holds this point's parameters
             with np.errstate(**self._errstate):
-                stop = bool(self.callback(i, cost, model)) or stop
+                stop = bool(self.callback(i, cost, model))
+        # then the early stopping, which may give the model its best point's parameters back
+        stop = (self.early_stopping is not None and self.early_stopping.update(history, model)) or stop
         history.stopped_early = history.stopped_early or stop
         return stop
 
@@ -274,7 +276,8 @@ def run_epochs(
     first recorded epoch or runs none; None: the model keeps what it had); ``watch`` acts at the
     recorded epochs; what happens between two of them is never read on the host. A step that
     evaluates the validation data in its own work (``EvaluatingEpochStep``) does so at the recorded
-    epochs; with another, ``watch`` evaluates the model after them."""
+    epochs; with another, ``watch.evaluated`` evaluates the epoch's parameters after it, before
+    the model takes them."""
     history = watch.history
     validation = watch.validation
     evaluator = step if validation is not None and isinstance(step, EvaluatingEpochStep) else None

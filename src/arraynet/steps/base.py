@@ -245,8 +245,9 @@ class Validation(NamedTuple):
 @runtime_checkable
 class EvaluatingEpochStep(EpochStep, Protocol):
     """An ``EpochStep`` that also evaluates the validation data with the parameters an epoch ends
-    with, in the epoch's own work (JAX: inside its compiled call, one dispatch and one sync; Dask: in
-    its compute, on the workers that hold the data) rather than in a forward of its own after it.
+    with, in the epoch's own work where it can (JAX: inside its compiled call, one dispatch and one
+    sync; Dask validation data: in the epoch's compute, on the workers that hold the data; validation
+    data in memory beside a Dask X: on the client) rather than in a forward of its own after it.
     ``epoch_evaluated(plan, validation)`` runs epoch ``plan`` as ``epoch`` does and returns ``(cost,
     val_cost, val_hits)``: its cost, then ``Kernel.evaluate``'s ``(J, hits)`` of the validation data
     (``Validation``), 0-d arrays (or numbers) that ``fit`` reads at recorded epochs only."""
