@@ -301,6 +301,30 @@ def test_bad_data_in_a_chunk_is_the_in_memory_error_and_leaves_the_model_as_it_w
     assert after[1] is before[1] and after[2:4] == before[2:4] and after[4] is before[4]
 
 
+@pytest.mark.parametrize("where", ["X", "labels"])
+def test_a_fit_of_no_epochs_checks_the_data_in_a_compute_of_its_own(where):
+    """As a fit of 0 iterations does (and as data in memory is checked): bad data is the in-memory
+    error, and a new model stays unfitted; good data makes the new model hold its starting parameters."""
+    X, Y = planar()
+    bad_X, bad_Y = X.copy(), Y.copy()
+    if where == "X":
+        bad_X[2, 600] = np.inf
+    else:
+        bad_Y[0, 123] = 7
+    message = "X must be finite" if where == "X" else "Y must hold binary labels"
+    fresh = network()
+    with Computes() as computes, pytest.raises(ValueError, match=message):
+        fresh.fit(*on_dask(bad_X, bad_Y, SIZES), 0.05, optimizer="adam", batch_size=64, epochs=0)
+    assert computes.count == 1 + 1  # the labels persisted, then the check
+    with pytest.raises(arraynet.NotFittedError):
+        fresh.get_parameters()
+    with pytest.raises(ValueError, match=message):
+        network().fit(*on_dask(bad_X, bad_Y, SIZES), 0.05, num_iterations=0)
+    history = fresh.fit(*on_dask(X, Y, SIZES), 0.05, optimizer="adam", batch_size=64, epochs=0)
+    assert history.epochs == [] and fresh._epochs == 0
+    assert_close(fresh.get_parameters(), network()._initial_parameters(4, np, np.float64, None), tolerance=0)
+
+
 def test_a_callable_shuffle_is_refused_saying_why():
     X, Y = planar()
     model = network()

@@ -316,7 +316,9 @@ def run_epochs(
             history.iterations_run, history.updates = e + 1, schedule.updates(e + 1) - schedule.first_update
             if watch(e, cost, model, evaluated):
                 break
-    if epochs == 0 and starting is not None:  # a fit of no epochs: a new model holds its starting parameters
-        adopt(*starting, schedule.first_epoch, schedule.first_update)
+    if epochs == 0:  # a fit of no epochs: a new model holds its starting parameters, once the data pass
+        step.snapshot()  # the checks that a step over data it has not read makes there (Dask's)
+        if starting is not None:
+            adopt(*starting, schedule.first_epoch, schedule.first_update)
     history.seconds = time.perf_counter() - start
     return history

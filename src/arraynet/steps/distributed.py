@@ -156,6 +156,11 @@ def _label_problems(Y: Any, xp: ModuleType, classes: int | None = None) -> tuple
     return int(xp.count_nonzero(other)), int(xp.count_nonzero(not_finite))
 
 
+def _chunk_problems(X: Any, Y: Any, classes: int | None) -> tuple[int, int, int]:
+    """``_block_problems`` of a chunk, in its own library: what a check's task counts."""
+    return _block_problems(X, Y, namespace_of(X), classes)
+
+
 def _block_problems(X: Any, Y: Any, xp: ModuleType, classes: int | None = None) -> tuple[int, int, int]:
     """What a chunk's task counts for ``_raise_problems``, in its order: the block's non-finite
     ``X`` entries, its labels other than 0 and 1 (or class indices of ``classes``), and its
@@ -691,7 +696,32 @@ class DaskEpochStep:
         return functools.reduce(lambda a, b: a + b, sums) / self._m, results
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self.parameters, self.state  # each epoch makes new arrays
+        """The parameters and state (each epoch makes new arrays). Read before any epoch has run (a
+        fit of 0 epochs), they come after one compute that checks the data, as data in memory is
+        checked before training."""
+        if not self._checked:
+            self._check()
+        return self.parameters, self.state
+
+    def _check(self) -> None:
+        """The data's checks (finite ``X``, labels as the model takes them) in a compute of their
+        own: one task per chunk, the ValueError of data in memory where one finds a bad entry."""
+        import dask
+        from dask.delayed import Delayed
+        from dask.highlevelgraph import HighLevelGraph
+        from dask.task_spec import List, Task, TaskRef
+
+        name = f"{self._name}-check"
+        graph: dict[Any, Any] = {}
+        keys = []
+        for j, (x_key, y_key, _) in enumerate(self._blocks):
+            keys.append((name, j))
+            graph[keys[-1]] = Task(keys[-1], _chunk_problems, TaskRef(x_key), TaskRef(y_key), self._classes)
+        graph[name] = Task(name, list, List(*map(TaskRef, keys)))
+        counts = dask.compute(Delayed(name, HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name))[0]
+        not_finite_X, other_labels, not_finite_Y = (sum(column) for column in zip(*counts))
+        _raise_problems(not_finite_X, other_labels, not_finite_Y, self._classes)
+        self._checked = True
 
 
 def checked_labels(Y: Any, dtype: Any, classes: int | None = None) -> Any:
