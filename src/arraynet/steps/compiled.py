@@ -343,8 +343,8 @@ def _compiled_epoch(kernel: Kernel, optimizer: Optimizer, xp: ModuleType) -> Cal
             def evaluated(parameters: Mapping[str, Any]) -> tuple[Any, Any]:
                 return kernel.evaluate(parameters, X_val, Y_val, xp)
 
-            nothing = [xp.zeros(value.shape, dtype=value.dtype) for value in jax.eval_shape(evaluated, updated)]
-            pair = jax.lax.cond(evaluate, evaluated, lambda _: (nothing[0], nothing[1]), updated)
+            zeros = tuple(xp.zeros(value.shape, dtype=value.dtype) for value in jax.eval_shape(evaluated, updated))
+            pair = jax.lax.cond(evaluate, evaluated, lambda _: zeros, updated)
             return updated, new_state, total, total / m, pair
 
         _EPOCH_COMPILED[key] = jax.jit(run, static_argnums=(10,), donate_argnums=(0, 1))

@@ -422,7 +422,7 @@ def _chunk_epoch(
 
 
 def _chunk_evaluation(
-    parameters: Mapping[str, Any], X: Any, Y: Any, kernel: Kernel, check: bool, dtype: Any, classes: int | None
+    X: Any, Y: Any, parameters: Mapping[str, Any], kernel: Kernel, check: bool, dtype: Any, classes: int | None
 ) -> tuple[float, int, tuple[int, int, int]]:
     """One chunk of the validation data evaluated where it is, by a task: ``(J m_b, hits,
     problems)``, ``Kernel.evaluate``'s cost of its ``m_b`` examples times ``m_b`` and how many it
@@ -437,28 +437,42 @@ def _chunk_evaluation(
     return float(J) * X.shape[1], int(hits), problems
 
 
-def _evaluation_tasks(
-    graph: dict[Any, Any], name: str, parameters: Any, blocks: list[tuple[Any, Any, int]], kernel: Any, check: bool, dtype: Any, classes: int | None
-) -> list[Any]:
-    """Adds to ``graph`` one ``_chunk_evaluation`` task per chunk of the validation data (``blocks``,
-    as ``_placed`` gives them) with ``parameters`` (arrays, or a reference to a task's); their keys."""
+def _block_tasks(graph: dict[Any, Any], name: str, function: Any, blocks: list[tuple[Any, Any, int]], *arguments: Any) -> list[Any]:
+    """Adds to ``graph`` one task per chunk of ``blocks`` (as ``_placed`` gives them),
+    ``function(X_b, Y_b, *arguments)`` (an argument may reference another task's result); their keys."""
     from dask.task_spec import Task, TaskRef
 
-    keys = []
-    for j, (x_key, y_key, _) in enumerate(blocks):
-        key = (f"{name}-evaluation", j)
-        graph[key] = Task(key, _chunk_evaluation, parameters, TaskRef(x_key), TaskRef(y_key), kernel, check, dtype, classes)
-        keys.append(key)
+    keys = [(name, j) for j in range(len(blocks))]
+    for key, (x_key, y_key, _) in zip(keys, blocks):
+        graph[key] = Task(key, function, TaskRef(x_key), TaskRef(y_key), *arguments)
     return keys
+
+
+def _computed(graph: dict[Any, Any], name: str, keys: list[Any], dependencies: list[Any]) -> list[Any]:
+    """The results of the tasks ``keys`` of ``graph`` (over the collections ``dependencies``), in
+    order, from one compute."""
+    import dask
+    from dask.delayed import Delayed
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.task_spec import List, Task, TaskRef
+
+    graph[name] = Task(name, list, List(*map(TaskRef, keys)))
+    graphs = HighLevelGraph.from_collections(name, graph, dependencies=dependencies)
+    return list(dask.compute(Delayed(name, graphs, layer=name), optimize_graph=False)[0])
+
+
+def _raise_found(counts: list[tuple[int, int, int]], classes: int | None) -> None:
+    """``_raise_problems`` of the sums of chunks' counts of bad entries (``_block_problems``'s)."""
+    not_finite_X, other_labels, not_finite_Y = (sum(column) for column in zip(*counts))
+    _raise_problems(not_finite_X, other_labels, not_finite_Y, classes)
 
 
 def _evaluated(results: list[tuple[float, int, tuple[int, int, int]]], m: int, check: bool, classes: int | None) -> tuple[float, int]:
     """The validation data's ``(J, hits)`` from its chunks' ``_chunk_evaluation`` results (``m``
     examples in all): the ValueError of bad data, said of the validation data, when ``check``."""
     if check:
-        not_finite_X, other_labels, not_finite_Y = (sum(counts) for counts in zip(*(problems for _, _, problems in results)))
         try:
-            _raise_problems(not_finite_X, other_labels, not_finite_Y, classes)
+            _raise_found([problems for _, _, problems in results], classes)
         except ValueError as exc:
             raise ValueError(f"validation_data (X_val, Y_val): {exc}") from None
     return math.fsum(J for J, _, _ in results) / m, sum(hits for _, hits, _ in results)
@@ -467,19 +481,12 @@ def _evaluated(results: list[tuple[float, int, tuple[int, int, int]]], m: int, c
 def evaluate(kernel: Kernel, parameters: Mapping[str, Any], validation: Validation) -> tuple[float, int]:
     """``Kernel.evaluate``'s ``(J, hits)`` of ``parameters`` on Dask validation data, in one compute of
     its own: one task per chunk, which checks its block first (finite ``X``, labels as for training)."""
-    import dask
-    from dask.delayed import Delayed
-    from dask.highlevelgraph import HighLevelGraph
-    from dask.task_spec import List, Task, TaskRef
-
     X, Y, blocks, _ = _placed(validation.X, validation.Y, parameters, persist=False)
     classes = _classes(kernel, parameters)
     name = f"arraynet-evaluation-{uuid.uuid4().hex}"
     graph: dict[Any, Any] = {}
-    keys = _evaluation_tasks(graph, name, dict(parameters), blocks, kernel, True, X.dtype, classes)
-    graph[name] = Task(name, list, List(*map(TaskRef, keys)))
-    results = dask.compute(Delayed(name, HighLevelGraph.from_collections(name, graph, dependencies=[X, Y]), layer=name), optimize_graph=False)[0]
-    return _evaluated(results, X.shape[1], True, classes)
+    keys = _block_tasks(graph, name, _chunk_evaluation, blocks, dict(parameters), kernel, True, X.dtype, classes)
+    return _evaluated(_computed(graph, name, keys, [X, Y]), X.shape[1], True, classes)
 
 
 class _Placed(NamedTuple):
@@ -646,8 +653,9 @@ class DaskEpochStep:
         if evaluation is not None:
             parameters_key = f"{name}-parameters"
             graph[parameters_key] = Task(parameters_key, operator.itemgetter(0), carry)
-            keys = _evaluation_tasks(
-                graph, name, TaskRef(parameters_key), evaluation.blocks, shared[0], evaluation.check, self._dtype, self._classes
+            keys = _block_tasks(
+                graph, f"{name}-evaluation", _chunk_evaluation, evaluation.blocks, TaskRef(parameters_key), shared[0],
+                evaluation.check, self._dtype, self._classes,
             )
             key = f"{name}-finished"
             graph[key] = Task(key, _finished, carry, List(*map(TaskRef, keys)))
@@ -706,21 +714,10 @@ class DaskEpochStep:
     def _check(self) -> None:
         """The data's checks (finite ``X``, labels as the model takes them) in a compute of their
         own: one task per chunk, the ValueError of data in memory where one finds a bad entry."""
-        import dask
-        from dask.delayed import Delayed
-        from dask.highlevelgraph import HighLevelGraph
-        from dask.task_spec import List, Task, TaskRef
-
         name = f"{self._name}-check"
         graph: dict[Any, Any] = {}
-        keys = []
-        for j, (x_key, y_key, _) in enumerate(self._blocks):
-            keys.append((name, j))
-            graph[keys[-1]] = Task(keys[-1], _chunk_problems, TaskRef(x_key), TaskRef(y_key), self._classes)
-        graph[name] = Task(name, list, List(*map(TaskRef, keys)))
-        counts = dask.compute(Delayed(name, HighLevelGraph.from_collections(name, graph, dependencies=[self._X, self._Y]), layer=name))[0]
-        not_finite_X, other_labels, not_finite_Y = (sum(column) for column in zip(*counts))
-        _raise_problems(not_finite_X, other_labels, not_finite_Y, self._classes)
+        keys = _block_tasks(graph, name, _chunk_problems, self._blocks, self._classes)
+        _raise_found(_computed(graph, name, keys, [self._X, self._Y]), self._classes)
         self._checked = True
 
 
